@@ -1,0 +1,80 @@
+"""What a feed contains, in no format: the neutral model every writer renders.
+
+A feed lives at a folder of the site (`""` for the main feed, `sections/<slug>/`,
+`archive/<n>/`); each format writes its own file there (`feed.xml`, `atom.xml`,
+`feed.json`), and links between feeds (archives, RFC 5005) stay within one format.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urljoin
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: str  # tag URI (RFC 4151): Atom id, RSS guid, JSON Feed id
+    url: str
+    title: str
+    summary: str
+    content_html: str  # absolute links only
+    published: dt.datetime
+    updated: dt.datetime
+    section: str
+    tags: tuple[str, ...]
+    author: str
+    language: str
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """A withdrawn release (RFC 6721 at:deleted-entry)."""
+
+    id: str
+    when: dt.datetime
+    url: str
+
+
+@dataclass(frozen=True)
+class Feed:
+    id: str
+    title: str
+    description: str
+    language: str
+    author: str
+    base_url: str
+    folder: str  # '' | 'sections/<slug>/' | 'archive/<n>/'
+    home_url: str  # the HTML page this feed mirrors
+    updated: dt.datetime
+    entries: tuple[Entry, ...]
+    ttl_minutes: int
+    stylesheet_url: str
+    tombstones: tuple[Tombstone, ...] = ()
+    prev_archive: str | None = None  # folder of the next older archive page
+    next_archive: str | None = None  # folder of the next newer archive page
+    current: str | None = None  # folder of the subscription feed (on archive pages)
+    is_archive: bool = False
+
+    def url(self, filename: str, folder: str | None = None) -> str:
+        return self.base_url + (self.folder if folder is None else folder) + filename
+
+
+class FeedWriter(Protocol):
+    filename: str
+    media_type: str
+
+    def render(self, feed: Feed) -> bytes: ...
+
+
+_RELATIVE_REF = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
+
+
+def absolute_links(html: str, page_url: str) -> str:
+    """Resolve relative href/src against the release's page: feed readers have no base URL
+    for content (the W3C validator warns 'ContainsRelRef')."""
+    if ' href="' not in html and ' src="' not in html:
+        return html
+    return _RELATIVE_REF.sub(lambda m: f'{m.group(1)}{urljoin(page_url, m.group(2))}"', html)

@@ -1,0 +1,48 @@
+"""JSON Feed 1.1 (https://jsonfeed.org/version/1.1), written with `json`: feedgen has none."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from feedsvc.publishing.feed import Feed
+
+
+def _date(value: dt.datetime) -> str:
+    return value.isoformat()
+
+
+class JsonFeedWriter:
+    filename = "feed.json"
+    media_type = "application/feed+json; charset=utf-8"
+
+    def render(self, feed: Feed) -> bytes:
+        doc: dict[str, Any] = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": feed.title,
+            "home_page_url": feed.home_url,
+            "feed_url": feed.url(self.filename),
+            "description": feed.description,
+            "language": feed.language,
+            "authors": [{"name": feed.author}],
+        }
+        # Paging through the complete history goes from newer to older (spec: next_url).
+        if feed.prev_archive is not None:
+            doc["next_url"] = feed.url(self.filename, feed.prev_archive)
+        doc["items"] = [
+            {
+                "id": entry.id,
+                "url": entry.url,
+                "title": entry.title,
+                "content_html": entry.content_html,
+                "summary": entry.summary,
+                "date_published": _date(entry.published),
+                "date_modified": _date(entry.updated),
+                "authors": [{"name": entry.author}],
+                "tags": [entry.section, *entry.tags],
+                "language": entry.language,
+            }
+            for entry in feed.entries
+        ]
+        return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

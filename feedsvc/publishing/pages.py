@@ -1,0 +1,145 @@
+"""HTML pages and the sitemap, from Jinja2 templates with autoescaping on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+
+from feedsvc.config import Settings
+from feedsvc.model import StoredRelease
+from feedsvc.publishing.mailto import mailto_link
+
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+
+
+def longdate(value: dt.datetime) -> str:
+    """'September 11, 2020', whatever the process locale."""
+    return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}"
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    title: str
+    url: str  # the feed's folder URL; the formats' file names are appended
+
+
+@dataclass(frozen=True)
+class ListedRelease:
+    id: str
+    title: str
+    section: str
+    section_slug: str
+    summary: str
+    language: str
+    published_local: dt.datetime
+
+
+class Pages:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = Environment(
+            loader=PackageLoader("feedsvc", "templates"),
+            autoescape=select_autoescape(["html", "xml"]),
+            trim_blocks=False,
+            keep_trailing_newline=True,
+        )
+        self.env.filters["longdate"] = longdate
+        site = settings.site
+        self.base: dict[str, Any] = {
+            "site": site,
+            "base_path": site.base_path,
+            "lang": site.language,
+        }
+        self.main_feed = FeedLink(site.title, site.base_url)
+        self._release = self.env.get_template("release.html")
+        self._index = self.env.get_template("index.html")
+
+    def release_url(self, release_id: str) -> str:
+        return f"{self.settings.site.base_url}releases/{release_id}/"
+
+    def listed(self, stored: StoredRelease) -> ListedRelease:
+        r = stored.release
+        return ListedRelease(
+            id=r.id,
+            title=r.title,
+            section=r.section,
+            section_slug=r.section_slug,
+            summary=r.summary,
+            language=r.language,
+            published_local=r.published.astimezone(self.settings.site.tz),
+        )
+
+    def release(self, stored: StoredRelease) -> bytes:
+        r = stored.release
+        tz = self.settings.site.tz
+        url = self.release_url(r.id)
+        section_feed = FeedLink(
+            f"{self.settings.site.title}: {r.section}",
+            f"{self.settings.site.base_url}sections/{r.section_slug}/",
+        )
+        html = self._release.render(
+            **{**self.base, "lang": r.language},
+            r=r,
+            url=url,
+            canonical=url,
+            description=r.summary,
+            feeds=[self.main_feed, section_feed],
+            published=r.published.astimezone(tz),
+            updated=stored.updated.astimezone(tz),
+            # Bodies are escaped (text) or sanitised by nh3 (Markdown) when read.
+            body=Markup(r.body_html),
+            mailto=mailto_link(r.title, r.summary, url),
+        )
+        return html.encode("utf-8")
+
+    def index(
+        self,
+        releases: list[StoredRelease],
+        *,
+        page: int,
+        newer: str | None,
+        older: str | None,
+        heading: str | None = None,
+        feed: FeedLink | None = None,
+        canonical: str | None = None,
+    ) -> bytes:
+        html = self._index.render(
+            **self.base,
+            releases=[self.listed(s) for s in releases],
+            page=page,
+            newer=newer,
+            older=older,
+            heading=heading,
+            feeds=[feed or self.main_feed],
+            canonical=canonical,
+            description=self.settings.site.description,
+        )
+        return html.encode("utf-8")
+
+    def simple(self, name: str) -> bytes:
+        """A page with no data of its own: 404.html, 410.html."""
+        html = self.env.get_template(name).render(**self.base, feeds=[self.main_feed])
+        return html.encode("utf-8")
+
+    def sitemap(self, urls: list[tuple[str, str | None]]) -> bytes:
+        return self.env.get_template("sitemap.xml").render(urls=urls).encode("utf-8")
+
+    def sitemap_index(self, sitemaps: list[tuple[str, str]]) -> bytes:
+        return self.env.get_template("sitemapindex.xml").render(sitemaps=sitemaps).encode("utf-8")

@@ -1,0 +1,308 @@
+"""The site: every document feedsvc publishes, rendered from the store.
+
+The URL layout is the same for the live server and the static export:
+
+    feed.xml  atom.xml  feed.json               newest feeds.limit releases
+    sections/<slug>/{feed.xml,atom.xml,feed.json,index.html}
+    archive/<n>/{feed.xml,atom.xml,feed.json}   RFC 5005 pages, oldest n=1
+    index.html  page/<n>/index.html             HTML index, newest first
+    releases/<id>/index.html                    one release
+    sitemap.xml  404.html  assets/{style.css,feed.xsl}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from importlib.resources import files
+
+from feedsvc.clock import Clock
+from feedsvc.config import Settings
+from feedsvc.model import StoredRelease
+from feedsvc.publishing.atom import AtomWriter
+from feedsvc.publishing.feed import Entry, Feed, FeedWriter, Tombstone, absolute_links
+from feedsvc.publishing.jsonfeed import JsonFeedWriter
+from feedsvc.publishing.pages import FeedLink, Pages
+from feedsvc.publishing.rss import RssWriter
+from feedsvc.store import Changes, Store
+
+WRITERS: tuple[FeedWriter, ...] = (RssWriter(), AtomWriter(), JsonFeedWriter())
+HTML = "text/html; charset=utf-8"
+SITEMAP_MAX_URLS = 50_000  # sitemaps.org protocol limit per file
+ASSETS = {
+    "style.css": "text/css; charset=utf-8",
+    "feed.xsl": "text/xsl; charset=utf-8",
+}
+
+
+@dataclass(frozen=True)
+class Document:
+    path: str  # relative to base_url: 'feed.xml', 'releases/<id>/', '' for the home page
+    media_type: str
+    body: bytes
+
+    @property
+    def file(self) -> str:
+        """Where the static export writes it."""
+        return self.path + "index.html" if self.path == "" or self.path.endswith("/") else self.path
+
+
+class Site:
+    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.pages = Pages(settings)
+        site = settings.site
+        self._id_prefix = f"tag:{site.id_authority},{site.id_date}:"
+        self._epoch = dt.datetime.combine(
+            dt.date.fromisoformat(site.id_date), dt.time(), tzinfo=site.tz
+        )
+
+    # -- everything ------------------------------------------------------------------------
+
+    def documents(self, progress: Callable[[int], None] | None = None) -> Iterator[Document]:
+        """Every document of the site; release pages stream from the store."""
+        yield from self.assets()
+        yield from self.main_feeds()
+        for slug, name in self.store.sections():
+            yield from self.section_documents(slug, name)
+        yield from self.archive_documents(range(1, self.archive_pages() + 1))
+        yield from self.index_pages()
+        for done, stored in enumerate(self.store.iter_visible(), start=1):
+            yield self.release_page(stored)
+            if progress is not None:
+                progress(done)
+        yield from self.sitemaps()
+        yield Document("404.html", HTML, self.pages.simple("404.html"))
+
+    def changed_feeds(self, changes: Changes) -> list[Document]:
+        """The feeds an ingest changed, and nothing else: the main feeds, the sections the
+        changed releases are (or were) in, the archive pages holding them."""
+        if not changes:
+            return []
+        docs = list(self.main_feeds())
+        names = dict(self.store.sections())
+        for slug in sorted(changes.sections):
+            docs.extend(self.section_feeds(slug, names.get(slug, slug)))
+        size = self.settings.feeds.archive_page_size
+        pages = {(seq - 1) // size + 1 for seq in changes.seqs}
+        # A page that opens gives the one before it a next-archive link.
+        pages |= {page - 1 for page in pages if page > 1}
+        docs.extend(self.archive_documents(sorted(pages)))
+        return docs
+
+    # -- feeds -----------------------------------------------------------------------------
+
+    def main_feeds(self) -> Iterator[Document]:
+        site, feeds = self.settings.site, self.settings.feeds
+        pages = self.archive_pages()
+        yield from self._render(
+            self._feed(
+                feed_id=self._id_prefix + "feed",
+                title=site.title,
+                folder="",
+                home_url=site.base_url,
+                releases=self.store.latest(feeds.limit),
+                tombstones=self.store.withdrawn_since(self._tombstone_cutoff()),
+                prev_archive=f"archive/{pages}/" if pages else None,
+            )
+        )
+
+    def section_feeds(self, slug: str, name: str) -> Iterator[Document]:
+        site = self.settings.site
+        folder = f"sections/{slug}/"
+        yield from self._render(
+            self._feed(
+                feed_id=self._id_prefix + f"feed:section:{slug}",
+                title=f"{site.title}: {name}",
+                folder=folder,
+                home_url=site.base_url + folder,
+                releases=self.store.latest(self.settings.feeds.limit, slug),
+                tombstones=self.store.withdrawn_since(self._tombstone_cutoff(), slug),
+            )
+        )
+
+    def section_documents(self, slug: str, name: str) -> Iterator[Document]:
+        yield from self.section_feeds(slug, name)
+        site = self.settings.site
+        folder = f"sections/{slug}/"
+        yield Document(
+            folder,
+            HTML,
+            self.pages.index(
+                self.store.latest(self.settings.feeds.limit, slug),
+                page=1,
+                newer=None,
+                older=None,
+                heading=name,
+                feed=FeedLink(f"{site.title}: {name}", site.base_url + folder),
+                canonical=site.base_url + folder,
+            ),
+        )
+
+    def archive_pages(self) -> int:
+        return math.ceil(self.store.max_seq() / self.settings.feeds.archive_page_size)
+
+    def archive_documents(self, numbers: Iterable[int]) -> Iterator[Document]:
+        """RFC 5005 archive pages: page n holds the releases first published n-th in
+        archive_page_size order, so a full page never changes unless a release on it does."""
+        site, size = self.settings.site, self.settings.feeds.archive_page_size
+        last = self.archive_pages()
+        for n in numbers:
+            if not 1 <= n <= last:
+                continue
+            yield from self._render(
+                self._feed(
+                    feed_id=self._id_prefix + f"feed:archive:{n}",
+                    title=f"{site.title} (archive {n} of {last})",
+                    folder=f"archive/{n}/",
+                    home_url=site.base_url,
+                    releases=self.store.by_seq((n - 1) * size + 1, n * size),
+                    prev_archive=f"archive/{n - 1}/" if n > 1 else None,
+                    next_archive=f"archive/{n + 1}/" if n < last else None,
+                    current="",
+                    is_archive=True,
+                )
+            )
+
+    def _feed(
+        self,
+        *,
+        feed_id: str,
+        title: str,
+        folder: str,
+        home_url: str,
+        releases: list[StoredRelease],
+        tombstones: list[StoredRelease] | None = None,
+        prev_archive: str | None = None,
+        next_archive: str | None = None,
+        current: str | None = None,
+        is_archive: bool = False,
+    ) -> Feed:
+        site = self.settings.site
+        entries = tuple(self._entry(s) for s in releases)
+        graves = tuple(
+            Tombstone(
+                id=s.tag_uri(site.id_authority),
+                when=s.withdrawn_at.astimezone(site.tz),  # type: ignore[union-attr]
+                url=self.pages.release_url(s.id),
+            )
+            for s in tombstones or ()
+        )
+        moments = [e.updated for e in entries] + [g.when for g in graves]
+        return Feed(
+            id=feed_id,
+            title=title,
+            description=site.description,
+            language=site.language,
+            author=site.author,
+            base_url=site.base_url,
+            folder=folder,
+            home_url=home_url,
+            # The newest change in the data, never the build time: same data, same bytes.
+            updated=max(moments, default=self._epoch),
+            entries=entries,
+            ttl_minutes=self.settings.feeds.ttl_minutes,
+            stylesheet_url=site.base_url + "assets/feed.xsl",
+            tombstones=graves,
+            prev_archive=prev_archive,
+            next_archive=next_archive,
+            current=current,
+            is_archive=is_archive,
+        )
+
+    def _entry(self, stored: StoredRelease) -> Entry:
+        r, site = stored.release, self.settings.site
+        url = self.pages.release_url(r.id)
+        return Entry(
+            id=stored.tag_uri(site.id_authority),
+            url=url,
+            title=r.title,
+            summary=r.summary,
+            content_html=absolute_links(r.body_html, url),
+            published=r.published.astimezone(site.tz),
+            updated=stored.updated.astimezone(site.tz),
+            section=r.section,
+            tags=r.tags,
+            author=r.author or site.author,
+            language=r.language,
+        )
+
+    def _render(self, feed: Feed) -> Iterator[Document]:
+        for writer in WRITERS:
+            yield Document(feed.folder + writer.filename, writer.media_type, writer.render(feed))
+
+    def _tombstone_cutoff(self) -> dt.datetime:
+        return self.clock.now() - dt.timedelta(days=self.settings.feeds.tombstone_days)
+
+    # -- pages -----------------------------------------------------------------------------
+
+    def release_page(self, stored: StoredRelease) -> Document:
+        return Document(f"releases/{stored.id}/", HTML, self.pages.release(stored))
+
+    def index_pages(self) -> Iterator[Document]:
+        per_page = self.settings.pages.per_page
+        base = self.settings.site.base_path
+        total = max(1, math.ceil(self.store.visible_count() / per_page))
+
+        def folder(n: int) -> str:
+            return "" if n == 1 else f"page/{n}/"
+
+        batch: list[StoredRelease] = []
+        n = 1
+        for stored in self.store.iter_visible():
+            batch.append(stored)
+            if len(batch) == per_page:
+                yield self._index_page(batch, n, total, folder, base)
+                batch, n = [], n + 1
+        if batch or n == 1:
+            yield self._index_page(batch, n, total, folder, base)
+
+    def _index_page(
+        self,
+        batch: list[StoredRelease],
+        n: int,
+        total: int,
+        folder: Callable[[int], str],
+        base: str,
+    ) -> Document:
+        body = self.pages.index(
+            batch,
+            page=n,
+            newer=base + folder(n - 1) if n > 1 else None,
+            older=base + folder(n + 1) if n < total else None,
+            canonical=self.settings.site.base_url + folder(n),
+        )
+        return Document(folder(n), HTML, body)
+
+    def sitemaps(self) -> Iterator[Document]:
+        base_url = self.settings.site.base_url
+        urls: list[tuple[str, str | None]] = [(base_url, None)]
+        urls += [(f"{base_url}sections/{slug}/", None) for slug, _ in self.store.sections()]
+        urls += [
+            (self.pages.release_url(s.id), s.updated.astimezone(dt.UTC).date().isoformat())
+            for s in self.store.iter_visible()
+        ]
+        if len(urls) <= SITEMAP_MAX_URLS:
+            yield Document(
+                "sitemap.xml", "application/xml; charset=utf-8", self.pages.sitemap(urls)
+            )
+            return
+        index = []
+        for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
+            chunk = urls[start : start + SITEMAP_MAX_URLS]
+            path = f"sitemaps/{n}.xml"
+            newest = max((lastmod for _, lastmod in chunk if lastmod), default="")
+            index.append((base_url + path, newest))
+            yield Document(path, "application/xml; charset=utf-8", self.pages.sitemap(chunk))
+        yield Document(
+            "sitemap.xml", "application/xml; charset=utf-8", self.pages.sitemap_index(index)
+        )
+
+    def assets(self) -> Iterator[Document]:
+        static = files("feedsvc") / "static"
+        for name, media_type in ASSETS.items():
+            yield Document(f"assets/{name}", media_type, (static / name).read_bytes())

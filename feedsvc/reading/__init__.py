@@ -1,0 +1,246 @@
+"""Reading releases: a registry maps file endings to readers; `read_release` turns one file
+into a `Release` or raises a `ReleaseError` naming the file, the line and what was wrong."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from feedsvc.config import Settings
+from feedsvc.errors import ReleaseError
+from feedsvc.model import FileState, ReadProblem, Release, slugify
+from feedsvc.reading.base import Parsed, Reader
+from feedsvc.reading.markdown import read_markdown
+from feedsvc.reading.newsroom import read_newsroom_text
+from feedsvc.reading.source import Source, decode, split_front_matter
+
+READERS: dict[str, Reader] = {
+    ".txt": read_newsroom_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+}
+
+FRONT_MATTER_KEYS = (
+    "id",
+    "title",
+    "date",
+    "section",
+    "language",
+    "tags",
+    "summary",
+    "author",
+    "publish_at",
+    "updated",
+)
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# Bump when a reader's output changes for the same bytes, so stored releases are re-read.
+READER_VERSION = "1"
+
+
+def release_files(items_dir: Path) -> Iterator[tuple[str, Path, FileState]]:
+    """(relative path, path, state) of every release file under items_dir, in path order.
+    Hidden files and editors' temporary files are not releases."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(items_dir):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.startswith((".", "~", "#")) or name.endswith("~"):
+                continue
+            if os.path.splitext(name)[1].lower() not in READERS:
+                continue
+            path = Path(dirpath, name)
+            st = path.stat()
+            rel = path.relative_to(items_dir).as_posix()
+            found.append((rel, path, FileState(st.st_mtime_ns, st.st_size)))
+    found.sort(key=lambda item: item[0])
+    return iter(found)
+
+
+def reading_fingerprint(settings: Settings) -> str:
+    """What, besides the bytes, decides the Release a file reads as."""
+    site, items, feeds = settings.site, settings.items, settings.feeds
+    return "|".join(
+        (
+            READER_VERSION,
+            site.timezone,
+            site.language,
+            items.default_time,
+            str(feeds.summary_chars),
+        )
+    )
+
+
+def read_release(path: Path, rel: str, settings: Settings) -> Release:
+    data = path.read_bytes()
+    return parse_release(rel, data, settings)
+
+
+def parse_release(rel: str, data: bytes, settings: Settings) -> Release:
+    reader = READERS.get(os.path.splitext(rel)[1].lower())
+    if reader is None:
+        raise ReleaseError(rel, 1, f"no reader for this kind of file (known: {', '.join(READERS)})")
+    text = decode(rel, data, settings.items.max_bytes)
+    source = split_front_matter(rel, text)
+    parsed = reader(source)
+    digest = hashlib.sha256(reading_fingerprint(settings).encode() + b"\0" + data).hexdigest()
+    return _assemble(source, parsed, settings, digest)
+
+
+@dataclass
+class FolderRead:
+    """One pass over the items folder."""
+
+    releases: list[tuple[Release, FileState]] = field(default_factory=list)
+    problems: list[ReadProblem] = field(default_factory=list)
+    present: set[str] = field(default_factory=set)  # every release file there, good or bad
+    unchanged: int = 0  # files skipped because their state had not changed
+
+
+def read_folder(
+    settings: Settings,
+    skip: dict[str, FileState] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> FolderRead:
+    """Read every release file, except those whose state is as in `skip` (already stored).
+    A bad file becomes a ReadProblem; it never stops the others."""
+    out = FolderRead()
+    files = list(release_files(settings.items.dir))
+    for done, (rel, path, state) in enumerate(files, start=1):
+        out.present.add(rel)
+        if skip is not None and skip.get(rel) == state:
+            out.unchanged += 1
+        else:
+            try:
+                out.releases.append((read_release(path, rel, settings), state))
+            except ReleaseError as e:
+                out.problems.append(ReadProblem(e.path, e.line, e.message))
+            except OSError as e:
+                out.problems.append(ReadProblem(rel, 1, f"cannot read the file: {e.strerror}"))
+        if progress is not None:
+            progress(done, len(files))
+    return out
+
+
+def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -> Release:
+    meta, path = source.meta, source.path
+    lines = {**parsed.lines, **source.meta_lines}
+
+    def fail(key: str, message: str) -> ReleaseError:
+        return ReleaseError(path, lines.get(key, source.first_line), message)
+
+    unknown = sorted(set(meta) - set(FRONT_MATTER_KEYS))
+    if unknown:
+        raise fail(
+            unknown[0],
+            f"unknown front-matter key {unknown[0]!r}; expected one of: "
+            + ", ".join(FRONT_MATTER_KEYS),
+        )
+    tz = settings.site.tz
+    default_time = settings.items.default_clock_time
+
+    def text(key: str, fallback: str | None) -> str | None:
+        if key not in meta:
+            return fallback
+        value = meta[key]
+        if not isinstance(value, str) or not value.strip():
+            raise fail(key, f"front-matter {key!r} must be non-empty text")
+        return " ".join(value.split())
+
+    def moment(key: str) -> dt.datetime | None:
+        if key not in meta:
+            return None
+        return _as_datetime(meta[key], tz, default_time, lambda m: fail(key, m), key)
+
+    stem = os.path.splitext(os.path.basename(path))[0]
+    release_id = text("id", None)
+    if release_id is None:
+        release_id = stem if _ID.match(stem) else slugify(stem)
+    elif not _ID.match(release_id):
+        raise fail("id", "front-matter 'id' must be letters, digits, '.', '_' or '-' (<= 200)")
+
+    title = text("title", parsed.title)
+    if not title:
+        raise fail("title", "no title")
+    section = text("section", parsed.section)
+    if not section:
+        raise fail("section", "no section: expected a breadcrumb or 'section' in front matter")
+
+    published = moment("date")
+    if published is None:
+        if parsed.date is None:
+            raise fail(
+                "date",
+                "no date: expected a dateline at the start of the first paragraph "
+                "(e.g. 'On September 11, 2020, ...') or 'date' in front matter",
+            )
+        published = dt.datetime.combine(parsed.date, default_time, tzinfo=tz)
+
+    language = text("language", settings.site.language) or settings.site.language
+    if not _LANGUAGE.match(language):
+        raise fail("language", f"front-matter 'language' {language!r} is not a language tag")
+
+    summary = text("summary", None) or cut_summary(
+        parsed.first_paragraph, settings.feeds.summary_chars
+    )
+    return Release(
+        id=release_id,
+        title=title,
+        section=section,
+        published=published,
+        body_html=parsed.body_html,
+        summary=summary,
+        language=language,
+        source=path,
+        content_hash=digest,
+        tags=_tags(meta.get("tags", ()), lambda m: fail("tags", m)),
+        author=text("author", None),
+        publish_at=moment("publish_at"),
+        updated=moment("updated"),
+    )
+
+
+def _as_datetime(value: Any, tz: dt.tzinfo, at: dt.time, fail: Any, key: str) -> dt.datetime:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise fail(
+                f"front-matter {key!r} is not a date: {value!r} "
+                "(expected e.g. 2020-09-11 or 2020-09-11T09:00:00+08:00)"
+            ) from None
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=tz)
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, at, tzinfo=tz)
+    raise fail(f"front-matter {key!r} must be a date or a date and time")
+
+
+def _tags(value: Any, fail: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
+        raise fail("front-matter 'tags' must be a list of text")
+    seen: dict[str, None] = {}
+    for tag in value:
+        tag = " ".join(tag.split())
+        if tag:
+            seen.setdefault(tag)
+    return tuple(seen)
+
+
+def cut_summary(text: str, limit: int) -> str:
+    """The first paragraph, cut at a word boundary to at most `limit` characters."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:–—-") + "…"

@@ -1,0 +1,85 @@
+"""Markdown releases: CommonMark (plus tables and strikethrough) rendered with markdown-it-py,
+then sanitised with nh3 — raw HTML in a release is allowed only as far as it is safe."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from feedsvc.errors import ReleaseError
+from feedsvc.reading.base import Parsed, dateline_of
+from feedsvc.reading.source import Source
+
+_ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"figure", "figcaption", "picture", "source", "del", "s"}
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def read_markdown(source: Source) -> Parsed:
+    md = _markdown()
+    tokens = md.parse(source.text)
+    found: dict[str, int] = {}
+    title = None
+    # An opening '# Title' is the title (unless front matter has one), not body text.
+    if (
+        "title" not in source.meta
+        and len(tokens) >= 3
+        and tokens[0].type == "heading_open"
+        and tokens[0].tag == "h1"
+    ):
+        title = _plain_text(tokens[1]).strip() or None
+        found["title"] = _line(source, tokens[0])
+        tokens = tokens[3:]
+    if title is None and "title" not in source.meta:
+        raise ReleaseError(
+            source.path,
+            source.first_line,
+            "no title: expected a 'title' in front matter or a '# Title' first line",
+        )
+
+    first_text, first_line = "", source.first_line
+    for i, token in enumerate(tokens):
+        if token.type == "paragraph_open" and i + 1 < len(tokens):
+            first_text = _plain_text(tokens[i + 1])
+            first_line = _line(source, token)
+            break
+    date = None
+    if "date" not in source.meta:
+        date, found["date"] = dateline_of(source, first_text, first_line)
+
+    html = md.renderer.render(tokens, md.options, {})
+    body = nh3.clean(
+        html,
+        tags=_ALLOWED_TAGS,
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener noreferrer",
+    ).strip()
+    if not body:
+        raise ReleaseError(source.path, source.first_line, "no body: the release has no text")
+    return Parsed(
+        body_html=body,
+        first_paragraph=" ".join(first_text.split()),
+        title=title,
+        date=date,
+        lines=found,
+    )
+
+
+def _plain_text(inline: Token) -> str:
+    parts = []
+    for child in inline.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+    return "".join(parts)
+
+
+def _line(source: Source, token: Token) -> int:
+    return source.first_line + (token.map[0] if token.map else 0)

@@ -1,0 +1,109 @@
+"""The newsroom's plain-text layout (the seed release's):
+
+Home > News & Events          breadcrumb; separators may be NO-BREAK SPACEs
+<title>
+<blank line(s)>
+On September 11, 2020, ...    paragraphs split by blank lines; the first holds the dateline
+<Suggest To A Friend>         optional footer: the share feature, not body text
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from feedsvc.errors import ReleaseError
+from feedsvc.reading.base import Parsed, dateline_of
+from feedsvc.reading.source import Source
+
+# A crumb contains no angle brackets; crumbs are joined by '>' with white space
+# (\s covers U+00A0 NO-BREAK SPACE) on both sides.
+_BREADCRUMB = re.compile(r"^\s*[^<>\s][^<>]*?(?:\s+>\s+[^<>\s][^<>]*?)+\s*$")
+_CRUMB_SEPARATOR = re.compile(r"\s+>\s+")
+_FOOTER = re.compile(r"^\s*<\s*suggest\s+to\s+a\s+friend\s*>\s*$", re.IGNORECASE)
+_BLANK = re.compile(r"\n[ \t\u00a0]*\n")
+
+
+def read_newsroom_text(source: Source) -> Parsed:
+    lines = source.text.split("\n")
+    at = 0
+    while at < len(lines) and not lines[at].strip():
+        at += 1
+    if at == len(lines):
+        raise ReleaseError(source.path, source.first_line, "no text after the front matter")
+
+    found: dict[str, int] = {}
+    section = None
+    if _BREADCRUMB.match(lines[at]):
+        crumbs = _CRUMB_SEPARATOR.split(lines[at].strip())
+        section = _squash(crumbs[-1])
+        found["section"] = source.first_line + at
+        at += 1
+    elif "section" not in source.meta:
+        raise ReleaseError(
+            source.path,
+            source.first_line + at,
+            f"expected a breadcrumb such as 'Home > News & Events', found {_quote(lines[at])}",
+        )
+
+    if at >= len(lines) or not lines[at].strip():
+        raise ReleaseError(
+            source.path,
+            source.first_line + at,
+            "no title: expected the title on the line after the breadcrumb",
+        )
+    title = _squash(lines[at])
+    found["title"] = source.first_line + at
+    at += 1
+
+    paragraphs = _paragraphs(lines, at, source.first_line)
+    if paragraphs and _FOOTER.match(paragraphs[-1][1]):
+        paragraphs.pop()
+    if not paragraphs:
+        raise ReleaseError(
+            source.path,
+            source.first_line + at,
+            "no body: expected paragraphs separated by blank lines after the title",
+        )
+
+    first_line, first_text = paragraphs[0]
+    date, date_line = dateline_of(source, first_text, first_line)
+    found["date"] = date_line
+    body = "\n".join(f"<p>{escape(text, quote=False)}</p>" for _, text in paragraphs)
+    return Parsed(
+        body_html=body,
+        first_paragraph=_squash(first_text),
+        title=title,
+        section=section,
+        date=date,
+        lines=found,
+    )
+
+
+def _paragraphs(lines: list[str], start: int, first_line: int) -> list[tuple[int, str]]:
+    """(line number, text) of each paragraph from lines[start:]."""
+    out: list[tuple[int, str]] = []
+    current: list[str] = []
+    current_line = 0
+    for i in range(start, len(lines)):
+        line = lines[i].rstrip()
+        if line.strip():
+            if not current:
+                current_line = first_line + i
+            current.append(line.strip())
+        elif current:
+            out.append((current_line, "\n".join(current)))
+            current = []
+    if current:
+        out.append((current_line, "\n".join(current)))
+    return out
+
+
+def _squash(text: str) -> str:
+    """Collapse runs of white space (NO-BREAK SPACEs included) to one space."""
+    return " ".join(text.split())
+
+
+def _quote(line: str) -> str:
+    line = line.strip()
+    return repr(line if len(line) <= 60 else line[:57] + "...")

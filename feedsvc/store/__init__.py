@@ -1,0 +1,353 @@
+"""The store: the single source of truth, and the only place that knows SQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    Row,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+
+from feedsvc.model import FileState, Release, StoredRelease
+from feedsvc.store.schema import metadata, releases
+
+__all__ = ["Changes", "FileState", "Store"]
+
+_VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
+
+
+@dataclass
+class Changes:
+    """What one ingest changed, so rendering can follow it instead of redoing everything."""
+
+    added: list[str] = field(default_factory=list)  # stored, maybe still under embargo
+    updated: list[str] = field(default_factory=list)  # content changed (visible or not)
+    withdrawn: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)  # became visible now (seq assigned)
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (path, id, other)
+    sections: set[str] = field(default_factory=set)  # slugs whose feeds changed
+    seqs: set[int] = field(default_factory=set)  # archive positions whose pages changed
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.withdrawn or self.published)
+
+
+class Store:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        metadata.create_all(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- ingest ---------------------------------------------------------------------------
+
+    def file_states(self) -> dict[str, FileState]:
+        """The state of each live release's file when it was last read."""
+        query = select(releases.c.source, releases.c.mtime_ns, releases.c.size).where(
+            releases.c.withdrawn_at.is_(None)
+        )
+        with self.engine.connect() as conn:
+            return {src: FileState(m, s) for src, m, s in conn.execute(query)}
+
+    def sync(
+        self,
+        read: Iterable[tuple[Release, FileState]],
+        present: set[str],
+        now: dt.datetime,
+        tz: dt.tzinfo,
+    ) -> Changes:
+        """Bring the store in line with the files: insert new releases, update edited ones,
+        withdraw those whose file is gone. Files that are present but unreadable (bad) are
+        simply not in `read`: their last good release stays as it was."""
+        changes = Changes()
+        cols = releases.c
+        with self.engine.begin() as conn:
+            existing = {
+                row.id: row
+                for row in conn.execute(
+                    select(
+                        cols.id,
+                        cols.source,
+                        cols.content_hash,
+                        cols.withdrawn_at,
+                        cols.seq,
+                        cols.section_slug,
+                    )
+                )
+            }
+            inserts: list[dict[str, Any]] = []
+            updates: list[dict[str, Any]] = []
+            touches: list[dict[str, Any]] = []
+            claimed: dict[str, str] = {}  # id -> source that holds it in this pass
+            read_sources: dict[str, str] = {}  # source -> id it gave this pass
+            for release, state in sorted(read, key=lambda item: item[0].source):
+                other = claimed.get(release.id)
+                row = existing.get(release.id)
+                if other is None and row is not None and row.source != release.source:
+                    if row.source in present and row.withdrawn_at is None:
+                        other = row.source
+                if other is not None:
+                    changes.duplicates.append((release.source, release.id, other))
+                    continue
+                claimed[release.id] = release.source
+                read_sources[release.source] = release.id
+                values = _release_values(release, state)
+                if row is None:
+                    published_local = release.published.astimezone(tz)
+                    values.update(
+                        updated=max(release.updated or release.published, release.published),
+                        tag_date=published_local.date(),
+                        seq=None,
+                        withdrawn_at=None,
+                    )
+                    inserts.append(values)
+                    changes.added.append(release.id)
+                elif row.content_hash != release.content_hash or row.withdrawn_at is not None:
+                    values.update(
+                        updated=max(release.updated or now, release.published),
+                        withdrawn_at=None,
+                        b_id=release.id,
+                    )
+                    updates.append(values)
+                    changes.updated.append(release.id)
+                    if row.seq is not None:
+                        changes.sections |= {row.section_slug, release.section_slug}
+                        changes.seqs.add(row.seq)
+                else:
+                    touches.append(
+                        {
+                            "b_id": release.id,
+                            "mtime_ns": state.mtime_ns,
+                            "size": state.size,
+                            "source": release.source,
+                        }
+                    )
+            withdraw = [
+                row.id
+                for row in existing.values()
+                if row.withdrawn_at is None
+                and row.id not in claimed
+                and (row.source not in present or row.source in read_sources)
+            ]
+            if inserts:
+                conn.execute(insert(releases), inserts)
+            if updates:
+                conn.execute(
+                    update(releases).where(cols.id == bindparam("b_id")),
+                    [{k: v for k, v in u.items() if k != "id"} for u in updates],
+                )
+            if touches:
+                conn.execute(update(releases).where(cols.id == bindparam("b_id")), touches)
+            if withdraw:
+                conn.execute(update(releases).where(cols.id.in_(withdraw)).values(withdrawn_at=now))
+                changes.withdrawn.extend(withdraw)
+                for rid in withdraw:
+                    if existing[rid].seq is not None:
+                        changes.sections.add(existing[rid].section_slug)
+                        changes.seqs.add(existing[rid].seq)
+            self._publish_due(conn, now, changes)
+        return changes
+
+    def publish_due(self, now: dt.datetime) -> Changes:
+        """Make visible every stored release whose embargo (if any) has passed."""
+        changes = Changes()
+        with self.engine.begin() as conn:
+            self._publish_due(conn, now, changes)
+        return changes
+
+    def _publish_due(self, conn: Any, now: dt.datetime, changes: Changes) -> None:
+        cols = releases.c
+        due = conn.execute(
+            select(cols.id, cols.section_slug)
+            .where(
+                cols.seq.is_(None),
+                cols.withdrawn_at.is_(None),
+                or_(cols.publish_at.is_(None), cols.publish_at <= now),
+            )
+            .order_by(cols.published, cols.id)
+        ).all()
+        if not due:
+            return
+        top = conn.execute(select(func.coalesce(func.max(cols.seq), 0))).scalar_one()
+        conn.execute(
+            update(releases).where(cols.id == bindparam("b_id")),
+            [{"b_id": rid, "seq": top + i} for i, (rid, _) in enumerate(due, start=1)],
+        )
+        changes.published.extend(rid for rid, _ in due)
+        changes.sections.update(slug for _, slug in due)
+        changes.seqs.update(range(top + 1, top + len(due) + 1))
+
+    def next_embargo(self) -> dt.datetime | None:
+        """When the next embargoed release falls due."""
+        cols = releases.c
+        query = select(func.min(cols.publish_at)).where(
+            cols.seq.is_(None), cols.withdrawn_at.is_(None), cols.publish_at.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+    # -- reading for publication ------------------------------------------------------------
+
+    def latest(self, limit: int, section_slug: str | None = None) -> list[StoredRelease]:
+        """The newest visible releases, newest first."""
+        cols = releases.c
+        query = select(releases).where(_VISIBLE)
+        if section_slug is not None:
+            query = query.where(cols.section_slug == section_slug)
+        query = query.order_by(cols.published.desc(), cols.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
+    def visible_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).where(_VISIBLE)).scalar_one()
+
+    def max_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.coalesce(func.max(releases.c.seq), 0))).scalar_one()
+
+    def by_seq(self, first: int, last: int) -> list[StoredRelease]:
+        """Visible releases with first <= seq <= last (one archive page), newest first."""
+        cols = releases.c
+        query = (
+            select(releases)
+            .where(_VISIBLE, cols.seq.between(first, last))
+            .order_by(cols.published.desc(), cols.id.desc())
+        )
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
+    def iter_visible(self, batch: int = 500) -> Iterator[StoredRelease]:
+        """Every visible release, newest first, without holding them all in memory."""
+        cols = releases.c
+        query = select(releases).where(_VISIBLE).order_by(cols.published.desc(), cols.id.desc())
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=batch).execute(query)
+            for row in result:
+                yield _stored(row)
+
+    def get(self, release_id: str) -> StoredRelease | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(releases).where(releases.c.id == release_id)).first()
+        return None if row is None else _stored(row)
+
+    def get_many(self, ids: Iterable[str]) -> list[StoredRelease]:
+        ids = list(ids)
+        if not ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(releases).where(releases.c.id.in_(ids))).all()
+        return [_stored(row) for row in rows]
+
+    def sections(self) -> list[tuple[str, str]]:
+        """(slug, name) of every section with a visible release, by slug. When releases
+        spell a section differently, the most recent spelling names it."""
+        cols = releases.c
+        query = (
+            select(cols.section_slug, cols.section)
+            .where(_VISIBLE)
+            .order_by(cols.section_slug, cols.published)
+        )
+        names: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for slug, name in conn.execute(query):
+                names[slug] = name
+        return sorted(names.items())
+
+    def withdrawn_since(
+        self, since: dt.datetime, section_slug: str | None = None
+    ) -> list[StoredRelease]:
+        """Releases that were public and were withdrawn after `since`: Atom tombstones."""
+        cols = releases.c
+        query = select(releases).where(
+            cols.seq.is_not(None), cols.withdrawn_at.is_not(None), cols.withdrawn_at > since
+        )
+        if section_slug is not None:
+            query = query.where(cols.section_slug == section_slug)
+        query = query.order_by(cols.withdrawn_at.desc(), cols.id)
+        with self.engine.connect() as conn:
+            return [_stored(row) for row in conn.execute(query)]
+
+
+def _release_values(release: Release, state: FileState) -> dict[str, Any]:
+    return {
+        "id": release.id,
+        "source": release.source,
+        "mtime_ns": state.mtime_ns,
+        "size": state.size,
+        "content_hash": release.content_hash,
+        "title": release.title,
+        "section": release.section,
+        "section_slug": release.section_slug,
+        "language": release.language,
+        "tags": json.dumps(list(release.tags), ensure_ascii=False),
+        "author": release.author,
+        "summary": release.summary,
+        "body_html": release.body_html,
+        "published": release.published,
+        "updated_in_file": release.updated,
+        "publish_at": release.publish_at,
+    }
+
+
+def _stored(row: Row[Any]) -> StoredRelease:
+    m = row._mapping
+    release = Release(
+        id=m["id"],
+        title=m["title"],
+        section=m["section"],
+        published=m["published"],
+        body_html=m["body_html"],
+        summary=m["summary"],
+        language=m["language"],
+        source=m["source"],
+        content_hash=m["content_hash"],
+        tags=tuple(json.loads(m["tags"])),
+        author=m["author"],
+        publish_at=m["publish_at"],
+        updated=m["updated_in_file"],
+    )
+    return StoredRelease(
+        release=release,
+        seq=m["seq"],
+        tag_date=m["tag_date"],
+        updated=m["updated"],
+        withdrawn_at=m["withdrawn_at"],
+    )
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
