@@ -110,9 +110,15 @@ class Store:
             for release, state in sorted(read, key=lambda item: item[0].source):
                 other = claimed.get(release.id)
                 row = existing.get(release.id)
-                if other is None and row is not None and row.source != release.source:
-                    if row.source in present and row.withdrawn_at is None:
-                        other = row.source
+                if (
+                    other is None
+                    and row is not None
+                    and row.source != release.source
+                    and row.source in present
+                    and row.withdrawn_at is None
+                ):
+                    # Another file that is still there holds this id.
+                    other = row.source
                 if other is not None:
                     changes.duplicates.append((release.source, release.id, other))
                     continue
