@@ -10,14 +10,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from feedsvc.build import build_site
 from feedsvc.clock import Clock, FixedClock, SystemClock
 from feedsvc.config import Settings, database_url, load_settings
 from feedsvc.errors import ConfigError, ExportError
 from feedsvc.ingest import ingest
 from feedsvc.model import ReadProblem
 from feedsvc.progress import Progress
-from feedsvc.publishing.export import export
-from feedsvc.publishing.site import Site
 from feedsvc.reading import read_folder
 from feedsvc.store import Store
 
@@ -51,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
         "--now",
         type=_moment,
         help="build as of this moment, e.g. 2026-12-01T09:00+01:00 (previews embargoes)",
+    )
+    build.add_argument(
+        "--jobs", type=int, metavar="N", help="processes to render with (default: one per CPU)"
     )
     build.add_argument(
         "--strict", action="store_true", help="exit 1 when a release file has a problem"
@@ -105,13 +107,12 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         bar.close()
         for problem in result.problems:
             print(_shown(settings, problem), file=sys.stderr)
-        site = Site(settings, store, clock)
-        bar = Progress("writing pages")
         total = store.visible_count()
-        stats = export(site.documents(progress=lambda n: bar(n, total)), out)
-        bar.close()
     finally:
         store.close()
+    bar = Progress("writing pages")
+    stats = build_site(settings, clock, out, parts=args.jobs, progress=lambda n: bar(n, total))
+    bar.close()
     c = result.changes
     print(
         f"{store_summary(total, c)}; wrote {stats.files:,} files to {_display(out)} "

@@ -65,6 +65,28 @@ class StoredRelease:
 
 
 @dataclass(frozen=True)
+class ListedRelease:
+    """What a list of releases shows (index pages, sitemap): no body."""
+
+    id: str
+    title: str
+    section: str
+    section_slug: str
+    summary: str
+    language: str
+    published: dt.datetime
+    updated: dt.datetime
+
+    @classmethod
+    def of(cls, stored: StoredRelease) -> ListedRelease:
+        r = stored.release
+        return cls(
+            r.id, r.title, r.section, r.section_slug, r.summary, r.language, r.published,
+            stored.updated,
+        )
+
+
+@dataclass(frozen=True)
 class FileState:
     """What is known of a release file without reading it: same state, same release."""
 

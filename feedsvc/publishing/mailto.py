@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.~-"
+# One string per byte value: RFC 3986 unreserved bytes stand for themselves, every other
+# byte becomes %XX. Mapping bytes through it is urllib.parse.quote(safe='') done faster.
+_PERCENT = tuple(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in range(256))
+
+
+def percent_encode(text: str) -> str:
+    return "".join(map(_PERCENT.__getitem__, text.encode("utf-8")))
 
 
 def mailto_link(title: str, summary: str, url: str) -> str:
@@ -14,4 +21,4 @@ def mailto_link(title: str, summary: str, url: str) -> str:
     """
     subject = " ".join(title.split())
     body = " ".join(summary.split()) + "\r\n\r\n" + url
-    return f"mailto:?subject={quote(subject, safe='')}&body={quote(body, safe='')}"
+    return f"mailto:?subject={percent_encode(subject)}&body={percent_encode(body)}"

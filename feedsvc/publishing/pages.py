@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from feedsvc.config import Settings
-from feedsvc.model import StoredRelease
+from feedsvc.model import ListedRelease, StoredRelease
 from feedsvc.publishing.mailto import mailto_link
 
 _MONTHS = [
@@ -40,17 +41,6 @@ class FeedLink:
     url: str  # the feed's folder URL; the formats' file names are appended
 
 
-@dataclass(frozen=True)
-class ListedRelease:
-    id: str
-    title: str
-    section: str
-    section_slug: str
-    summary: str
-    language: str
-    published_local: dt.datetime
-
-
 class Pages:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -73,18 +63,6 @@ class Pages:
 
     def release_url(self, release_id: str) -> str:
         return f"{self.settings.site.base_url}releases/{release_id}/"
-
-    def listed(self, stored: StoredRelease) -> ListedRelease:
-        r = stored.release
-        return ListedRelease(
-            id=r.id,
-            title=r.title,
-            section=r.section,
-            section_slug=r.section_slug,
-            summary=r.summary,
-            language=r.language,
-            published_local=r.published.astimezone(self.settings.site.tz),
-        )
 
     def release(self, stored: StoredRelease) -> bytes:
         r = stored.release
@@ -111,7 +89,7 @@ class Pages:
 
     def index(
         self,
-        releases: list[StoredRelease],
+        releases: Sequence[ListedRelease],
         *,
         page: int,
         newer: str | None,
@@ -122,7 +100,8 @@ class Pages:
     ) -> bytes:
         html = self._index.render(
             **self.base,
-            releases=[self.listed(s) for s in releases],
+            releases=releases,
+            tz=self.settings.site.tz,
             page=page,
             newer=newer,
             older=older,

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.model import StoredRelease
+from feedsvc.model import ListedRelease, StoredRelease
 from feedsvc.publishing.atom import AtomWriter
 from feedsvc.publishing.feed import Entry, Feed, FeedWriter, Tombstone, absolute_links
 from feedsvc.publishing.jsonfeed import JsonFeedWriter
@@ -30,6 +30,7 @@ from feedsvc.store import Changes, Store
 
 WRITERS: tuple[FeedWriter, ...] = (RssWriter(), AtomWriter(), JsonFeedWriter())
 HTML = "text/html; charset=utf-8"
+XML = "application/xml; charset=utf-8"
 SITEMAP_MAX_URLS = 50_000  # sitemaps.org protocol limit per file
 ASSETS = {
     "style.css": "text/css; charset=utf-8",
@@ -63,20 +64,25 @@ class Site:
 
     # -- everything ------------------------------------------------------------------------
 
-    def documents(self, progress: Callable[[int], None] | None = None) -> Iterator[Document]:
-        """Every document of the site; release pages stream from the store."""
-        yield from self.assets()
-        yield from self.main_feeds()
-        for slug, name in self.store.sections():
-            yield from self.section_documents(slug, name)
-        yield from self.archive_documents(range(1, self.archive_pages() + 1))
-        yield from self.index_pages()
-        for done, stored in enumerate(self.store.iter_visible(), start=1):
+    def documents(
+        self, part: int = 0, parts: int = 1, progress: Callable[[int], None] | None = None
+    ) -> Iterator[Document]:
+        """Every document of the site, or one of `parts` disjoint parts of it (for
+        rendering in parallel processes). Release pages stream from the store."""
+        if part == 0:
+            yield from self.assets()
+            yield from self.main_feeds()
+            for slug, name in self.store.sections():
+                yield from self.section_documents(slug, name)
+            listing = self.store.listing()
+            yield from self.index_pages(listing)
+            yield from self.sitemaps(listing)
+            yield Document("404.html", HTML, self.pages.simple("404.html"))
+        yield from self.archive_documents(range(1 + part, self.archive_pages() + 1, parts))
+        for done, stored in enumerate(self.store.iter_visible(part=part, parts=parts), start=1):
             yield self.release_page(stored)
             if progress is not None:
                 progress(done)
-        yield from self.sitemaps()
-        yield Document("404.html", HTML, self.pages.simple("404.html"))
 
     def changed_feeds(self, changes: Changes) -> list[Document]:
         """The feeds an ingest changed, and nothing else: the main feeds, the sections the
@@ -133,7 +139,7 @@ class Site:
             folder,
             HTML,
             self.pages.index(
-                self.store.latest(self.settings.feeds.limit, slug),
+                [ListedRelease.of(s) for s in self.store.latest(self.settings.feeds.limit, slug)],
                 page=1,
                 newer=None,
                 older=None,
@@ -243,53 +249,35 @@ class Site:
     def release_page(self, stored: StoredRelease) -> Document:
         return Document(f"releases/{stored.id}/", HTML, self.pages.release(stored))
 
-    def index_pages(self) -> Iterator[Document]:
+    def index_pages(self, listing: Sequence[ListedRelease]) -> Iterator[Document]:
+        """The HTML index, newest first, pages.per_page a page."""
         per_page = self.settings.pages.per_page
-        base = self.settings.site.base_path
-        total = max(1, math.ceil(self.store.visible_count() / per_page))
+        base, base_url = self.settings.site.base_path, self.settings.site.base_url
+        total = max(1, math.ceil(len(listing) / per_page))
 
         def folder(n: int) -> str:
             return "" if n == 1 else f"page/{n}/"
 
-        batch: list[StoredRelease] = []
-        n = 1
-        for stored in self.store.iter_visible():
-            batch.append(stored)
-            if len(batch) == per_page:
-                yield self._index_page(batch, n, total, folder, base)
-                batch, n = [], n + 1
-        if batch or n == 1:
-            yield self._index_page(batch, n, total, folder, base)
+        for n in range(1, total + 1):
+            body = self.pages.index(
+                listing[(n - 1) * per_page : n * per_page],
+                page=n,
+                newer=base + folder(n - 1) if n > 1 else None,
+                older=base + folder(n + 1) if n < total else None,
+                canonical=base_url + folder(n),
+            )
+            yield Document(folder(n), HTML, body)
 
-    def _index_page(
-        self,
-        batch: list[StoredRelease],
-        n: int,
-        total: int,
-        folder: Callable[[int], str],
-        base: str,
-    ) -> Document:
-        body = self.pages.index(
-            batch,
-            page=n,
-            newer=base + folder(n - 1) if n > 1 else None,
-            older=base + folder(n + 1) if n < total else None,
-            canonical=self.settings.site.base_url + folder(n),
-        )
-        return Document(folder(n), HTML, body)
-
-    def sitemaps(self) -> Iterator[Document]:
+    def sitemaps(self, listing: Sequence[ListedRelease]) -> Iterator[Document]:
         base_url = self.settings.site.base_url
         urls: list[tuple[str, str | None]] = [(base_url, None)]
         urls += [(f"{base_url}sections/{slug}/", None) for slug, _ in self.store.sections()]
         urls += [
-            (self.pages.release_url(s.id), s.updated.astimezone(dt.UTC).date().isoformat())
-            for s in self.store.iter_visible()
+            (self.pages.release_url(r.id), r.updated.astimezone(dt.UTC).date().isoformat())
+            for r in listing
         ]
         if len(urls) <= SITEMAP_MAX_URLS:
-            yield Document(
-                "sitemap.xml", "application/xml; charset=utf-8", self.pages.sitemap(urls)
-            )
+            yield Document("sitemap.xml", XML, self.pages.sitemap(urls))
             return
         index = []
         for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
@@ -297,10 +285,8 @@ class Site:
             path = f"sitemaps/{n}.xml"
             newest = max((lastmod for _, lastmod in chunk if lastmod), default="")
             index.append((base_url + path, newest))
-            yield Document(path, "application/xml; charset=utf-8", self.pages.sitemap(chunk))
-        yield Document(
-            "sitemap.xml", "application/xml; charset=utf-8", self.pages.sitemap_index(index)
-        )
+            yield Document(path, XML, self.pages.sitemap(chunk))
+        yield Document("sitemap.xml", XML, self.pages.sitemap_index(index))
 
     def assets(self) -> Iterator[Document]:
         static = files("feedsvc") / "static"

@@ -117,8 +117,8 @@ _MONTHS = _month_numbers(_MONTH_NAMES)
 def _alternation(words: Iterable[str]) -> str:
     """A regex matching any of `words`, factored as a trie.
 
-    A flat alternation of ~90 month names would be tried name by name at every word start;
-    the trie rejects a non-month on its first letter or two.
+    A flat alternation of ~95 month names is tried name by name; the trie rejects a word that
+    is not a month on its first letter or two.
     """
     trie: dict[str, dict] = {}
     for word in words:
@@ -141,18 +141,20 @@ def _alternation(words: Iterable[str]) -> str:
 
 
 _MONTH = _alternation(_MONTHS)
-# Bounded so an expression can't outgrow _MAX_EXPR; \s covers NBSP, NARROW NBSP and line breaks.
-_SP = r"\s{1,8}"
-_SP0 = r"\s{0,8}"
+# Whitespace runs are bounded so an expression has a bounded length (see _MAX_EXPR).
+# \s covers NO-BREAK SPACE, NARROW NBSP and line breaks.
+_MAX_SPACE = 8
+_SP = rf"\s{{1,{_MAX_SPACE}}}"
+_SP0 = rf"\s{{0,{_MAX_SPACE}}}"
 _YEAR_SEP = rf"(?:,{_SP0}|{_SP})"
 _NUMERIC_END = r"(?![0-9]|[./-][0-9])"
 
-# One alternation, so a single search finds the leftmost (earliest) expression of any form.
-# Each form is a named group (read back via lastgroup) with sub-groups <form>_y, _m, _d.
-# It runs case-sensitively on lowercased text: IGNORECASE doubles the cost of the month trie.
-_DATE = re.compile(
-    # Shared by the Latin-script forms: not inside a word or number. "." keeps "2.0 May 2020"
-    # from reading as day 0, "/" and "-" keep "2020-09-11" from matching at "09".
+# The Latin-script forms in one alternation, so a single search finds the leftmost (earliest)
+# expression. Each form is a named group (read back via lastgroup) with sub-groups <form>_y,
+# _m, _d. It runs on lowercased text: IGNORECASE would double the month trie's cost.
+_LATIN = re.compile(
+    # Not inside a word or number. "." keeps "2.0 May 2020" from reading as day 0, "/" and "-"
+    # keep "2020-09-11" from matching at "09".
     r"(?<![\w./-])(?:"
     + "|".join(
         [
@@ -175,15 +177,25 @@ _DATE = re.compile(
             rf"{_NUMERIC_END})",
         ]
     )
-    # 2020年9月11日 (Chinese/Japanese releases): the character before is usually a CJK one,
-    # which is \w, so this form only refuses a digit before the year (the 5-wide lookbehind
-    # spans the year's 4 digits).
-    + r")|(?P<cjk>(?P<cjk_y>[0-9]{4})(?<![0-9]....)\s{0,2}年\s{0,2}(?P<cjk_m>[0-9]{1,2})"
-    r"\s{0,2}月\s{0,2}(?P<cjk_d>[0-9]{1,2})\s{0,2}日)"
+    + ")"
+)
+# 2020年9月11日 (Chinese/Japanese releases). Searched apart, and only when 年 is present: as
+# a branch of _LATIN it made every search half again as slow. The character before is usually
+# a CJK one, which is \w, so this only refuses a digit before the year.
+_CJK = re.compile(
+    r"(?<![0-9])(?P<cjk>(?P<cjk_y>[0-9]{4})\s{0,2}年\s{0,2}(?P<cjk_m>[0-9]{1,2})\s{0,2}月"
+    r"\s{0,2}(?P<cjk_d>[0-9]{1,2})\s{0,2}日)"
 )
 _NAMED_MONTH_FORMS = frozenset({"mdy", "dmy"})
-# Every form contains its year as four digits within _MAX_EXPR of where it starts, so the
-# search can start shortly before the first run of four digits (and is skipped without one).
+_PARTS = {form: (f"{form}_y", f"{form}_m", f"{form}_d") for form in ("mdy", "dmy", "ymd", "cjk")}
+
+# Longest expression (day-first: "11th" + 8 spaces + "of" + 8 + 10-letter month + ".," + 8 +
+# "del" + 8 + year = 57) plus lookahead room. An expression starting before _HEAD is complete
+# within _WINDOW characters, and its year starts at most _MAX_EXPR after the expression does.
+_MAX_EXPR = 64
+_WINDOW = _HEAD + _MAX_EXPR
+# Every form has a four-digit year, so text without one is done after a cheap scan, and the
+# search for expressions starts only _MAX_EXPR before the first one.
 _FOUR_DIGITS = re.compile("[0-9][0-9][0-9][0-9]")
 
 
@@ -215,37 +227,39 @@ def find_dateline(text: str) -> Dateline | None:
     all-numeric day/month form there (11/09/2020) gives None. Raises DatelineError for a
     date that is written but impossible, or whose year is outside 1900..2200.
     """
-    digits = _FOUR_DIGITS.search(text, 0, _WINDOW)
-    if digits is None:
+    year_digits = _FOUR_DIGITS.search(text, 0, _WINDOW)
+    if year_digits is None:
         return None
     # str.lower() keeps every character one character long except U+0130 (İ -> i + U+0307);
     # replacing it first keeps offsets in the lowered text equal to those in `text`.
     head = text[:_WINDOW].replace("\u0130", "i").lower()
-    match = _DATE.search(head, max(0, digits.start() - _MAX_EXPR))
+    start = max(0, year_digits.start() - _MAX_EXPR)
+    match = _LATIN.search(head, start)
+    cjk = _CJK.search(head, start) if "年" in head else None
+    if cjk and (match is None or cjk.start() < match.start()):
+        match = cjk
     if match is None or match.start() >= _HEAD:
         return None
     form = match.lastgroup
     if form == "ambiguous" or form is None:
         return None
 
-    offset = match.start()
-    # From the original text; whitespace normalised so NBSPs and line breaks read cleanly.
-    written = " ".join(text[offset : match.end()].split())
-    year = int(match[f"{form}_y"])
-    day = int(match[f"{form}_d"])
-    month_text = match[f"{form}_m"]
+    year_text, month_text, day_text = match.group(*_PARTS[form])
+    year = int(year_text)
     month = _MONTHS[month_text] if form in _NAMED_MONTH_FORMS else int(month_text)
-
-    if not _MIN_YEAR <= year <= _MAX_YEAR:
-        raise DatelineError(
-            f"implausible year '{written}': {year} is outside {_MIN_YEAR}..{_MAX_YEAR}", offset
-        )
-    try:
-        date = datetime.date(year, month, day)
-    except ValueError:
-        # Own wording rather than datetime's, whose messages differ across Python versions.
-        reason = (
-            "month must be in 1..12" if not 1 <= month <= 12 else "day is out of range for month"
-        )
-        raise DatelineError(f"impossible date '{written}': {reason}", offset) from None
-    return Dateline(date, offset)
+    day = int(day_text)
+    offset = match.start()
+    if _MIN_YEAR <= year <= _MAX_YEAR:
+        try:
+            return Dateline(datetime.date(year, month, day), offset)
+        except ValueError:
+            # Own wording rather than datetime's, whose messages differ across Python versions.
+            problem = "impossible date"
+            valid_month = 1 <= month <= 12
+            reason = "day is out of range for month" if valid_month else "month must be in 1..12"
+    else:
+        problem = "implausible year"
+        reason = f"{year} is outside {_MIN_YEAR}..{_MAX_YEAR}"
+    # Quoted from the original text, whitespace normalised so NBSPs and line breaks read cleanly.
+    written = " ".join(text[offset : match.end()].split())
+    raise DatelineError(f"{problem} '{written}': {reason}", offset)

@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from feedsvc.model import FileState, Release, StoredRelease
+from feedsvc.model import FileState, ListedRelease, Release, StoredRelease
 from feedsvc.store.schema import metadata, releases
 
 __all__ = ["Changes", "FileState", "Store"]
@@ -251,14 +251,40 @@ class Store:
         with self.engine.connect() as conn:
             return [_stored(row) for row in conn.execute(query)]
 
-    def iter_visible(self, batch: int = 500) -> Iterator[StoredRelease]:
-        """Every visible release, newest first, without holding them all in memory."""
+    def iter_visible(
+        self, batch: int = 500, part: int = 0, parts: int = 1
+    ) -> Iterator[StoredRelease]:
+        """Every visible release (or one part of `parts`, for parallel work), newest first,
+        without holding them all in memory."""
         cols = releases.c
-        query = select(releases).where(_VISIBLE).order_by(cols.published.desc(), cols.id.desc())
+        query = select(releases).where(_VISIBLE)
+        if parts > 1:
+            query = query.where(cols.seq % parts == part)
+        query = query.order_by(cols.published.desc(), cols.id.desc())
         with self.engine.connect() as conn:
             result = conn.execution_options(yield_per=batch).execute(query)
             for row in result:
                 yield _stored(row)
+
+    def listing(self) -> list[ListedRelease]:
+        """Every visible release as a list shows it, newest first."""
+        cols = releases.c
+        query = (
+            select(
+                cols.id,
+                cols.title,
+                cols.section,
+                cols.section_slug,
+                cols.summary,
+                cols.language,
+                cols.published,
+                cols.updated,
+            )
+            .where(_VISIBLE)
+            .order_by(cols.published.desc(), cols.id.desc())
+        )
+        with self.engine.connect() as conn:
+            return [ListedRelease(*row) for row in conn.execute(query)]
 
     def get(self, release_id: str) -> StoredRelease | None:
         with self.engine.connect() as conn:

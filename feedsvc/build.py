@@ -1,0 +1,83 @@
+"""`feedsvc build`: render the whole site into a static export, in parallel processes.
+
+Each process opens the store itself and renders a disjoint part of the site (the same
+documents a single process would, split by archive page and by release), writing into
+one staging folder that is swapped in atomically when every part has succeeded.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from feedsvc.clock import Clock
+from feedsvc.config import Settings, database_url
+from feedsvc.publishing.export import ExportStats, staged, write_documents
+from feedsvc.publishing.site import Site
+from feedsvc.store import Store
+
+_done: Any = None  # shared counter of release pages written, set in each worker
+
+
+def build_site(
+    settings: Settings,
+    clock: Clock,
+    out: Path,
+    parts: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ExportStats:
+    parts = max(1, parts or os.cpu_count() or 1)
+    with staged(out) as staging:
+        if parts == 1:
+            return _render_part(settings, clock, staging, 0, 1, progress)
+        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+        counter = context.Value("i", 0)
+        with ProcessPoolExecutor(
+            parts, mp_context=context, initializer=_init_worker, initargs=(counter,)
+        ) as pool:
+            futures = [
+                pool.submit(_render_part, settings, clock, staging, part, parts)
+                for part in range(parts)
+            ]
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+                if progress is not None:
+                    progress(counter.value)
+                for future in finished:
+                    future.result()  # re-raise a worker's error here: the build fails whole
+        total = ExportStats(0, 0)
+        for future in futures:
+            total += future.result()
+        return total
+
+
+def _init_worker(counter: Any) -> None:
+    global _done
+    _done = counter
+
+
+def _count(_n: int) -> None:
+    with _done.get_lock():
+        _done.value += 1
+
+
+def _render_part(
+    settings: Settings,
+    clock: Clock,
+    root: Path,
+    part: int,
+    parts: int,
+    progress: Callable[[int], None] | None = None,
+) -> ExportStats:
+    store = Store.open(database_url(settings))
+    try:
+        site = Site(settings, store, clock)
+        counted = progress if _done is None else _count
+        return write_documents(site.documents(part, parts, progress=counted), root)
+    finally:
+        store.close()
