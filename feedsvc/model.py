@@ -81,7 +81,13 @@ class ListedRelease:
     def of(cls, stored: StoredRelease) -> ListedRelease:
         r = stored.release
         return cls(
-            r.id, r.title, r.section, r.section_slug, r.summary, r.language, r.published,
+            r.id,
+            r.title,
+            r.section,
+            r.section_slug,
+            r.summary,
+            r.language,
+            r.published,
             stored.updated,
         )
 

@@ -46,6 +46,13 @@ def staged(out: Path) -> Iterator[Path]:
     parent = out.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        pass  # checked just below, with a clearer message
+    except OSError as e:
+        raise ExportError(f"cannot create the export's folder {parent}: {e.strerror}") from None
+    if not parent.is_dir():
+        raise ExportError(f"cannot write the export to {out}: {parent} is not a folder")
+    try:
         _remove_stale(parent, out.name)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
     except OSError as e:

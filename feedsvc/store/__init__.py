@@ -300,12 +300,14 @@ class Store:
         return [_stored(row) for row in rows]
 
     def sections(self) -> list[tuple[str, str]]:
-        """(slug, name) of every section with a visible release, by slug. When releases
-        spell a section differently, the most recent spelling names it."""
+        """(slug, name) of every section that ever had a published release, by slug: a
+        section whose releases were all withdrawn keeps a (valid, empty) feed, so its
+        subscribers see tombstones, not a 404. When releases spell a section differently,
+        the most recent spelling names it."""
         cols = releases.c
         query = (
             select(cols.section_slug, cols.section)
-            .where(_VISIBLE)
+            .where(cols.seq.is_not(None))
             .order_by(cols.section_slug, cols.published)
         )
         names: dict[str, str] = {}

@@ -1,0 +1,172 @@
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+
+from tests.conftest import Newsroom, newsroom_text
+
+
+def test_ingest_is_idempotent(newsroom: Newsroom) -> None:
+    newsroom.add("a.txt", "First", "March 1, 2021")
+    first = newsroom.ingest()
+    assert first.changes.added == ["a"]
+    assert first.changes.published == ["a"]
+    again = newsroom.ingest()
+    assert not again.changes
+    assert again.problems == []
+
+
+def test_unchanged_content_with_new_mtime_changes_nothing(newsroom: Newsroom) -> None:
+    path = newsroom.add("a.txt", "First", "March 1, 2021")
+    newsroom.ingest()
+    before = newsroom.store.get("a")
+    os.utime(path, ns=(1, 1))
+    newsroom.clock.advance(days=1)
+    assert not newsroom.ingest().changes
+    assert newsroom.store.get("a") == before
+
+
+def test_edit_keeps_id_published_and_tag_and_moves_updated(newsroom: Newsroom) -> None:
+    newsroom.add("a.txt", "First title", "March 1, 2021")
+    newsroom.ingest()
+    before = newsroom.store.get("a")
+    assert before is not None
+    newsroom.clock.advance(days=3)
+    newsroom.add("a.txt", "Corrected title", "March 1, 2021", "the text was edited.")
+    result = newsroom.ingest()
+    assert result.changes.updated == ["a"]
+    after = newsroom.store.get("a")
+    assert after is not None
+    assert after.release.title == "Corrected title"
+    assert after.release.published == before.release.published
+    assert after.tag_uri("x.org") == before.tag_uri("x.org")
+    assert after.seq == before.seq
+    assert after.updated == newsroom.clock.now()
+
+
+def test_tag_uri_survives_a_changed_date(newsroom: Newsroom) -> None:
+    newsroom.add("a.txt", "First", "March 1, 2021")
+    newsroom.ingest()
+    newsroom.add("a.txt", "First", "March 2, 2021")
+    newsroom.ingest()
+    stored = newsroom.store.get("a")
+    assert stored is not None
+    assert stored.release.published.date() == dt.date(2021, 3, 2)
+    assert stored.tag_uri("press.example.org") == "tag:press.example.org,2021-03-01:release:a"
+
+
+def test_deleted_file_withdraws_and_returning_file_restores(newsroom: Newsroom) -> None:
+    path = newsroom.add("a.txt", "First", "March 1, 2021")
+    newsroom.ingest()
+    path.unlink()
+    newsroom.clock.advance(hours=1)
+    result = newsroom.ingest()
+    assert result.changes.withdrawn == ["a"]
+    gone = newsroom.store.get("a")
+    assert gone is not None and gone.withdrawn_at == newsroom.clock.now()
+    assert newsroom.store.latest(10) == []
+
+    newsroom.add("a.txt", "First", "March 1, 2021")
+    result = newsroom.ingest()
+    assert result.changes.updated == ["a"]
+    back = newsroom.store.get("a")
+    assert back is not None and back.withdrawn_at is None and back.seq == gone.seq
+
+
+def test_bad_edit_keeps_the_last_good_version(newsroom: Newsroom) -> None:
+    newsroom.add("a.txt", "Good title", "March 1, 2021")
+    newsroom.ingest()
+    newsroom.write("a.txt", b"\xff\xfe not text")
+    result = newsroom.ingest()
+    assert [p.path for p in result.problems] == ["a.txt"]
+    assert not result.changes
+    stored = newsroom.store.get("a")
+    assert stored is not None and stored.withdrawn_at is None
+    assert stored.release.title == "Good title"
+
+
+def test_one_bad_file_never_stops_the_others(newsroom: Newsroom) -> None:
+    newsroom.add("good.txt", "Good", "March 1, 2021")
+    newsroom.write("empty.txt", b"")
+    newsroom.write(
+        "nodate.txt", newsroom_text("No date", "", ["no dateline here."]).replace("On , ", "")
+    )
+    result = newsroom.ingest()
+    assert [str(p) for p in result.problems] == [
+        "empty.txt:1: empty file: expected a release",
+        "nodate.txt:5: no date: expected a dateline at the start of the first paragraph "
+        "(e.g. 'On September 11, 2020, ...') or 'date' in front matter",
+    ]
+    assert [s.id for s in newsroom.store.latest(10)] == ["good"]
+
+
+def test_duplicate_id_is_reported_and_the_first_file_keeps_it(newsroom: Newsroom) -> None:
+    newsroom.write(
+        "a.md", '+++\nid = "same"\ntitle = "A"\ndate = 2021-03-01\nsection = "S"\n+++\nText.\n'
+    )
+    newsroom.write(
+        "b.md", '+++\nid = "same"\ntitle = "B"\ndate = 2021-03-02\nsection = "S"\n+++\nText.\n'
+    )
+    result = newsroom.ingest()
+    assert [str(p) for p in result.problems] == ["b.md:1: id 'same' is already used by a.md"]
+    stored = newsroom.store.get("same")
+    assert stored is not None and stored.release.title == "A"
+    # On the next pass (b.md unchanged, so skipped) nothing flips.
+    assert not newsroom.ingest().changes
+    assert newsroom.store.get("same").release.title == "A"  # type: ignore[union-attr]
+
+
+def test_front_matter_id_change_withdraws_the_old_id(newsroom: Newsroom) -> None:
+    newsroom.write(
+        "a.md", '+++\nid = "old"\ntitle = "A"\ndate = 2021-03-01\nsection = "S"\n+++\nText.\n'
+    )
+    newsroom.ingest()
+    newsroom.write(
+        "a.md", '+++\nid = "new"\ntitle = "A"\ndate = 2021-03-01\nsection = "S"\n+++\nText!\n'
+    )
+    result = newsroom.ingest()
+    assert result.changes.added == ["new"]
+    assert result.changes.withdrawn == ["old"]
+
+
+def test_embargo_publishes_only_when_due_in_date_order(newsroom: Newsroom) -> None:
+    now = newsroom.clock.now()
+    later = (now + dt.timedelta(hours=2)).isoformat()
+    newsroom.write(
+        "embargoed.md",
+        f'+++\ntitle = "Later"\ndate = 2026-11-27\nsection = "S"\npublish_at = {later}\n+++\nText.\n',
+    )
+    newsroom.add("open.txt", "Open", "March 1, 2021")
+    result = newsroom.ingest()
+    assert sorted(result.changes.added) == ["embargoed", "open"]
+    assert result.changes.published == ["open"]
+    assert [s.id for s in newsroom.store.latest(10)] == ["open"]
+    assert newsroom.store.next_embargo() == now + dt.timedelta(hours=2)
+
+    newsroom.clock.advance(hours=2)
+    changes = newsroom.store.publish_due(newsroom.clock.now())
+    assert changes.published == ["embargoed"]
+    assert [s.id for s in newsroom.store.latest(10)] == ["embargoed", "open"]
+    assert newsroom.store.next_embargo() is None
+
+
+def test_withdrawing_an_embargoed_release_leaves_no_tombstone(newsroom: Newsroom) -> None:
+    later = (newsroom.clock.now() + dt.timedelta(days=1)).isoformat()
+    path = newsroom.write(
+        "secret.md",
+        f'+++\ntitle = "T"\ndate = 2026-11-28\nsection = "S"\npublish_at = {later}\n+++\nX\n',
+    )
+    newsroom.ingest()
+    path.unlink()
+    newsroom.ingest()
+    assert newsroom.store.withdrawn_since(newsroom.clock.now() - dt.timedelta(days=30)) == []
+
+
+def test_sqlite_file_is_in_wal_mode(newsroom: Newsroom) -> None:
+    newsroom.add("a.txt", "First", "March 1, 2021")
+    newsroom.ingest()
+    db = newsroom.root / "var" / "feedsvc.db"
+    assert db.is_file()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
