@@ -1,12 +1,14 @@
 """Tests for tests/feedlint.py: minimal valid feeds lint clean, and each rule fires.
 
-Each broken variant is the valid feed with one textual edit; the test first checks that the
-edit applied (so a drifting fixture fails loudly) and then that some reported problem
-mentions the rule.  Because the valid feed lints clean, the problem comes from the edit.
+Each broken variant is a valid fixture with one edit (occasionally a few); the test checks
+that the edit applied, so a drifting fixture fails loudly, and that some reported problem
+mentions the rule.  As the valid fixture lints clean, that problem comes from the edit.
+The accepted variants are edits the W3C validator allows, which must stay clean.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 
 import feedparser
@@ -114,9 +116,13 @@ JSON_FEED = {
 }
 
 
-def _edit(text: str, old: str, new: str) -> bytes:
-    assert text.count(old) == 1, f"fixture edit {old!r} does not match exactly once"
-    return text.replace(old, new).encode("utf-8")
+def _edit(text: str, old: str | tuple, new: str | tuple) -> bytes:
+    """Replace old by new (or each old by its new, for tuples), each matching exactly once."""
+    pairs = zip(old, new, strict=True) if isinstance(old, tuple) else [(old, new)]
+    for before, after in pairs:
+        assert text.count(before) == 1, f"fixture edit {before!r} does not match exactly once"
+        text = text.replace(before, after)
+    return text.encode("utf-8")
 
 
 def _has(problems: list[str], expected: str) -> bool:
@@ -167,20 +173,43 @@ RSS_BROKEN = [
     ("content-ns", "modules/content/", "modules/content", "ReservedPrefix"),
     ("unknown-ns", 'xmlns:dc="', 'xmlns:q="urn:example:q" xmlns:dc="', "UnknownNamespace"),
     ("version", 'version="2.0"', 'version="0.92"', "InvalidRSSVersion"),
-    ("two-channels", "</channel>\n</rss>", "</channel><channel/></rss>", "one <channel>"),
+    (
+        "two-channels",
+        "</channel>\n</rss>",
+        "</channel><channel/></rss>",
+        "needs exactly one <channel>, has 2",
+    ),
     ("no-title", "<title>Example Corp press releases</title>", "", "required <title>"),
     ("no-link", "<link>https://example.com/press/</link>", "", "required <link>"),
-    ("no-description", "<description>Press releases from Example Corp.</description>", "",
-     "required <description>"),
+    (
+        "no-description",
+        "<description>Press releases from Example Corp.</description>",
+        "",
+        "required <description>",
+    ),
     ("blank-title", "<title>Example Corp press releases</title>", "<title> </title>", "NotBlank"),
-    ("relative-link", "<link>https://example.com/press/</link>", "<link>/press/</link>",
-     "channel/link: '/press/' is not an absolute URI"),
+    (
+        "relative-link",
+        "<link>https://example.com/press/</link>",
+        "<link>/press/</link>",
+        "channel/link: '/press/' is not an absolute URI",
+    ),
+    (
+        "link-space",
+        "https://example.com/press/<",
+        "https://example.com/press release/<",
+        "InvalidUriChar",
+    ),
     ("no-self-link", SELF, "", "MissingAtomSelfLink"),
     ("self-type", 'type="application/rss+xml"', 'type="text/xml"', "SelfNotAtom"),
     ("relative-self", 'href="https://example.com/press/rss.xml"', 'href="rss.xml"', "RelativeSelf"),
     ("link-rel", 'rel="hub"', 'rel="bogus rel"', "UnregisteredAtomLinkRel"),
-    ("language", "<language>en-us</language>", "<language>english (US)</language>",
-     "InvalidLanguage"),
+    (
+        "language",
+        "<language>en-us</language>",
+        "<language>english (US)</language>",
+        "InvalidLanguage",
+    ),
     ("ttl-negative", "<ttl>60</ttl>", "<ttl>-5</ttl>", "InvalidPositiveInteger"),
     ("ttl-text", "<ttl>60</ttl>", "<ttl>hourly</ttl>", "InvalidPositiveInteger"),
     ("two-digit-year", "02 Oct 2024 13:00:00 GMT", "02 Oct 24 13:00:00 GMT", "InvalidRFC2822Date"),
@@ -191,41 +220,91 @@ RSS_BROKEN = [
     ("no-such-day", DATE2, "Thu, 30 Feb 2024 09:30 GMT", "not a real date"),
     ("future-date", DATE2, "Thu, 01 Oct 2099 09:30 GMT", "ImplausibleDate"),
     ("ancient-date", DATE2, "Mon, 01 Oct 1979 09:30 GMT", "ImplausibleDate"),
-    ("item-empty", ITEM2, "<link>https://example.com/press/results</link>",
-     "ItemMustContainTitleOrDescription"),
+    (
+        "item-empty",
+        ITEM2,
+        "<link>https://example.com/press/results</link>",
+        "ItemMustContainTitleOrDescription",
+    ),
     ("no-guid", GUID2, "", "MissingGuid"),
     ("tag-guid-permalink", ' isPermaLink="false">tag:', ">tag:", "InvalidPermalink"),
     ("word-guid-permalink", GUID2, "<guid>results</guid>", "InvalidPermalink"),
-    ("duplicate-guid", GUID2, '<guid isPermaLink="false">tag:example.com,2024:press/oslo</guid>',
-     "DuplicateValue"),
-    ("item-link", "<link>https://example.com/press/oslo</link>", "<link>oslo.html</link>",
-     "item 1/link"),
+    (
+        "duplicate-guid",
+        GUID2,
+        '<guid isPermaLink="false">tag:example.com,2024:press/oslo</guid>',
+        "DuplicateValue",
+    ),
+    (
+        "item-link",
+        "<link>https://example.com/press/oslo</link>",
+        "<link>oslo.html</link>",
+        "item 1/link: 'oslo.html' is not an absolute URI",
+    ),
     ("blank-category", "<category>Offices</category>", "<category></category>", "NotBlank"),
-    ("relative-href", '"https://example.com/press/oslo">release', '"/press/oslo">release',
-     "ContainsRelRef"),
+    (
+        "relative-href",
+        '"https://example.com/press/oslo">release',
+        '"/press/oslo">release',
+        "ContainsRelRef",
+    ),
     ("relative-src", 'src="https://example.com/i/oslo.jpg"', 'src="i/oslo.jpg"', "ContainsRelRef"),
     ("unknown-element", "<ttl>60</ttl>", "<ttl>60</ttl><updated>x</updated>", "UndefinedElement"),
-    ("unescaped-html", "<description>Quarterly results.</description>",
-     "<description><p>Q</p></description>", "UndefinedElement"),
-    ("two-titles", "<title>Example Corp reports results</title>",
-     "<title>A</title><title>B</title>", "<title> appears 2 times"),
-    ("two-pubdates", f"<pubDate>{DATE2}</pubDate>", f"<pubDate>{DATE2}</pubDate>" * 2,
-     "<pubDate> appears 2 times"),
-    ("two-descriptions", "<description>Quarterly results.</description>",
-     "<description>a</description><description>b</description>", "<description> appears 2"),
-    ("two-links", "<link>https://example.com/press/results</link>",
-     "<link>https://example.com/a</link>" * 2, "<link> appears 2 times"),
-    ("html-in-title", "<title>Example Corp reports results</title>",
-     "<title>&lt;b&gt;Results&lt;/b&gt;</title>", "ContainsHTML"),
-    ("content-alone", "<description>Quarterly results.</description>",
-     "<content:encoded>Q</content:encoded>", "NeedDescriptionBeforeContent"),
-    ("author-no-name", "press@example.com (Example Press Office)", "press@example.com",
-     "MissingRealName"),
-    ("enclosure-length", 'length="12345"', 'length="-1"', "InvalidNonNegativeInteger"),
-    ("enclosure-url", 'url="https://example.com/press/results.pdf"', 'url="results.pdf"',
-     "InvalidURLAttribute"),
-    ("enclosure-type", 'type="application/pdf"', 'type="pdf"', "InvalidMIMEAttribute"),
-]  # fmt: skip
+    (
+        "unescaped-html",
+        "<description>Quarterly results.</description>",
+        "<description><p>Q</p></description>",
+        "UndefinedElement",
+    ),
+    (
+        "two-titles",
+        "<title>Example Corp reports results</title>",
+        "<title>A</title><title>B</title>",
+        "<title> appears 2 times",
+    ),
+    (
+        "two-pubdates",
+        f"<pubDate>{DATE2}</pubDate>",
+        f"<pubDate>{DATE2}</pubDate>" * 2,
+        "<pubDate> appears 2 times",
+    ),
+    (
+        "two-descriptions",
+        "<description>Quarterly results.</description>",
+        "<description>a</description><description>b</description>",
+        "<description> appears 2",
+    ),
+    (
+        "two-links",
+        "<link>https://example.com/press/results</link>",
+        "<link>https://example.com/a</link>" * 2,
+        "<link> appears 2 times",
+    ),
+    (
+        "html-in-title",
+        "<title>Example Corp reports results</title>",
+        "<title>&lt;b&gt;Results&lt;/b&gt;</title>",
+        "ContainsHTML",
+    ),
+    (
+        "content-alone",
+        "<description>Quarterly results.</description>",
+        "<content:encoded>Q</content:encoded>",
+        "NeedDescriptionBeforeContent",
+    ),
+    (
+        "enclosure-url",
+        'url="https://example.com/press/results.pdf"',
+        'url="results.pdf"',
+        "enclosure: 'results.pdf' is not an absolute URI",
+    ),
+    (
+        "source-url",
+        "<category>Offices</category>",
+        '<source url="feed.xml">Other</source>',
+        "source",
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -240,14 +319,20 @@ def test_rss_rule_fires(old, new, expected):
 RSS_STILL_VALID = [
     ("negative-zone", "12:00:00 +0200", "12:00:00 -0500"),
     ("no-day-name", "Tue, 01 Oct 2024 09:30 GMT", "01 Oct 2024 09:30 GMT"),
-    ("mailto-comments", "<category>Offices</category>", "<comments>mailto:p@example.com</comments>"),
+    (
+        "mailto-comments",
+        "<category>Offices</category>",
+        "<comments>mailto:p@example.com</comments>",
+    ),
     ("extension-element", "<ttl>60</ttl>", "<ttl>60</ttl><dc:rights>CC BY</dc:rights>"),
     ("permalink-guid-true", "<guid>", '<guid isPermaLink="true">'),
     ("item-atom-link", GUID2, GUID2 + '<atom:link rel="related" href="https://example.com/x"/>'),
 ]
 
 
-@pytest.mark.parametrize(("old", "new"), [c[1:] for c in RSS_STILL_VALID], ids=[c[0] for c in RSS_STILL_VALID])
+@pytest.mark.parametrize(
+    ("old", "new"), [c[1:] for c in RSS_STILL_VALID], ids=[c[0] for c in RSS_STILL_VALID]
+)
 def test_rss_accepted_variant(old, new):
     assert feedlint.lint_rss(_edit(RSS, old, new)) == []
 
@@ -268,72 +353,307 @@ ENTRY2_UPDATED = "<updated>2024-10-01T09:30:00Z</updated>"
 ALT1 = '<link rel="alternate" type="text/html" href="https://example.com/press/oslo"/>'
 AUTHOR = "<author><name>Example Corp press office</name><email>press@example.com</email></author>"
 XHTML = '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
-ENTRY2_CONTENT = ATOM.split("\n")[-5].strip()
-TOMBSTONE = '<at:deleted-entry ref="tag:example.com,2024:press/withdrawn" when="2024-10-01T08:00:00Z"/>'
+ENTRY1_CONTENT, ENTRY2_CONTENT = (line.strip() for line in ATOM.splitlines() if "<content" in line)
+SUMMARY = "<summary>Example Corp opens an office in Oslo.</summary>"
+TOMBSTONE = (
+    '<at:deleted-entry ref="tag:example.com,2024:press/withdrawn" when="2024-10-01T08:00:00Z"/>'
+)
 
 ATOM_BROKEN = [
     ("not-well-formed", "</feed>", "", "SAXError"),
     ("no-encoding", ' encoding="utf-8"', "", "NotUTF8"),
     ("undefined-prefix", "<fh:complete/>", "<fx:complete/>", "MissingNamespace"),
+    (
+        "atom-prefix",
+        ALT1,
+        ALT1.replace("<link", '<a:link xmlns:a="http://www.w3.org/2005/Atom"'),
+        "AvoidNamespacePrefix",
+    ),
     ("tombstone-ns", "atompub/tombstones/1.0", "atompub/tombstones/1", "ReservedPrefix"),
     ("no-feed-id", FEED_ID, "", "feed: missing required <id>"),
     ("two-feed-ids", FEED_ID, FEED_ID * 2, "<id> appears 2 times"),
     ("feed-id-not-iri", FEED_ID, "<id>press releases</id>", "not an absolute URI"),
     ("feed-id-bad-tag", FEED_ID, "<id>tag:example.com:press</id>", "InvalidTAG"),
+    ("feed-id-bad-urn", FEED_ID, "<id>urn:uuid:1234</id>", "InvalidURN"),
+    ("href-bad-chars", 'href="https://hub.example.com/"', 'href="hub 1/"', "InvalidIRI"),
+    ("no-text-at-all", (ENTRY1_CONTENT, SUMMARY), ("", ""), "MissingTextualContent"),
     ("no-feed-title", "<title>Example Corp press releases</title>", "", "required <title>"),
-    ("no-feed-updated", "<updated>2024-10-02T13:00:00Z</updated>", "", "feed: missing required <updated>"),
+    (
+        "no-feed-updated",
+        "<updated>2024-10-02T13:00:00Z</updated>",
+        "",
+        "feed: missing required <updated>",
+    ),
     ("updated-no-zone", "2024-10-02T13:00:00Z", "2024-10-02T13:00:00", "InvalidRFC3339Date"),
     ("updated-date-only", "2024-10-02T13:00:00Z", "2024-10-02", "InvalidRFC3339Date"),
     ("updated-not-real", "2024-10-02T13:00:00Z", "2024-02-30T13:00:00Z", "not a real date"),
     ("updated-future", "2024-10-02T13:00:00Z", "2099-10-02T13:00:00Z", "ImplausibleDate"),
-    ("no-author", AUTHOR, "", "MissingElement"),
-    ("author-no-name", "<name>Example Corp press office</name>", "", "<name>"),
-    ("no-self", '<link rel="self" type="application/atom+xml" href="https://example.com/press/atom.xml"/>', "", "MissingSelf"),
+    ("no-author", AUTHOR, "", "no <author> here nor on <feed>"),
+    (
+        "author-no-name",
+        "<name>Example Corp press office</name>",
+        "",
+        "exactly one non-blank <name>",
+    ),
+    (
+        "no-self",
+        '<link rel="self" type="application/atom+xml" href="https://example.com/press/atom.xml"/>',
+        "",
+        "MissingSelf",
+    ),
     ("self-type", 'type="application/atom+xml"', 'type="text/html"', "SelfNotAtom"),
-    ("relative-self", 'href="https://example.com/press/atom.xml"', 'href="atom.xml"', "RelativeSelf"),
-    ("no-alternate", '<link rel="alternate" type="text/html" href="https://example.com/press/"/>', "", "alternate"),
-    ("link-no-href", '<link rel="hub" href="https://hub.example.com/"/>', '<link rel="hub"/>', "MissingHref"),
+    (
+        "relative-self",
+        'href="https://example.com/press/atom.xml"',
+        'href="atom.xml"',
+        "RelativeSelf",
+    ),
+    (
+        "no-alternate",
+        '<link rel="alternate" type="text/html" href="https://example.com/press/"/>',
+        "",
+        'missing <link rel="alternate"/>',
+    ),
+    (
+        "link-no-href",
+        '<link rel="hub" href="https://hub.example.com/"/>',
+        '<link rel="hub"/>',
+        "MissingHref",
+    ),
     ("link-bad-rel", 'rel="hub"', 'rel="subscribe"', "UnregisteredAtomLinkRel"),
-    ("link-bad-type", 'type="text/html" href="https://example.com/press/"', 'type="html" href="https://example.com/press/"', "InvalidMIMEType"),
-    ("unknown-element", "<fh:complete/>", "<fh:complete/><modified>x</modified>", "UndefinedElement"),
+    (
+        "link-bad-type",
+        'type="text/html" href="https://example.com/press/"',
+        'type="html" href="https://example.com/press/"',
+        "InvalidMIMEType",
+    ),
+    (
+        "unknown-element",
+        "<fh:complete/>",
+        "<fh:complete/><modified>x</modified>",
+        "UndefinedElement",
+    ),
     ("text-type", '<title type="text">', '<title type="markdown">', "InvalidTextType"),
-    ("html-in-text", "<title>Example Corp opens Oslo office</title>", "<title>&lt;b&gt;Oslo&lt;/b&gt;</title>", "ContainsUndeclaredHTML"),
-    ("unescaped-html", '&lt;p&gt;News from Example Corp&lt;/p&gt;', '<p>News</p>', "escape the markup"),
-    ("xhtml-no-div", '<div xmlns="http://www.w3.org/1999/xhtml"><p><a href="https://example.com/r.pdf">PDF</a></p></div>', "PDF", "MissingXhtmlDiv"),
+    (
+        "html-in-text",
+        "<title>Example Corp opens Oslo office</title>",
+        "<title>&lt;b&gt;Oslo&lt;/b&gt;</title>",
+        "ContainsUndeclaredHTML",
+    ),
+    (
+        "unescaped-html",
+        "&lt;p&gt;News from Example Corp&lt;/p&gt;",
+        "<p>News</p>",
+        "escape the markup",
+    ),
+    (
+        "xhtml-no-div",
+        '<div xmlns="http://www.w3.org/1999/xhtml"><p><a href="https://example.com/r.pdf">PDF</a></p></div>',
+        "PDF",
+        "MissingXhtmlDiv",
+    ),
     ("blank-title", "<title>Example Corp opens Oslo office</title>", "<title/>", "NotBlank"),
-    ("relative-html-ref", 'href="https://example.com/press/oslo"&gt;', 'href="oslo.html"&gt;', "ContainsRelRef"),
+    (
+        "relative-html-ref",
+        'href="https://example.com/press/oslo"&gt;',
+        'href="oslo.html"&gt;',
+        "ContainsRelRef",
+    ),
     ("relative-xhtml-ref", 'href="https://example.com/r.pdf"', 'href="r.pdf"', "ContainsRelRef"),
     ("entry-no-id", ENTRY1_ID, "", "entry 1: missing required <id>"),
-    ("entry-no-title", "<title>Example Corp opens Oslo office</title>", "", "entry 1: missing required <title>"),
-    ("entry-no-updated", "<updated>2024-10-02T12:30:00+02:00</updated>", "", "entry 1: missing required <updated>"),
-    ("entry-two-contents", XHTML, '<content>short</content>' + XHTML, "<content> appears 2 times"),
+    (
+        "entry-no-title",
+        "<title>Example Corp opens Oslo office</title>",
+        "",
+        "entry 1: missing required <title>",
+    ),
+    (
+        "entry-no-updated",
+        "<updated>2024-10-02T12:30:00+02:00</updated>",
+        "",
+        "entry 1: missing required <updated>",
+    ),
+    ("entry-two-contents", XHTML, "<content>short</content>" + XHTML, "<content> appears 2 times"),
     ("no-content-no-alternate", ENTRY2_CONTENT, "", "MissingContentOrAlternate"),
-    ("content-src-no-summary", ENTRY2_CONTENT, '<content type="application/pdf" src="https://example.com/r.pdf"/>', "MissingSummary"),
-    ("updated-before-published", "<published>2024-10-02T12:00:00+02:00</published>", "<published>2024-10-02T13:00:00+02:00</published>", "before <published>"),
+    (
+        "content-src-no-summary",
+        ENTRY2_CONTENT,
+        '<content type="application/pdf" src="https://example.com/r.pdf"/>',
+        "MissingSummary",
+    ),
+    (
+        "updated-before-published",
+        "<published>2024-10-02T12:00:00+02:00</published>",
+        "<published>2024-10-02T13:00:00+02:00</published>",
+        "before <published>",
+    ),
     ("duplicate-entry", ENTRY2_ID, ENTRY1_ID, "DuplicateEntries"),
-    ("duplicate-updated", ENTRY2_ID + "\n    " + ENTRY2_UPDATED, ENTRY1_ID + "<updated>2024-10-02T12:30:00+02:00</updated>", "DuplicateUpdated"),
-    ("category-no-term", '<category term="offices"/>', '<category scheme="x"/>', "MissingAttribute"),
-    ("tombstone-no-ref", 'ref="tag:example.com,2024:press/withdrawn" ', "", "ref"),
+    (
+        "duplicate-updated",
+        ENTRY2_ID + "\n    " + ENTRY2_UPDATED,
+        ENTRY1_ID + "<updated>2024-10-02T12:30:00+02:00</updated>",
+        "DuplicateUpdated",
+    ),
+    (
+        "category-no-term",
+        '<category term="offices"/>',
+        '<category scheme="x"/>',
+        "MissingAttribute",
+    ),
+    (
+        "tombstone-no-ref",
+        'ref="tag:example.com,2024:press/withdrawn" ',
+        "",
+        "at:deleted-entry ref: attribute is missing",
+    ),
     ("tombstone-bad-when", 'when="2024-10-01T08:00:00Z"', 'when="yesterday"', "InvalidRFC3339Date"),
-    ("tombstone-in-entry", "<category term=\"offices\"/>", '<category term="offices"/>' + TOMBSTONE.replace("withdrawn", "w2"), "not allowed here"),
-    ("fh-unknown", "<fh:complete/>", "<fh:partial/>", "fh:partial"),
-    ("fh-complete-paged", "<fh:complete/>", '<fh:complete/><link rel="next" href="https://example.com/p2"/>', "FeedRelInCompleteFeed"),
+    (
+        "tombstone-in-entry",
+        '<category term="offices"/>',
+        '<category term="offices"/>' + TOMBSTONE.replace("withdrawn", "w2"),
+        "not allowed here",
+    ),
+    ("fh-unknown", "<fh:complete/>", "<fh:partial/>", "fh:partial: only an empty"),
+    (
+        "fh-complete-paged",
+        "<fh:complete/>",
+        '<fh:complete/><link rel="next" href="https://example.com/p2"/>',
+        "FeedRelInCompleteFeed",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("old", "new", "expected"), [c[1:] for c in ATOM_BROKEN], ids=[c[0] for c in ATOM_BROKEN])
+@pytest.mark.parametrize(
+    ("old", "new", "expected"), [c[1:] for c in ATOM_BROKEN], ids=[c[0] for c in ATOM_BROKEN]
+)
 def test_atom_rule_fires(old, new, expected):
     problems = feedlint.lint_atom(_edit(ATOM, old, new))
     assert _has(problems, expected), problems
 
 
 ATOM_STILL_VALID = [
-    ("cdata-html", "<summary>Example Corp opens an office in Oslo.</summary>",
-     '<summary type="html"><![CDATA[<p>An <em>office</em> in Oslo.</p>]]></summary>'),
-    ("xml-base-relative", '<entry>\n    <title type="text">', '<entry xml:base="https://example.com/">\n    <title type="text">'),
+    (
+        "cdata-html",
+        "<summary>Example Corp opens an office in Oslo.</summary>",
+        '<summary type="html"><![CDATA[<p>An <em>office</em> in Oslo.</p>]]></summary>',
+    ),
+    (
+        "xml-base-relative",
+        ('<entry>\n    <title type="text">', 'href="https://example.com/r.pdf"'),
+        ('<entry xml:base="https://example.com/">\n    <title type="text">', 'href="r.pdf"'),
+    ),
     ("iri-rel", 'rel="hub"', 'rel="https://example.com/rel/press-kit"'),
-    ("tombstone-by", TOMBSTONE, TOMBSTONE[:-2] + "><at:by><name>Press</name></at:by><at:comment>Withdrawn</at:comment></at:deleted-entry>"),
-    ("fh-archive", "<fh:complete/>", '<fh:archive/><link rel="prev-archive" href="https://example.com/p0"/>'),
-    ("content-src", ENTRY2_CONTENT, '<summary>Results.</summary><content type="application/pdf" src="https://example.com/r.pdf"/>'),
-    ("entry-author-only", AUTHOR, "", ),
+    (
+        "tombstone-by",
+        TOMBSTONE,
+        TOMBSTONE[:-2]
+        + "><at:by><name>Press</name></at:by><at:comment>Withdrawn</at:comment></at:deleted-entry>",
+    ),
+    (
+        "fh-archive",
+        "<fh:complete/>",
+        '<fh:archive/><link rel="prev-archive" href="https://example.com/p0"/>',
+    ),
+    (
+        "content-src",
+        ENTRY2_CONTENT,
+        '<summary>Results.</summary><content type="application/pdf" src="https://example.com/r.pdf"/>',
+    ),
+    (
+        "authors-on-entries",
+        (AUTHOR, "<entry>\n    <title>", '<entry>\n    <title type="text">'),
+        ("", "<entry>" + AUTHOR + "<title>", "<entry>" + AUTHOR + '<title type="text">'),
+    ),
 ]
+
+
+@pytest.mark.parametrize(
+    ("old", "new"), [c[1:] for c in ATOM_STILL_VALID], ids=[c[0] for c in ATOM_STILL_VALID]
+)
+def test_atom_accepted_variant(old, new):
+    assert feedlint.lint_atom(_edit(ATOM, old, new)) == []
+
+
+# --- JSON Feed 1.1 ---------------------------------------------------------------------------
+
+
+def _set(path: str, value: object):
+    """A mutation setting doc[path] (keys joined by '/', list indexes as digits); None deletes."""
+
+    def mutate(doc: dict) -> None:
+        *parents, last = [int(part) if part.isdigit() else part for part in path.split("/")]
+        for part in parents:
+            doc = doc[part]
+        if value is None:
+            del doc[last]
+        else:
+            doc[last] = value
+
+    return mutate
+
+
+JSON_BROKEN = [
+    ("version-1.0", _set("version", "https://jsonfeed.org/version/1"), "version/1.1"),
+    ("no-version", _set("version", None), "'version' is a required property"),
+    ("no-title", _set("title", None), "'title' is a required property"),
+    ("no-items", _set("items", None), "'items' is a required property"),
+    ("items-not-array", _set("items", {}), "is not of type 'array'"),
+    ("item-no-id", _set("items/0/id", None), "'id' is a required property"),
+    ("item-id-number", _set("items/1/id", 2), "2 is not of type 'string'"),
+    ("item-no-content", _set("items/1/content_text", None), "content_html or content_text"),
+    ("date-no-zone", _set("items/0/date_published", "2024-10-02T12:00:00"), "RFC 3339"),
+    ("date-only", _set("items/0/date_modified", "2024-10-02"), "RFC 3339"),
+    ("date-not-real", _set("items/0/date_modified", "2024-02-30T12:00:00Z"), "not a real date"),
+    ("date-future", _set("items/0/date_published", "2099-01-01T00:00:00Z"), "ImplausibleDate"),
+    ("authors-object", _set("authors", {"name": "x"}), "is not of type 'array'"),
+    ("author-empty", _set("authors/0", {}), "at least one of name, url, avatar"),
+    ("author-deprecated", _set("author", {"name": "Example"}), "deprecated"),
+    ("item-author-deprecated", _set("items/1/author", {"name": "Example"}), "deprecated"),
+    ("hub-no-type", _set("hubs/0", {"url": "https://hub.example.com/"}), "'type' is a required"),
+    ("hub-no-url", _set("hubs/0", {"type": "WebSub"}), "'url' is a required"),
+    ("next-url-relative", _set("next_url", "feed-2.json"), "absolute URL"),
+    (
+        "next-url-loop",
+        _set("next_url", "https://example.com/press/feed.json"),
+        "next_url must differ",
+    ),
+    ("feed-url-no-host", _set("feed_url", "https:///feed.json"), "absolute URL"),
+    ("item-url-relative", _set("items/0/url", "/press/oslo"), "absolute URL"),
+    ("language", _set("language", "English"), "language tag"),
+    ("expired-string", _set("expired", "no"), "is not of type 'boolean'"),
+    ("tags-not-strings", _set("items/0/tags", ["offices", 7]), "is not of type 'string'"),
+    ("attachment-no-mime", _set("items/0/attachments/0/mime_type", None), "'mime_type' is a"),
+    ("duplicate-ids", _set("items/1/id", "https://example.com/press/oslo"), "DuplicateValue"),
+    ("unknown-key", _set("items/0/body", "x"), "unknown key (extensions are _name): 'body'"),
+    ("extension-dot", _set("_ex.ample", {}), "unknown key (extensions are _name): '_ex.ample'"),
+    ("relative-html-ref", _set("items/0/content_html", '<a href="/x">x</a>'), "ContainsRelRef"),
+]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "expected"), [c[1:] for c in JSON_BROKEN], ids=[c[0] for c in JSON_BROKEN]
+)
+def test_json_feed_rule_fires(mutate, expected):
+    doc = copy.deepcopy(JSON_FEED)
+    mutate(doc)
+    problems = feedlint.lint_json_feed(json.dumps(doc).encode())
+    assert _has(problems, expected), problems
+
+
+def test_json_feed_document_problems():
+    assert _has(feedlint.lint_json_feed(b'{"version": '), "not valid UTF-8 JSON")
+    assert _has(feedlint.lint_json_feed(json.dumps(JSON_FEED).encode("utf-16")), "UTF-8")
+    assert _has(feedlint.lint_json_feed(b"[]"), "is not of type 'object'")
+
+
+def test_json_feed_extensions_and_text_items_are_accepted():
+    doc = copy.deepcopy(JSON_FEED)
+    doc["items"][1]["_example"] = {"rating": 5}
+    doc["authors"][0] = {"avatar": "https://example.com/a.png"}
+    assert feedlint.lint_json_feed(json.dumps(doc).encode()) == []
+
+
+def test_json_schema_file_is_a_valid_draft_2020_12_schema():
+    schema = json.loads(feedlint.SCHEMA_PATH.read_text(encoding="utf-8"))
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert feedlint._json_validator().META_SCHEMA["$id"] == schema["$schema"]

@@ -82,13 +82,15 @@ def write_documents(documents: Iterable[Document], root: Path, threads: int = 4)
     """Write documents under `root`. File system calls and zlib release the GIL, so a few
     threads overlap the disk's latency with rendering; `threads * 8` documents at most are
     held in memory waiting to be written."""
-    made: set[str] = set()
     files = size = 0
     slots = threading.BoundedSemaphore(threads * 8)
 
     def write(doc: Document) -> int:
         try:
             target = root / doc.file
+            if "/" in doc.file:
+                # Several threads and processes write one tree: exist_ok makes that safe.
+                target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(doc.body)
             if doc.file.endswith(_GZIP_SUFFIXES):
                 # mtime=0: the same document gives the same .gz bytes.
@@ -102,11 +104,6 @@ def write_documents(documents: Iterable[Document], root: Path, threads: int = 4)
     with ThreadPoolExecutor(threads, thread_name_prefix="export") as pool:
         pending = []
         for doc in documents:
-            folder = os.path.dirname(doc.file)
-            if folder and folder not in made:
-                # Several processes may write one tree: exist_ok makes that safe.
-                (root / folder).mkdir(parents=True, exist_ok=True)
-                made.add(folder)
             slots.acquire()
             pending.append(pool.submit(write, doc))
             size += len(doc.body)

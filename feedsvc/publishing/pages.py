@@ -49,6 +49,8 @@ class Pages:
             autoescape=select_autoescape(["html", "xml"]),
             trim_blocks=False,
             keep_trailing_newline=True,
+            # Templates ship with the package: no stat() of them on every render.
+            auto_reload=False,
         )
         self.env.filters["longdate"] = longdate
         site = settings.site

@@ -18,7 +18,7 @@ from feedsvc.model import FileState, ReadProblem, Release, slugify
 from feedsvc.reading.base import Parsed, Reader
 from feedsvc.reading.markdown import read_markdown
 from feedsvc.reading.newsroom import read_newsroom_text
-from feedsvc.reading.source import Source, decode, split_front_matter
+from feedsvc.reading.source import Source, decode, split_front_matter, too_big
 
 READERS: dict[str, Reader] = {
     ".txt": read_newsroom_text,
@@ -78,7 +78,11 @@ def reading_fingerprint(settings: Settings) -> str:
 
 
 def read_release(path: Path, rel: str, settings: Settings) -> Release:
-    data = path.read_bytes()
+    limit = settings.items.max_bytes
+    with path.open("rb") as f:
+        data = f.read(limit + 1)  # never more than the limit (and one byte) in memory
+        if len(data) > limit:
+            too_big(rel, os.fstat(f.fileno()).st_size, limit)
     return parse_release(rel, data, settings)
 
 
@@ -209,7 +213,11 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
 def _as_datetime(value: Any, tz: dt.tzinfo, at: dt.time, fail: Any, key: str) -> dt.datetime:
     if isinstance(value, str):
         try:
-            value = dt.datetime.fromisoformat(value.strip())
+            text = value.strip()
+            # A bare date is a date (default time), not midnight.
+            value = (
+                dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+            )
         except ValueError:
             raise fail(
                 f"front-matter {key!r} is not a date: {value!r} "

@@ -3,6 +3,7 @@ then sanitised with nh3 — raw HTML in a release is allowed only as far as it i
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 import nh3
@@ -13,6 +14,8 @@ from feedsvc.errors import ReleaseError
 from feedsvc.reading.base import Parsed, dateline_of
 from feedsvc.reading.source import Source
 
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
+_HIDDEN = {"script", "style"}
 _ALLOWED_TAGS = nh3.ALLOWED_TAGS | {"figure", "figcaption", "picture", "source", "del", "s"}
 
 
@@ -37,9 +40,10 @@ def read_markdown(source: Source) -> Parsed:
         found["title"] = _line(source, tokens[0])
         tokens = tokens[3:]
     if title is None and "title" not in source.meta:
+        first_text = next((i for i, line in enumerate(source.text.split("\n")) if line.strip()), 0)
         raise ReleaseError(
             source.path,
-            source.first_line,
+            source.first_line + first_text,
             "no title: expected a 'title' in front matter or a '# Title' first line",
         )
 
@@ -72,9 +76,20 @@ def read_markdown(source: Source) -> Parsed:
 
 
 def _plain_text(inline: Token) -> str:
+    """The text a reader sees: without the content of inline <script>/<style>, which nh3
+    removes from the body too."""
     parts = []
+    hidden = None
     for child in inline.children or []:
-        if child.type in ("text", "code_inline"):
+        if child.type == "html_inline":
+            tag = _TAG.match(child.content)
+            if tag and hidden is None and not tag.group(1) and tag.group(2).lower() in _HIDDEN:
+                hidden = tag.group(2).lower()
+            elif tag and tag.group(1) and tag.group(2).lower() == hidden:
+                hidden = None
+        elif hidden is not None:
+            continue
+        elif child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append("\n")

@@ -11,17 +11,30 @@ from __future__ import annotations
 
 import re
 from html import escape
+from itertools import pairwise
 
 from feedsvc.errors import ReleaseError
 from feedsvc.reading.base import Parsed, dateline_of
 from feedsvc.reading.source import Source
 
-# A crumb contains no angle brackets; crumbs are joined by '>' with white space
-# (\s covers U+00A0 NO-BREAK SPACE) on both sides.
-_BREADCRUMB = re.compile(r"^\s*[^<>\s][^<>]*?(?:\s+>\s+[^<>\s][^<>]*?)+\s*$")
-_CRUMB_SEPARATOR = re.compile(r"\s+>\s+")
-_FOOTER = re.compile(r"^\s*<\s*suggest\s+to\s+a\s+friend\s*>\s*$", re.IGNORECASE)
-_BLANK = re.compile(r"\n[ \t\u00a0]*\n")
+_FOOTER = re.compile(r"\s*<\s*suggest\s+to\s+a\s+friend\s*>\s*", re.IGNORECASE)
+
+
+def breadcrumb(line: str) -> list[str] | None:
+    """The crumbs of 'Home > News & Events', or None if the line is not a breadcrumb.
+
+    Crumbs are joined by '>' with white space on both sides (str.isspace covers U+00A0
+    NO-BREAK SPACE) and contain no angle brackets. Checked by splitting, not by a regular
+    expression: a backtracking pattern would take exponential time on hostile lines.
+    """
+    pieces = line.split(">")
+    if len(pieces) < 2 or "<" in line:
+        return None
+    for left, right in pairwise(pieces):
+        if not (left[-1:].isspace() and right[:1].isspace()):
+            return None
+    crumbs = [" ".join(piece.split()) for piece in pieces]
+    return crumbs if all(crumbs) else None
 
 
 def read_newsroom_text(source: Source) -> Parsed:
@@ -34,9 +47,9 @@ def read_newsroom_text(source: Source) -> Parsed:
 
     found: dict[str, int] = {}
     section = None
-    if _BREADCRUMB.match(lines[at]):
-        crumbs = _CRUMB_SEPARATOR.split(lines[at].strip())
-        section = _squash(crumbs[-1])
+    crumbs = breadcrumb(lines[at])
+    if crumbs is not None:
+        section = crumbs[-1]
         found["section"] = source.first_line + at
         at += 1
     elif "section" not in source.meta:
@@ -46,19 +59,32 @@ def read_newsroom_text(source: Source) -> Parsed:
             f"expected a breadcrumb such as 'Home > News & Events', found {_quote(lines[at])}",
         )
 
-    if at >= len(lines) or not lines[at].strip():
-        raise ReleaseError(
-            source.path,
-            source.first_line + at,
-            "no title: expected the title on the line after the breadcrumb",
-        )
-    title = _squash(lines[at])
-    found["title"] = source.first_line + at
-    at += 1
+    # The title line is the line right under the breadcrumb. Front matter may override it,
+    # or stand in for it: then the text has no title line (a blank line under the
+    # breadcrumb, or no breadcrumb at all).
+    title = None
+    has_title_line = at < len(lines) and bool(lines[at].strip())
+    if crumbs is None and "title" in source.meta:
+        has_title_line = False
+    if has_title_line or "title" not in source.meta:
+        if not has_title_line:
+            raise ReleaseError(
+                source.path,
+                source.first_line + at,
+                "no title: expected the title on the line after the breadcrumb",
+            )
+        title = _squash(lines[at])
+        found["title"] = source.first_line + at
+        at += 1
 
     paragraphs = _paragraphs(lines, at, source.first_line)
-    if paragraphs and _FOOTER.match(paragraphs[-1][1]):
-        paragraphs.pop()
+    if paragraphs:
+        # The footer, on its own line: usually after a blank line, sometimes right under
+        # the last paragraph.
+        line, last = paragraphs[-1]
+        head, _, tail = last.rpartition("\n")
+        if _FOOTER.fullmatch(tail):
+            paragraphs[-1:] = [(line, head)] if head.strip() else []
     if not paragraphs:
         raise ReleaseError(
             source.path,

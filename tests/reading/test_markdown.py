@@ -206,11 +206,6 @@ def test_sanitising(markdown, expected, settings):
     assert "onclick" not in release.body_html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="markdown._plain_text takes the text between raw <script>...</script> inline tags "
-    "into first_paragraph, so the summary carries script source nh3 removed from the body",
-)
 def test_summary_has_no_script_source(settings):
     release = read(FM + "# T\n\nOn May 1, 2020, hi <script>alert(1)</script> there.\n", settings)
     assert "alert" not in release.summary
@@ -281,10 +276,5 @@ def test_broken_markdown(text, expected, settings):
     assert read_error(text, settings) == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="markdown.read_markdown reports a missing title at the first line after the front "
-    "matter even when that line is blank; the newsroom reader names the first line of text",
-)
 def test_no_title_names_the_first_line_of_text(settings):
     assert read_error(FM + "\n\nJust text.\n", settings) == f"x.md:6: {NO_TITLE}"

@@ -142,7 +142,6 @@ SEED_VARIANTS = {
     "trailing spaces on every line": lambda d: d.replace(b"\n", b"  \n"),
     "footer missing": lambda d: d.removesuffix(FOOTER),
     "footer missing, final newline": lambda d: d.removesuffix(FOOTER) + b"\n",
-    "footer with final newline": lambda d: d + b"\n",
     "footer with blank lines after it": lambda d: d + b"\n\n\n",
     "footer in lower case, spaced": lambda d: d.replace(
         b"<Suggest To A Friend>", b"  < suggest to a friend >  "
@@ -409,21 +408,11 @@ def test_seed_with_a_bad_byte_names_its_line(style, settings):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="source.decode strips the BOM before decoding, so the reported offset is 3 less "
-    "than the byte's offset in the file",
-)
 def test_bad_byte_offset_counts_the_bom(settings):
     data = b"\xef\xbb\xbfHome > News\nT\xff\n"
     assert read_error("x.txt", data, settings) == "x.txt:2: not UTF-8 text (byte 0xff at offset 16)"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="source.decode counts only '\\n' when a '\\n' precedes the bad byte, so lone CRs "
-    "(which decode() itself treats as newlines) are not counted",
-)
 def test_bad_byte_line_with_mixed_newlines(settings):
     data = b"Home > News\r\nTitle\r\rOn May 1, 2020, caf\xe9.\r\n"
     assert read_error("x.txt", data, settings).startswith("x.txt:4: not UTF-8 text")
@@ -471,23 +460,12 @@ def test_error_carries_path_line_and_message(settings):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="newsroom.read_newsroom_text removes the footer only when it is a paragraph of its "
-    "own; a footer line right under the last paragraph stays in the body as text",
-)
 def test_footer_right_under_the_last_paragraph_is_not_body_text(settings):
     data = SEED.replace(FOOTER, b"\n<Suggest To A Friend>")
     release = parse_release(SEED_NAME, data, settings)
     assert "Suggest" not in release.body_html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=subprocess.TimeoutExpired,
-    reason="newsroom._BREADCRUMB backtracks exponentially on a first line with many "
-    "'  >  ' separators that does not match (ReDoS: one file stalls every read)",
-)
 def test_breadcrumb_regex_does_not_backtrack_exponentially():
     program = textwrap.dedent(
         """
@@ -504,7 +482,7 @@ def test_breadcrumb_regex_does_not_backtrack_exponentially():
         """
     )
     done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, timeout=5, check=True
+        [sys.executable, "-c", program], capture_output=True, text=True, timeout=3, check=True
     )
     assert done.stdout == "1\n"
 
