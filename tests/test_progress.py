@@ -2,10 +2,7 @@ from __future__ import annotations
 
 import io
 
-import pytest
-
 from feedsvc.progress import Progress
-from tests.conftest import REPO, SEED
 
 
 class Terminal(io.StringIO):
@@ -31,12 +28,3 @@ def test_progress_is_silent_off_a_terminal() -> None:
     bar(2, 2)
     bar.close()
     assert out.getvalue() == ""
-
-
-def test_items_ships_the_seed_byte_for_byte() -> None:
-    shipped = sorted(p.name for p in (REPO / "items").iterdir())
-    assert shipped == [SEED.name]
-    original = REPO.parent / "shared" / "seeds" / "000_7cbef253b261191d.txt"
-    if not original.exists():
-        pytest.skip("no shared/seeds beside this clone")
-    assert SEED.read_bytes() == original.read_bytes()
