@@ -27,17 +27,20 @@ def build_site(
     settings: Settings,
     clock: Clock,
     out: Path,
-    parts: int | None = None,
+    parts: int | None = None,  # processes; default one per CPU
     progress: Callable[[int], None] | None = None,
 ) -> ExportStats:
-    parts = max(1, parts or os.cpu_count() or 1)
+    workers = max(1, parts or os.cpu_count() or 1)
     with staged(out) as staging:
-        if parts == 1:
+        if workers == 1:
             return _render_part(settings, clock, staging, 0, 1, progress)
+        # More parts than processes: part 0 also carries the index, sections and sitemap,
+        # and smaller parts let the pool even out the load.
+        parts = 3 * workers
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         counter = context.Value("i", 0)
         with ProcessPoolExecutor(
-            parts, mp_context=context, initializer=_init_worker, initargs=(counter,)
+            workers, mp_context=context, initializer=_init_worker, initargs=(counter,)
         ) as pool:
             futures = [
                 pool.submit(_render_part, settings, clock, staging, part, parts)

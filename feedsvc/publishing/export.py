@@ -25,8 +25,6 @@ from feedsvc.publishing.site import Document
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
-# Feeds and the sitemap get a precompressed sibling for nginx's gzip_static.
-_GZIP_SUFFIXES = (".xml", ".json")
 
 
 @dataclass(frozen=True)
@@ -92,9 +90,9 @@ def write_documents(documents: Iterable[Document], root: Path, threads: int = 4)
                 # Several threads and processes write one tree: exist_ok makes that safe.
                 target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(doc.body)
-            if doc.file.endswith(_GZIP_SUFFIXES):
+            if doc.gzip_level is not None:
                 # mtime=0: the same document gives the same .gz bytes.
-                packed = gzip.compress(doc.body, compresslevel=6, mtime=0)
+                packed = gzip.compress(doc.body, compresslevel=doc.gzip_level, mtime=0)
                 target.with_name(target.name + ".gz").write_bytes(packed)
                 return 2
             return 1

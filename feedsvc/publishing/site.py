@@ -38,11 +38,17 @@ ASSETS = {
 }
 
 
+# Precompression (nginx gzip_static) of feeds and sitemaps: the hot, small documents get
+# the best ratio; archive pages (large, rarely fetched, never changing) a cheap level.
+GZIP_HOT, GZIP_COLD = 9, 1
+
+
 @dataclass(frozen=True)
 class Document:
     path: str  # relative to base_url: 'feed.xml', 'releases/<id>/', '' for the home page
     media_type: str
     body: bytes
+    gzip_level: int | None = None  # write a precompressed .gz sibling at this level
 
     @property
     def file(self) -> str:
@@ -90,7 +96,7 @@ class Site:
         if not changes:
             return []
         docs = list(self.main_feeds())
-        names = dict(self.store.sections())
+        names = dict(self.store.sections(changes.sections))
         for slug in sorted(changes.sections):
             docs.extend(self.section_feeds(slug, names.get(slug, slug)))
         size = self.settings.feeds.archive_page_size
@@ -239,7 +245,10 @@ class Site:
 
     def _render(self, feed: Feed) -> Iterator[Document]:
         for writer in WRITERS:
-            yield Document(feed.folder + writer.filename, writer.media_type, writer.render(feed))
+            level = GZIP_COLD if feed.is_archive else GZIP_HOT
+            yield Document(
+                feed.folder + writer.filename, writer.media_type, writer.render(feed), level
+            )
 
     def _tombstone_cutoff(self) -> dt.datetime:
         return self.clock.now() - dt.timedelta(days=self.settings.feeds.tombstone_days)
@@ -277,7 +286,7 @@ class Site:
             for r in listing
         ]
         if len(urls) <= SITEMAP_MAX_URLS:
-            yield Document("sitemap.xml", XML, self.pages.sitemap(urls))
+            yield Document("sitemap.xml", XML, self.pages.sitemap(urls), GZIP_HOT)
             return
         index = []
         for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
@@ -285,8 +294,8 @@ class Site:
             path = f"sitemaps/{n}.xml"
             newest = max((lastmod for _, lastmod in chunk if lastmod), default="")
             index.append((base_url + path, newest))
-            yield Document(path, XML, self.pages.sitemap(chunk))
-        yield Document("sitemap.xml", XML, self.pages.sitemap_index(index))
+            yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT)
+        yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT)
 
     def assets(self) -> Iterator[Document]:
         static = files("feedsvc") / "static"

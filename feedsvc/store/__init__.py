@@ -29,6 +29,7 @@ from feedsvc.store.schema import metadata, releases
 
 __all__ = ["Changes", "FileState", "Store"]
 
+_ANALYZE_AFTER = 100  # inserted rows
 _VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
 
 
@@ -64,44 +65,64 @@ class Store:
         return cls(engine)
 
     def close(self) -> None:
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA optimize")  # SQLite's advice for every close
         self.engine.dispose()
 
     # -- ingest ---------------------------------------------------------------------------
 
-    def file_states(self) -> dict[str, FileState]:
-        """The state of each live release's file when it was last read."""
-        query = select(releases.c.source, releases.c.mtime_ns, releases.c.size).where(
-            releases.c.withdrawn_at.is_(None)
-        )
+    def file_states(self, sources: Iterable[str] | None = None) -> dict[str, FileState]:
+        """The state of each live release's file (or of the given ones) when last read."""
+        cols = releases.c
+        query = select(cols.source, cols.mtime_ns, cols.size).where(cols.withdrawn_at.is_(None))
         with self.engine.connect() as conn:
-            return {src: FileState(m, s) for src, m, s in conn.execute(query)}
+            if sources is None:
+                rows = conn.execute(query)
+                return {src: FileState(m, s) for src, m, s in rows}
+            return {
+                src: FileState(m, s)
+                for chunk in _chunks(sorted(sources))
+                for src, m, s in conn.execute(query.where(cols.source.in_(chunk)))
+            }
 
     def sync(
         self,
         read: Iterable[tuple[Release, FileState]],
-        present: set[str],
+        gone: Iterable[str],
         now: dt.datetime,
         tz: dt.tzinfo,
     ) -> Changes:
         """Bring the store in line with the files: insert new releases, update edited ones,
-        withdraw those whose file is gone. Files that are present but unreadable (bad) are
-        simply not in `read`: their last good release stays as it was."""
+        withdraw those whose file is `gone`. Files that are present but unreadable (bad)
+        are simply not in `read`: their last good release stays as it was. Only the rows
+        that `read` and `gone` name are looked at, so the cost follows the change."""
         changes = Changes()
         cols = releases.c
+        read = sorted(read, key=lambda item: item[0].source)
+        gone = set(gone)
+        wanted = (
+            cols.id,
+            cols.source,
+            cols.content_hash,
+            cols.withdrawn_at,
+            cols.seq,
+            cols.section_slug,
+        )
         with self.engine.begin() as conn:
             existing = {
                 row.id: row
-                for row in conn.execute(
-                    select(
-                        cols.id,
-                        cols.source,
-                        cols.content_hash,
-                        cols.withdrawn_at,
-                        cols.seq,
-                        cols.section_slug,
-                    )
-                )
+                for chunk in _chunks([r.id for r, _ in read])
+                for row in conn.execute(select(*wanted).where(cols.id.in_(chunk)))
             }
+            # Rows of the files read (their id may have changed) and of the files gone.
+            live_by_source = [
+                row
+                for chunk in _chunks([r.source for r, _ in read] + sorted(gone))
+                for row in conn.execute(
+                    select(*wanted).where(cols.source.in_(chunk), cols.withdrawn_at.is_(None))
+                )
+            ]
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
             touches: list[dict[str, Any]] = []
@@ -114,7 +135,7 @@ class Store:
                     other is None
                     and row is not None
                     and row.source != release.source
-                    and row.source in present
+                    and row.source not in gone
                     and row.withdrawn_at is None
                 ):
                     # Another file that is still there holds this id.
@@ -155,15 +176,21 @@ class Store:
                             "source": release.source,
                         }
                     )
-            withdraw = [
-                row.id
-                for row in existing.values()
-                if row.withdrawn_at is None
-                and row.id not in claimed
-                and (row.source not in present or row.source in read_sources)
-            ]
+            withdraw = sorted(
+                {
+                    row.id
+                    for row in live_by_source
+                    if row.id not in claimed and (row.source in gone or row.source in read_sources)
+                }
+            )
+            rows_by_id = {row.id: row for row in live_by_source}
             if inserts:
                 conn.execute(insert(releases), inserts)
+                if len(inserts) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
+                    # Without statistics SQLite takes `withdrawn_at IS NULL` (true of nearly
+                    # every row) for selective and scans the table for every feed query.
+                    # PostgreSQL's autovacuum keeps its own statistics.
+                    conn.exec_driver_sql("ANALYZE")
             if updates:
                 conn.execute(
                     update(releases).where(cols.id == bindparam("b_id")),
@@ -175,9 +202,9 @@ class Store:
                 conn.execute(update(releases).where(cols.id.in_(withdraw)).values(withdrawn_at=now))
                 changes.withdrawn.extend(withdraw)
                 for rid in withdraw:
-                    if existing[rid].seq is not None:
-                        changes.sections.add(existing[rid].section_slug)
-                        changes.seqs.add(existing[rid].seq)
+                    if rows_by_id[rid].seq is not None:
+                        changes.sections.add(rows_by_id[rid].section_slug)
+                        changes.seqs.add(rows_by_id[rid].seq)
             self._publish_due(conn, now, changes)
         return changes
 
@@ -299,20 +326,23 @@ class Store:
             rows = conn.execute(select(releases).where(releases.c.id.in_(ids))).all()
         return [_stored(row) for row in rows]
 
-    def sections(self) -> list[tuple[str, str]]:
+    def sections(self, slugs: Iterable[str] | None = None) -> list[tuple[str, str]]:
         """(slug, name) of every section that ever had a published release, by slug: a
         section whose releases were all withdrawn keeps a (valid, empty) feed, so its
         subscribers see tombstones, not a 404. When releases spell a section differently,
         the most recent spelling names it."""
         cols = releases.c
         query = (
-            select(cols.section_slug, cols.section)
+            select(cols.section_slug, cols.section, func.max(cols.published))
             .where(cols.seq.is_not(None))
-            .order_by(cols.section_slug, cols.published)
+            .group_by(cols.section_slug, cols.section)
+            .order_by(cols.section_slug, func.max(cols.published))
         )
+        if slugs is not None:
+            query = query.where(cols.section_slug.in_(sorted(slugs)))
         names: dict[str, str] = {}
         with self.engine.connect() as conn:
-            for slug, name in conn.execute(query):
+            for slug, name, _ in conn.execute(query):
                 names[slug] = name
         return sorted(names.items())
 
@@ -329,6 +359,12 @@ class Store:
         query = query.order_by(cols.withdrawn_at.desc(), cols.id)
         with self.engine.connect() as conn:
             return [_stored(row) for row in conn.execute(query)]
+
+
+def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    """IN lists of a size every database accepts."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 def _release_values(release: Release, state: FileState) -> dict[str, Any]:

@@ -65,6 +65,7 @@ releases = Table(
     Column("tag_date", Date, nullable=False),
     Column("withdrawn_at", UTCDateTime),
     Index("releases_published", "published", "id"),
-    Index("releases_section", "section_slug", "published"),
+    Index("releases_section", "section_slug", "published", "id"),
     Index("releases_source", "source"),
+    Index("releases_withdrawn", "withdrawn_at"),
 )

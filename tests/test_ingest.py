@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from feedsvc.ingest import ingest_files
+from tests.conftest import Newsroom
+
+
+def test_ingest_files_follows_only_the_named_files(newsroom: Newsroom) -> None:
+    newsroom.add("a.txt", "A", "March 1, 2021")
+    newsroom.add("b.txt", "B", "March 2, 2021")
+    newsroom.ingest()
+    newsroom.add("b.txt", "B edited", "March 2, 2021")  # not named below: left alone
+    newsroom.add("c.txt", "C", "March 3, 2021")
+    (newsroom.items / "a.txt").unlink()
+
+    def files(*names: str):
+        return ingest_files(newsroom.settings, newsroom.store, newsroom.clock, names)
+
+    result = files("c.txt", "a.txt")
+    assert result.changes.added == ["c"]
+    assert result.changes.withdrawn == ["a"]
+    assert result.changes.updated == []
+    assert newsroom.store.get("b").release.title == "B"  # type: ignore[union-attr]
+
+    assert not files("c.txt").changes  # unchanged: nothing to do
+    assert files("b.txt").changes.updated == ["b"]
+    assert [str(p) for p in files("missing.txt", ".hidden.txt").problems] == []
+
+
+def test_ingest_files_reports_a_bad_file_and_keeps_its_release(newsroom: Newsroom) -> None:
+    newsroom.add("a.txt", "A", "March 1, 2021")
+    newsroom.ingest()
+    newsroom.write("a.txt", b"")
+    result = ingest_files(newsroom.settings, newsroom.store, newsroom.clock, ["a.txt"])
+    assert [str(p) for p in result.problems] == ["a.txt:1: empty file: expected a release"]
+    assert not result.changes
+    assert newsroom.store.get("a").withdrawn_at is None  # type: ignore[union-attr]
