@@ -34,3 +34,22 @@ def test_ingest_files_reports_a_bad_file_and_keeps_its_release(newsroom: Newsroo
     assert [str(p) for p in result.problems] == ["a.txt:1: empty file: expected a release"]
     assert not result.changes
     assert newsroom.store.get("a").withdrawn_at is None  # type: ignore[union-attr]
+
+
+def test_a_large_batch_is_read_in_parallel_with_the_same_result(
+    newsroom: Newsroom, monkeypatch
+) -> None:
+    import feedsvc.ingest
+
+    for day in range(1, 8):
+        newsroom.add(f"r{day}.txt", f"Release {day}", f"March {day}, 2021")
+    newsroom.write("bad.txt", b"\xff")
+    monkeypatch.setattr(feedsvc.ingest, "_PARALLEL_FROM", 2)
+    monkeypatch.setattr(feedsvc.ingest, "_CHUNK", 3)
+    result = newsroom.ingest()
+    assert sorted(result.changes.added) == [f"r{d}" for d in range(1, 8)]
+    assert [str(p) for p in result.problems] == [
+        "bad.txt:1: not UTF-8 text (byte 0xff at offset 0)"
+    ]
+    assert result.files == 8
+    assert not newsroom.ingest().changes
