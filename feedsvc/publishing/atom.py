@@ -7,7 +7,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feedsvc.publishing.feed import Feed, Tombstone
+from feedsvc.publishing.feed import Feed, Tombstone, add_stylesheet
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"
@@ -33,11 +33,7 @@ class _FeedExtras:
                 {"ref": gone.id, "when": gone.when.isoformat()},
             )
         if self.stylesheet:
-            feed.addprevious(
-                etree.ProcessingInstruction(
-                    "xml-stylesheet", f'type="text/xsl" href="{self.stylesheet}"'
-                )
-            )
+            add_stylesheet(feed, self.stylesheet)
         return feed
 
     def extend_rss(self, rss: Any) -> Any:

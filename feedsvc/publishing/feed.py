@@ -10,8 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urljoin
+
+from lxml import etree
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,13 @@ class FeedWriter(Protocol):
     media_type: str
 
     def render(self, feed: Feed) -> bytes: ...
+
+
+def add_stylesheet(root: Any, href: str) -> None:
+    """An <?xml-stylesheet?> before the root element, so a browser shows the feed as a
+    page (feedsvc/static/feed.xsl)."""
+    pi = etree.ProcessingInstruction("xml-stylesheet", f'type="text/xsl" href="{href}"')
+    root.addprevious(pi)
 
 
 _RELATIVE_REF = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')

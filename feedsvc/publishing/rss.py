@@ -7,7 +7,7 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feedsvc.publishing.feed import Feed
+from feedsvc.publishing.feed import Feed, add_stylesheet
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
@@ -33,11 +33,7 @@ class _ChannelLinks:
         if self.archive:  # RFC 5005 section 4: this page will not change (much) again
             etree.SubElement(channel, f"{{{FH_NS}}}archive")
         if self.stylesheet:
-            rss.addprevious(
-                etree.ProcessingInstruction(
-                    "xml-stylesheet", f'type="text/xsl" href="{self.stylesheet}"'
-                )
-            )
+            add_stylesheet(rss, self.stylesheet)
         return rss
 
     def extend_atom(self, feed: Any) -> Any:

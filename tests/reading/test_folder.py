@@ -13,10 +13,10 @@ from hypothesis import HealthCheck, event, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 
-from feedsvc.config import settings_from_dict
 from feedsvc.errors import ReleaseError
 from feedsvc.model import FileState, ReadProblem, Release
 from feedsvc.reading import parse_release, read_folder
+from tests.reading.helpers import make_settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 SEED_TITLE = (
@@ -105,13 +105,6 @@ GOOD = {
         2,
     ),
 }
-
-
-def make_settings(items_dir, **items):
-    return settings_from_dict(
-        {"items": {"dir": str(items_dir), **items}, "site": {"timezone": "Asia/Shanghai"}},
-        root=items_dir,
-    )
 
 
 @pytest.fixture

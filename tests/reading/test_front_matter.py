@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from feedsvc.config import settings_from_dict
-from feedsvc.errors import ReleaseError
 from feedsvc.reading import parse_release
+from tests.reading.helpers import read, read_error
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_NAME = "2020-09-11-wang-yi-china-russia-stability.txt"
@@ -22,23 +22,6 @@ UTC = dt.UTC
 PLUS2 = dt.timezone(dt.timedelta(hours=2))
 MINUS5 = dt.timezone(dt.timedelta(hours=-5))
 KEYS = "id, title, date, section, language, tags, summary, author, publish_at, updated"
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return settings_from_dict(
-        {"items": {"dir": str(tmp_path)}, "site": {"timezone": "Asia/Shanghai"}}, root=tmp_path
-    )
-
-
-def read(text, settings, rel="x.md"):
-    return parse_release(rel, text.encode(), settings)
-
-
-def read_error(text, settings, rel="x.md"):
-    with pytest.raises(ReleaseError) as caught:
-        parse_release(rel, text.encode(), settings)
-    return str(caught.value)
 
 
 TOML_ALL = """\

@@ -6,29 +6,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feedsvc.config import settings_from_dict
-from feedsvc.errors import ReleaseError
-from feedsvc.reading import parse_release
+from tests.reading.helpers import read, read_error
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FM = "---\nsection: News\n---\n"  # the least front matter a Markdown release needs
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return settings_from_dict(
-        {"items": {"dir": str(tmp_path)}, "site": {"timezone": "Asia/Shanghai"}}, root=tmp_path
-    )
-
-
-def read(text, settings, rel="x.md"):
-    return parse_release(rel, text.encode(), settings)
-
-
-def read_error(text, settings, rel="x.md"):
-    with pytest.raises(ReleaseError) as caught:
-        parse_release(rel, text.encode(), settings)
-    return str(caught.value)
 
 
 def test_title_line_date_from_dateline(settings):

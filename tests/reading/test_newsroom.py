@@ -13,6 +13,7 @@ import pytest
 from feedsvc.config import settings_from_dict
 from feedsvc.errors import ReleaseError
 from feedsvc.reading import cut_summary, parse_release
+from tests.reading.helpers import make_settings
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_NAME = "2020-09-11-wang-yi-china-russia-stability.txt"
@@ -28,18 +29,6 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEED_PUBLISHED = dt.datetime(2020, 9, 11, 9, 0, tzinfo=SHANGHAI)
 FOOTER = b"\n\n<Suggest To A Friend>"
 NBSP = "\u00a0".encode()
-
-
-def make_settings(tmp_path, **items):
-    return settings_from_dict(
-        {"items": {"dir": str(tmp_path), **items}, "site": {"timezone": "Asia/Shanghai"}},
-        root=tmp_path,
-    )
-
-
-@pytest.fixture
-def settings(tmp_path):
-    return make_settings(tmp_path)
 
 
 def read_error(rel, data, settings):
