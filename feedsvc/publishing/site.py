@@ -169,7 +169,7 @@ class Site:
             yield from self._render(
                 self._feed(
                     feed_id=self._id_prefix + f"feed:archive:{n}",
-                    title=f"{site.title} (archive {n} of {last})",
+                    title=f"{site.title} (archive page {n})",  # no total: full pages never change
                     folder=f"archive/{n}/",
                     home_url=site.base_url,
                     releases=self.store.by_seq((n - 1) * size + 1, n * size),

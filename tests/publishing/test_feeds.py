@@ -259,16 +259,25 @@ def test_archives_hold_the_complete_history_and_full_pages_never_change(tmp_path
     main_json = json.loads(docs["feed.json"].body)
     assert main_json["next_url"] == f"{BASE_URL}archive/3/feed.json"
 
-    # Two more releases, one dated in the past: full pages 1 and 2 do not change.
+    # Three more releases, one dated in the past, opening page 4: full pages 1 and 2
+    # do not change.
     room.add("r11.txt", "Release 11", "March 11, 2021")
+    room.add("r12.txt", "Release 12", "March 12, 2021")
     room.add("r00.txt", "Backdated", "January 1, 2020")
     result = room.ingest()
     after = room.documents()
+    assert "archive/4/atom.xml" in after
     for page in ("archive/1/atom.xml", "archive/2/feed.xml", "archive/2/feed.json"):
         assert after[page].body == docs[page].body, page
     changed = {d.path for d in room.site.changed_feeds(result.changes)}
     assert "archive/1/atom.xml" not in changed
-    assert {"feed.xml", "atom.xml", "feed.json", "archive/3/atom.xml"} <= changed
+    assert {
+        "feed.xml",
+        "atom.xml",
+        "feed.json",
+        "archive/3/atom.xml",
+        "archive/4/atom.xml",
+    } <= changed
     for doc in room.site.changed_feeds(result.changes):
         assert after[doc.path].body == doc.body
     room.store.close()
