@@ -1,4 +1,4 @@
-"""feedsvc build | check — the composition root: the only place that wires the parts."""
+"""feedsvc serve | build | check — the composition root: the only place that wires the parts."""
 
 from __future__ import annotations
 
@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
         "--strict", action="store_true", help="exit 1 when a release file has a problem"
     )
     build.set_defaults(run=cmd_build)
+
+    serve = commands.add_parser("serve", help="run the service: live feeds and pages over HTTP")
+    _config_option(serve)
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    serve.set_defaults(run=cmd_serve)
 
     check = commands.add_parser("check", help="read every release and report problems")
     _config_option(check)
@@ -135,6 +141,66 @@ def store_summary(total: int, c: object) -> str:
     ]
     head = f"{total:,} release{'s' if total != 1 else ''} published"
     return head + (f" ({', '.join(parts)})" if parts else "")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from feedsvc.logs import setup_logging
+    from feedsvc.schedule import Schedule
+    from feedsvc.service import Service
+    from feedsvc.web.app import FeedApp
+
+    setup_logging()
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    service = Service(settings)
+    schedule = Schedule(service, watch=settings.server.watch)
+
+    def start() -> None:
+        service.start()
+        schedule.start()
+        print(
+            f"feedsvc: serving {len(service.cache.tokens):,} releases on http://{host}:{port}/",
+            file=sys.stderr,
+        )
+
+    def stop() -> None:
+        schedule.stop()
+        service.close()
+
+    app = FeedApp(
+        service.cache,
+        service.metrics,
+        base_path=settings.site.base_path,
+        health=service.healthy,
+        on_startup=start,
+        on_shutdown=stop,
+        access_log=sys.stdout if settings.server.access_log else None,
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        loop=_best("uvloop", "asyncio"),
+        http=_best("httptools", "h11"),
+        lifespan="on",
+        access_log=False,  # ours is one structured line per request
+        log_level="warning",
+        server_header=False,
+    )
+    # uvicorn handles SIGINT and SIGTERM: it stops accepting, finishes what is in flight,
+    # then runs the lifespan shutdown (scheduler, cache, store).
+    uvicorn.Server(config).run()
+    return EXIT_OK
+
+
+def _best(preferred: str, fallback: str) -> str:
+    try:
+        __import__(preferred)
+    except ImportError:
+        return fallback
+    return preferred
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:

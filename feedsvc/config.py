@@ -45,6 +45,10 @@ class ItemsSettings:
     dir: Path = Path("items")
     default_time: str = "09:00"
     max_bytes: int = 1024 * 1024
+    scan_seconds: int = 5  # `feedsvc serve` rescans the folder this often
+    # A file is read once it is this old, or unchanged across two looks this far apart:
+    # a file an editor or scp is still writing is never published half-written.
+    settle_seconds: float = 1.0
 
     @property
     def default_clock_time(self) -> dt.time:
@@ -59,7 +63,7 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class FeedsSettings:
     limit: int = 50
-    ttl_minutes: int = 60
+    ttl_minutes: int = 15  # RSS <ttl>, and the HTTP max-age of feeds and pages
     archive_page_size: int = 100
     tombstone_days: int = 30
     summary_chars: int = 300
@@ -76,6 +80,16 @@ class BuildSettings:
 
 
 @dataclass(frozen=True)
+class ServerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cache_dir: Path = Path("var/cache")
+    memory_cache_mb: int = 64  # rendered documents kept in memory besides the hot ones
+    access_log: bool = True
+    watch: bool = True  # file-system events on top of the periodic scan
+
+
+@dataclass(frozen=True)
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     items: ItemsSettings = field(default_factory=ItemsSettings)
@@ -83,6 +97,7 @@ class Settings:
     feeds: FeedsSettings = field(default_factory=FeedsSettings)
     pages: PagesSettings = field(default_factory=PagesSettings)
     build: BuildSettings = field(default_factory=BuildSettings)
+    server: ServerSettings = field(default_factory=ServerSettings)
     root: Path = Path(".")
 
 
@@ -116,7 +131,10 @@ def settings_from_dict(raw: dict[str, Any], *, root: Path, source: str = "config
             raise ConfigError(f"{source}: [{name}] must be a table")
     for name in _SECTIONS:
         sections[name] = _build_section(name, raw.get(name, {}), root, source)
-    return _validate(Settings(root=root, **sections))
+    settings = _validate(Settings(root=root, **sections))
+    if not 0 < settings.server.port < 65536:
+        raise ConfigError(f"{source}: server.port must be between 1 and 65535")
+    return settings
 
 
 def _build_section(name: str, values: dict[str, Any], root: Path, source: str) -> Any:
@@ -137,6 +155,10 @@ def _build_section(name: str, values: dict[str, Any], root: Path, source: str) -
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{source}: {name}.{key} must be a whole number >= 0")
             kwargs[key] = value
+        elif kind is float:
+            if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{source}: {name}.{key} must be a number >= 0")
+            kwargs[key] = float(value)
         elif not isinstance(value, kind):
             raise ConfigError(f"{source}: {name}.{key} must be a {kind.__name__}")
         else:
@@ -177,6 +199,8 @@ def _validate(s: Settings) -> Settings:
         ("pages.per_page", s.pages.per_page),
         ("items.max_bytes", s.items.max_bytes),
         ("feeds.summary_chars", s.feeds.summary_chars),
+        ("feeds.ttl_minutes", s.feeds.ttl_minutes),
+        ("items.scan_seconds", s.items.scan_seconds),
     ):
         if value < 1:
             raise ConfigError(f"{key} must be at least 1")

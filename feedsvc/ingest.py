@@ -41,7 +41,7 @@ def ingest(
         folder.unchanged = len(files) - len(changed)
     else:
         folder = read_files(settings, files, skip=known, progress=progress)
-    return _sync(settings, store, clock, folder, gone=set(known) - folder.present)
+    return sync_read(settings, store, clock, folder, gone=set(known) - folder.present)
 
 
 _PARALLEL_FROM = 1000  # files to read; below it a process pool costs more than it saves
@@ -78,12 +78,13 @@ def ingest_files(
     known = store.file_states(rel_paths)
     files = [found for rel in rel_paths if (found := file_at(settings.items.dir, rel))]
     folder = read_files(settings, files, skip=known)
-    return _sync(settings, store, clock, folder, gone=set(known) - folder.present)
+    return sync_read(settings, store, clock, folder, gone=set(known) - folder.present)
 
 
-def _sync(
+def sync_read(
     settings: Settings, store: Store, clock: Clock, folder: FolderRead, gone: set[str]
 ) -> IngestResult:
+    """Store what was read, withdraw what is `gone`, and say what changed."""
     changes = store.sync(folder.releases, gone, clock.now(), settings.site.tz)
     problems = list(folder.problems)
     problems += [

@@ -49,6 +49,7 @@ class Document:
     media_type: str
     body: bytes
     gzip_level: int | None = None  # write a precompressed .gz sibling at this level
+    modified: dt.datetime | None = None  # newest change in the data it shows (Last-Modified)
 
     @property
     def file(self) -> str:
@@ -139,21 +140,23 @@ class Site:
 
     def section_documents(self, slug: str, name: str) -> Iterator[Document]:
         yield from self.section_feeds(slug, name)
+        yield self.section_page(slug, name)
+
+    def section_page(self, slug: str, name: str) -> Document:
+        """The section's HTML page: its newest feeds.limit releases."""
         site = self.settings.site
         folder = f"sections/{slug}/"
-        yield Document(
-            folder,
-            HTML,
-            self.pages.index(
-                [ListedRelease.of(s) for s in self.store.latest(self.settings.feeds.limit, slug)],
-                page=1,
-                newer=None,
-                older=None,
-                heading=name,
-                feed=FeedLink(f"{site.title}: {name}", site.base_url + folder),
-                canonical=site.base_url + folder,
-            ),
+        listed = [ListedRelease.of(s) for s in self.store.latest(self.settings.feeds.limit, slug)]
+        body = self.pages.index(
+            listed,
+            page=1,
+            newer=None,
+            older=None,
+            heading=name,
+            feed=FeedLink(f"{site.title}: {name}", site.base_url + folder),
+            canonical=site.base_url + folder,
         )
+        return Document(folder, HTML, body, modified=_newest(listed))
 
     def archive_pages(self) -> int:
         return math.ceil(self.store.max_seq() / self.settings.feeds.archive_page_size)
@@ -246,8 +249,9 @@ class Site:
     def _render(self, feed: Feed) -> Iterator[Document]:
         for writer in WRITERS:
             level = GZIP_COLD if feed.is_archive else GZIP_HOT
+            body = writer.render(feed)
             yield Document(
-                feed.folder + writer.filename, writer.media_type, writer.render(feed), level
+                feed.folder + writer.filename, writer.media_type, body, level, feed.updated
             )
 
     def _tombstone_cutoff(self) -> dt.datetime:
@@ -256,26 +260,34 @@ class Site:
     # -- pages -----------------------------------------------------------------------------
 
     def release_page(self, stored: StoredRelease) -> Document:
-        return Document(f"releases/{stored.id}/", HTML, self.pages.release(stored))
+        body = self.pages.release(stored)
+        return Document(f"releases/{stored.id}/", HTML, body, modified=stored.updated)
 
     def index_pages(self, listing: Sequence[ListedRelease]) -> Iterator[Document]:
         """The HTML index, newest first, pages.per_page a page."""
         per_page = self.settings.pages.per_page
-        base, base_url = self.settings.site.base_path, self.settings.site.base_url
         total = max(1, math.ceil(len(listing) / per_page))
-
-        def folder(n: int) -> str:
-            return "" if n == 1 else f"page/{n}/"
-
         for n in range(1, total + 1):
-            body = self.pages.index(
-                listing[(n - 1) * per_page : n * per_page],
-                page=n,
-                newer=base + folder(n - 1) if n > 1 else None,
-                older=base + folder(n + 1) if n < total else None,
-                canonical=base_url + folder(n),
-            )
-            yield Document(folder(n), HTML, body)
+            yield self._index_page(n, total, listing[(n - 1) * per_page : n * per_page])
+
+    def index_page(self, n: int) -> Document | None:
+        """One page of the HTML index, read from the store (for the live server)."""
+        per_page = self.settings.pages.per_page
+        total = max(1, math.ceil(self.store.visible_count() / per_page))
+        if not 1 <= n <= total:
+            return None
+        return self._index_page(n, total, self.store.listing((n - 1) * per_page, per_page))
+
+    def _index_page(self, n: int, total: int, listed: Sequence[ListedRelease]) -> Document:
+        base, base_url = self.settings.site.base_path, self.settings.site.base_url
+        body = self.pages.index(
+            listed,
+            page=n,
+            newer=base + index_folder(n - 1) if n > 1 else None,
+            older=base + index_folder(n + 1) if n < total else None,
+            canonical=base_url + index_folder(n),
+        )
+        return Document(index_folder(n), HTML, body, modified=_newest(listed))
 
     def sitemaps(self, listing: Sequence[ListedRelease]) -> Iterator[Document]:
         base_url = self.settings.site.base_url
@@ -285,8 +297,9 @@ class Site:
             (self.pages.release_url(r.id), r.updated.astimezone(dt.UTC).date().isoformat())
             for r in listing
         ]
+        newest = _newest(listing)
         if len(urls) <= SITEMAP_MAX_URLS:
-            yield Document("sitemap.xml", XML, self.pages.sitemap(urls), GZIP_HOT)
+            yield Document("sitemap.xml", XML, self.pages.sitemap(urls), GZIP_HOT, newest)
             return
         index = []
         for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
@@ -294,10 +307,19 @@ class Site:
             path = f"sitemaps/{n}.xml"
             newest = max((lastmod for _, lastmod in chunk if lastmod), default="")
             index.append((base_url + path, newest))
-            yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT)
-        yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT)
+            yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT, newest)
+        yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT, newest)
 
     def assets(self) -> Iterator[Document]:
         static = files("feedsvc") / "static"
         for name, media_type in ASSETS.items():
             yield Document(f"assets/{name}", media_type, (static / name).read_bytes())
+
+
+def index_folder(n: int) -> str:
+    """Where page n of the HTML index lives: the home page, then page/2/, page/3/..."""
+    return "" if n == 1 else f"page/{n}/"
+
+
+def _newest(listed: Sequence[ListedRelease]) -> dt.datetime | None:
+    return max((r.updated for r in listed), default=None)

@@ -293,8 +293,8 @@ class Store:
             for row in result:
                 yield _stored(row)
 
-    def listing(self) -> list[ListedRelease]:
-        """Every visible release as a list shows it, newest first."""
+    def listing(self, offset: int = 0, limit: int | None = None) -> list[ListedRelease]:
+        """Visible releases as a list shows them, newest first (all, or one page)."""
         cols = releases.c
         query = (
             select(
@@ -310,8 +310,39 @@ class Store:
             .where(_VISIBLE)
             .order_by(cols.published.desc(), cols.id.desc())
         )
+        if limit is not None:
+            query = query.offset(offset).limit(limit)
         with self.engine.connect() as conn:
             return [ListedRelease(*row) for row in conn.execute(query)]
+
+    def page_tokens(self, ids: Iterable[str] | None = None) -> dict[str, str]:
+        """id -> a token that changes whenever the release's page would: for every visible
+        release (or the given ones that are visible)."""
+        cols = releases.c
+        query = select(cols.id, cols.content_hash, cols.updated).where(_VISIBLE)
+        with self.engine.connect() as conn:
+            if ids is None:
+                rows = list(conn.execute(query))
+            else:
+                rows = [
+                    row
+                    for chunk in _chunks(sorted(ids))
+                    for row in conn.execute(query.where(cols.id.in_(chunk)))
+                ]
+        return {rid: f"{digest[:16]}.{updated.timestamp():.0f}" for rid, digest, updated in rows}
+
+    def withdrawn_ids(self, ids: Iterable[str] | None = None) -> set[str]:
+        """Ids of releases that were public and are withdrawn (their pages answer 410)."""
+        cols = releases.c
+        query = select(cols.id).where(cols.seq.is_not(None), cols.withdrawn_at.is_not(None))
+        with self.engine.connect() as conn:
+            if ids is None:
+                return set(conn.execute(query).scalars())
+            return {
+                rid
+                for chunk in _chunks(sorted(ids))
+                for rid in conn.execute(query.where(cols.id.in_(chunk))).scalars()
+            }
 
     def get(self, release_id: str) -> StoredRelease | None:
         with self.engine.connect() as conn:

@@ -161,7 +161,7 @@ def test_rss_item_fields(newsroom: Newsroom) -> None:
     assert item.findtext("category") == "Press Releases"
     assert item.findtext("dc:creator", namespaces=NS) == "Press Office"
     channel = rss.find("channel")
-    assert channel.findtext("ttl") == "60"
+    assert channel.findtext("ttl") == "15"
     assert channel.findtext("language") == "en"
 
 

@@ -1,0 +1,256 @@
+"""Rendered documents, ready to serve: bytes, gzip, ETag and Last-Modified, computed once.
+
+Hot documents — the feeds, the home page, the assets, the error pages — live in memory and
+are re-rendered when a change touches them. The rest — release pages, archive pages, deeper
+index pages, section pages, sitemaps — are rendered on first request after the change that
+affects them, kept on disk, with a bounded memory LRU in front: with 100,000 releases not
+everything fits in memory, and nothing is rendered twice for the same data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import gzip
+import hashlib
+import os
+import pickle
+import re
+import shutil
+import tempfile
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from email.utils import format_datetime
+from pathlib import Path
+
+from feedsvc.publishing.site import HTML, Document, Site
+from feedsvc.store import Changes, Store
+
+_GZIP_MIN = 256  # bytes; below this gzip costs more than it saves
+_RELEASE = re.compile(r"^releases/([A-Za-z0-9][A-Za-z0-9._-]{0,199})/$")
+_ARCHIVE = re.compile(r"^archive/([1-9][0-9]{0,8})/(feed\.xml|atom\.xml|feed\.json)$")
+_INDEX = re.compile(r"^page/([1-9][0-9]{0,8})/$")
+_SECTION_PAGE = re.compile(r"^sections/([a-z0-9-]{1,200})/$")
+_SITEMAP = re.compile(r"^(sitemap\.xml|sitemaps/[1-9][0-9]{0,4}\.xml)$")
+
+
+class Missing(enum.Enum):
+    NOT_FOUND = 404
+    GONE = 410
+
+
+@dataclass(frozen=True)
+class Ready:
+    """One document with everything HTTP needs, computed when it is rendered."""
+
+    path: str
+    media_type: str
+    body: bytes
+    gzip: bytes | None
+    etag: str  # strong, quoted; the gzip variant appends '-gz' inside the quotes
+    last_modified: str | None  # IMF-fixdate
+    modified: float | None  # POSIX seconds, for If-Modified-Since
+    max_age: int
+
+    @property
+    def gzip_etag(self) -> str:
+        return self.etag[:-1] + '-gz"'
+
+    @classmethod
+    def of(cls, doc: Document, max_age: int) -> Ready:
+        packed = None
+        if len(doc.body) >= _GZIP_MIN and not doc.media_type.startswith("image/"):
+            packed = gzip.compress(doc.body, compresslevel=doc.gzip_level or 6, mtime=0)
+        modified = doc.modified
+        return cls(
+            path=doc.path,
+            media_type=doc.media_type,
+            body=doc.body,
+            gzip=packed,
+            etag='"' + hashlib.blake2b(doc.body, digest_size=12).hexdigest() + '"',
+            last_modified=None
+            if modified is None
+            else format_datetime(modified.astimezone(dt.UTC), usegmt=True),
+            modified=None if modified is None else int(modified.timestamp()),
+            max_age=max_age,
+        )
+
+
+class DocumentCache:
+    def __init__(
+        self, site: Site, store: Store, cache_dir: Path, memory_bytes: int = 64 << 20
+    ) -> None:
+        self.site = site
+        self.store = store
+        settings = site.settings
+        self.max_age = settings.feeds.ttl_minutes * 60
+        self.hot: dict[str, Ready] = {}
+        self.tokens: dict[str, str] = {}  # visible release id -> version of its page
+        self.withdrawn: set[str] = set()  # ids that were public and are not any more
+        self.sections: dict[str, str] = {}
+        self.generation = 0  # moves on every change of the visible set
+        self.archive_versions: dict[int, int] = {}
+        self.archive_count = 0
+        self._lru: OrderedDict[tuple[object, ...], Ready] = OrderedDict()
+        self._lru_bytes = 0
+        self._memory_bytes = memory_bytes
+        self._lock = threading.Lock()
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        # One folder per run: what an earlier run left may describe other data.
+        for old in cache_dir.glob("run-*"):
+            shutil.rmtree(old, ignore_errors=True)
+        self.disk = Path(tempfile.mkdtemp(prefix="run-", dir=cache_dir))
+
+    # -- building ------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Everything from the store, at start."""
+        self.tokens = self.store.page_tokens()
+        self.withdrawn = self.store.withdrawn_ids()
+        self.sections = dict(self.store.sections())
+        self.archive_count = self.site.archive_pages()
+        hot = {doc.path: self._ready(doc) for doc in self.site.assets()}
+        for name in ("404.html", "410.html"):
+            hot[name] = self._ready(Document(name, HTML, self.site.pages.simple(name)))
+        self.hot = hot
+        self._refresh_hot(set(self.sections))
+
+    def apply(self, changes: Changes) -> None:
+        """Bring the cache in line with a change (called by the ingest/publish jobs)."""
+        if not changes:
+            return
+        ids = set(changes.added + changes.updated + changes.withdrawn + changes.published)
+        fresh = self.store.page_tokens(ids)
+        for rid in ids:
+            if rid in fresh:
+                self.tokens[rid] = fresh[rid]
+                self.withdrawn.discard(rid)
+            else:
+                self.tokens.pop(rid, None)
+        self.withdrawn |= self.store.withdrawn_ids(ids)
+        self.sections = dict(self.store.sections())
+        size = self.site.settings.feeds.archive_page_size
+        pages = {(seq - 1) // size + 1 for seq in changes.seqs}
+        pages |= {page - 1 for page in pages if page > 1}
+        for page in pages:
+            self.archive_versions[page] = self.archive_versions.get(page, 0) + 1
+        self.archive_count = self.site.archive_pages()
+        self.generation += 1
+        self._refresh_hot(changes.sections | set(self.sections))
+
+    def _refresh_hot(self, slugs: set[str]) -> None:
+        docs = list(self.site.main_feeds())
+        for slug in sorted(slugs):
+            if slug in self.sections:
+                docs.extend(self.site.section_feeds(slug, self.sections[slug]))
+        home = self.site.index_page(1)
+        if home is not None:
+            docs.append(home)
+        for doc in docs:
+            self.hot[doc.path] = self._ready(doc)  # one assignment each: readers never wait
+
+    def _ready(self, doc: Document) -> Ready:
+        return Ready.of(doc, self.max_age)
+
+    # -- serving ---------------------------------------------------------------------------
+
+    def get(self, path: str) -> Ready | Missing:
+        """The document at `path` (relative to base_url). May render: call it off the
+        event loop when `path` is not in `hot`."""
+        ready = self.hot.get(path)
+        if ready is not None:
+            return ready
+        key = self._key(path)
+        if isinstance(key, Missing):
+            return key
+        with self._lock:
+            ready = self._lru.get(key)
+            if ready is not None:
+                self._lru.move_to_end(key)
+                return ready
+        ready = self._from_disk(key)
+        if ready is None:
+            doc = self._render(key)
+            if doc is None:
+                return Missing.NOT_FOUND
+            ready = self._ready(doc)
+            self._to_disk(key, ready)
+        self._remember(key, ready)
+        return ready
+
+    def _key(self, path: str) -> tuple[object, ...] | Missing:
+        if m := _RELEASE.match(path):
+            rid = m.group(1)
+            token = self.tokens.get(rid)
+            if token is None:
+                return Missing.GONE if rid in self.withdrawn else Missing.NOT_FOUND
+            return ("release", rid, token)
+        if m := _ARCHIVE.match(path):
+            n = int(m.group(1))
+            if n > self.archive_count:
+                return Missing.NOT_FOUND
+            return ("archive", n, m.group(2), self.archive_versions.get(n, 0))
+        if m := _INDEX.match(path):
+            return ("index", int(m.group(1)), self.generation)
+        if m := _SECTION_PAGE.match(path):
+            if m.group(1) not in self.sections:
+                return Missing.NOT_FOUND
+            return ("section", m.group(1), self.generation)
+        if _SITEMAP.match(path):
+            return ("sitemap", path, self.generation)
+        return Missing.NOT_FOUND
+
+    def _render(self, key: tuple[object, ...]) -> Document | None:
+        kind = key[0]
+        if kind == "release":
+            stored = self.store.get(str(key[1]))
+            if stored is None or stored.withdrawn_at is not None or stored.seq is None:
+                return None
+            return self.site.release_page(stored)
+        if kind == "archive":
+            name = key[2]
+            docs = self.site.archive_documents([int(key[1])])  # type: ignore[call-overload]
+            return next((d for d in docs if d.path.endswith(f"/{name}")), None)
+        if kind == "index":
+            return self.site.index_page(int(key[1]))  # type: ignore[call-overload]
+        if kind == "section":
+            slug = str(key[1])
+            return self.site.section_page(slug, self.sections.get(slug, slug))
+        if kind == "sitemap":
+            wanted = key[1]
+            listing = self.store.listing()
+            return next((d for d in self.site.sitemaps(listing) if d.path == wanted), None)
+        return None
+
+    def _remember(self, key: tuple[object, ...], ready: Ready) -> None:
+        size = len(ready.body) + len(ready.gzip or b"")
+        with self._lock:
+            if key in self._lru:
+                return
+            self._lru[key] = ready
+            self._lru_bytes += size
+            while self._lru_bytes > self._memory_bytes and self._lru:
+                _, old = self._lru.popitem(last=False)
+                self._lru_bytes -= len(old.body) + len(old.gzip or b"")
+
+    def _disk_path(self, key: tuple[object, ...]) -> Path:
+        name = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+        return self.disk / name[:2] / name
+
+    def _from_disk(self, key: tuple[object, ...]) -> Ready | None:
+        try:
+            data = self._disk_path(key).read_bytes()
+        except FileNotFoundError:
+            return None
+        return pickle.loads(data)
+
+    def _to_disk(self, key: tuple[object, ...], ready: Ready) -> None:
+        path = self._disk_path(key)
+        path.parent.mkdir(exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
+        tmp.write_bytes(pickle.dumps(ready, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, path)  # readers see the whole file or none
+
+    def close(self) -> None:
+        shutil.rmtree(self.disk, ignore_errors=True)

@@ -1,0 +1,113 @@
+"""APScheduler 3 wiring: jobs only tick; what they do is in Service, the truth in the store.
+
+- scan: every items.scan_seconds, sooner when the file watcher sees a change, and again
+  items.settle_seconds after a look that found a file still being written;
+- embargo: a date trigger armed for the next release under embargo, re-armed after every
+  scan and publication, and at start.
+Jobs never overlap (max_instances=1, coalesce=True); a failing job is logged and counted
+and the service goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from feedsvc.service import Service
+
+log = logging.getLogger("feedsvc.schedule")
+
+
+class Schedule:
+    def __init__(self, service: Service, watch: bool = True) -> None:
+        self.service = service
+        self.items = service.settings.items
+        self.watch = watch
+        self.scheduler = BackgroundScheduler(
+            timezone=dt.UTC,
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+        self._stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def start(self) -> None:
+        soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.items.scan_seconds)
+        self.scheduler.add_job(
+            self._job("scan", self._scan),
+            "interval",
+            seconds=self.items.scan_seconds,
+            id="scan",
+            next_run_time=soon,
+        )
+        self.scheduler.start()
+        self._arm_embargo()
+        if self.watch:
+            self._watcher = threading.Thread(target=self._watch, name="watch", daemon=True)
+            self._watcher.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.scheduler.shutdown(wait=True)
+        if self._watcher is not None:
+            self._watcher.join(timeout=5)
+
+    def wake(self, delay: float = 0.0) -> None:
+        """Run the scan job now (or after `delay` seconds) instead of at its next tick."""
+        when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+        with contextlib.suppress(JobLookupError):  # shutting down
+            self.scheduler.modify_job("scan", next_run_time=when)
+
+    def _scan(self) -> None:
+        tick = self.service.scan()
+        if tick.unsettled:
+            self.wake(self.items.settle_seconds)
+        self._arm_embargo()
+
+    def _publish(self) -> None:
+        self.service.publish_due()
+        self._arm_embargo()
+
+    def _arm_embargo(self) -> None:
+        when = self.service.next_embargo()
+        if when is None:
+            with contextlib.suppress(JobLookupError):
+                self.scheduler.remove_job("embargo")
+            return
+        self.scheduler.add_job(
+            self._job("embargo", self._publish),
+            "date",
+            run_date=when,
+            id="embargo",
+            replace_existing=True,
+        )
+
+    def _job(self, name: str, work: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            try:
+                work()
+            except Exception:
+                log.exception("job %s failed", name)
+                self.service.metrics.job(name, ok=False)
+            else:
+                self.service.metrics.job(name, ok=True)
+
+        return run
+
+    def _watch(self) -> None:
+        import watchfiles
+
+        folder = Path(self.items.dir)
+        try:
+            for _ in watchfiles.watch(
+                folder, stop_event=self._stop, debounce=50, step=25, raise_interrupt=False
+            ):
+                self.wake()
+        except Exception:  # no inotify here, or the folder went away: polling still runs
+            log.exception("file watching stopped; the periodic scan goes on")

@@ -1,0 +1,1 @@
+"""The HTTP face of the service: routes, HTTP caching, health and metrics. Outer ring."""

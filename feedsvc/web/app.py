@@ -1,0 +1,276 @@
+"""The ASGI application: documents from the cache with conditional GET and compression.
+
+No framework: the hot path is a dict lookup and one `send` of precomputed bytes, so
+routing, caching and logging stay within a few percent of a bare ASGI app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
+from typing import Any, TextIO
+
+from feedsvc.publishing.cache import DocumentCache, Missing, Ready
+from feedsvc.web.metrics import Metrics
+
+Scope = dict[str, Any]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+_ALLOWED = b"GET, HEAD"
+_ERROR_MAX_AGE = 60
+
+
+class FeedApp:
+    def __init__(
+        self,
+        cache: DocumentCache,
+        metrics: Metrics,
+        base_path: str = "/",
+        health: Callable[[], bool] = lambda: True,
+        on_startup: Callable[[], None] | None = None,
+        on_shutdown: Callable[[], None] | None = None,
+        access_log: TextIO | None = None,
+    ) -> None:
+        self.cache = cache
+        self.metrics = metrics
+        self.base_path = base_path
+        self.health = health
+        self.on_startup = on_startup
+        self.on_shutdown = on_shutdown
+        self.log = access_log
+        self.log_json = access_log is not None and not access_log.isatty()
+        # Rendering a cold document, or asking the database, never blocks the event loop.
+        self.pool = ThreadPoolExecutor(4, thread_name_prefix="render")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    async def _http(self, scope: Scope, send: Send) -> None:
+        started = time.perf_counter()
+        method, path = scope["method"], scope["path"]
+        if method not in ("GET", "HEAD"):
+            status, route, size = await self._plain(send, 405, b"method not allowed\n", method)
+        elif path == "/healthz":
+            status, route, size = await self._healthz(send, method)
+        elif path == "/metrics":
+            body = self.metrics.render()
+            ctype = b"text/plain; version=0.0.4; charset=utf-8"
+            status, route, size = await self._send(send, 200, _basic(ctype, body), body, method)
+            route = "/metrics"
+        elif not path.startswith(self.base_path):
+            status, route, size = await self._missing(send, Missing.NOT_FOUND, method)
+        else:
+            rel = path[len(self.base_path) :]
+            found = self.cache.hot.get(rel)
+            if found is None:
+                loop = asyncio.get_running_loop()
+                found = await loop.run_in_executor(self.pool, self.cache.get, rel)
+            if isinstance(found, Missing):
+                status, route, size = await self._missing(send, found, method)
+            else:
+                status, size = await self._document(scope, send, found, method)
+                route = route_of(rel)
+        self.metrics.requests[(route, status)] += 1
+        if self.log is not None:
+            self._log(scope, status, size, started)
+
+    async def _document(self, scope: Scope, send: Send, doc: Ready, method: str) -> tuple[int, int]:
+        inm = ims = accept = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                inm = value
+            elif name == b"if-modified-since":
+                ims = value
+            elif name == b"accept-encoding":
+                accept = value
+        packed = doc.gzip is not None and accept is not None and accepts_gzip(accept)
+        etag = doc.gzip_etag if packed else doc.etag
+        headers = [
+            (b"etag", etag.encode()),
+            (b"cache-control", b"public, max-age=%d" % doc.max_age),
+        ]
+        if doc.gzip is not None:
+            headers.append((b"vary", b"Accept-Encoding"))
+        if doc.last_modified is not None:
+            headers.append((b"last-modified", doc.last_modified.encode()))
+        # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only without it.
+        if inm is not None:
+            fresh = etag_matches(inm, doc)
+        else:
+            fresh = ims is not None and not_modified_since(ims, doc.modified)
+        if fresh:
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return 304, 0
+        body = doc.gzip if packed else doc.body
+        assert body is not None
+        headers.append((b"content-type", doc.media_type.encode()))
+        headers.append((b"content-length", str(len(body)).encode()))
+        if packed:
+            headers.append((b"content-encoding", b"gzip"))
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        return 200, len(body)
+
+    async def _missing(self, send: Send, missing: Missing, method: str) -> tuple[int, str, int]:
+        page = self.cache.hot.get(f"{missing.value}.html")
+        body = page.body if page is not None else b"not found\n"
+        headers = _basic(b"text/html; charset=utf-8", body)
+        headers.append((b"cache-control", b"public, max-age=%d" % _ERROR_MAX_AGE))
+        status, _, size = await self._send(send, missing.value, headers, body, method)
+        return status, "other", size
+
+    async def _healthz(self, send: Send, method: str) -> tuple[int, str, int]:
+        loop = asyncio.get_running_loop()
+        try:
+            ok = await loop.run_in_executor(self.pool, self.health)
+        except Exception:  # the check itself failing is the answer
+            ok = False
+        body = json.dumps({"status": "ok" if ok else "failing", "database": ok}).encode()
+        headers = _basic(b"application/json", body)
+        headers.append((b"cache-control", b"no-store"))
+        status, _, size = await self._send(send, 200 if ok else 503, headers, body, method)
+        return status, "/healthz", size
+
+    async def _plain(
+        self, send: Send, status: int, body: bytes, method: str
+    ) -> tuple[int, str, int]:
+        headers = _basic(b"text/plain; charset=utf-8", body)
+        headers.append((b"allow", _ALLOWED))
+        await self._send(send, status, headers, body, method)
+        return status, "other", len(body)
+
+    @staticmethod
+    async def _send(
+        send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str
+    ) -> tuple[int, str, int]:
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+        return status, "", len(body)
+
+    def _log(self, scope: Scope, status: int, size: int, started: float) -> None:
+        client = scope.get("client")
+        entry = {
+            "time": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "method": scope["method"],
+            "path": scope["path"],
+            "status": status,
+            "bytes": size,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+            "client": anonymise(client[0]) if client else None,
+        }
+        assert self.log is not None
+        if self.log_json:
+            self.log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        else:
+            self.log.write(
+                f"{entry['time']} {entry['client']} {entry['method']} {entry['path']} "
+                f"{status} {size} {entry['ms']}ms\n"
+            )
+
+    # -- lifespan --------------------------------------------------------------------------
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            kind = message["type"]
+            if kind == "lifespan.startup":
+                try:
+                    if self.on_startup is not None:
+                        await asyncio.get_running_loop().run_in_executor(None, self.on_startup)
+                except Exception as e:
+                    await send({"type": "lifespan.startup.failed", "message": str(e)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif kind == "lifespan.shutdown":
+                if self.on_shutdown is not None:
+                    await asyncio.get_running_loop().run_in_executor(None, self.on_shutdown)
+                self.pool.shutdown(wait=False)
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _basic(ctype: bytes, body: bytes) -> list[tuple[bytes, bytes]]:
+    return [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
+
+
+def accepts_gzip(header: bytes) -> bool:
+    """Accept-Encoding admits gzip (RFC 9110 12.5.3): listed, or '*', and not with q=0."""
+    if b"gzip" not in header and b"*" not in header:
+        return False
+    star = None
+    for item in header.lower().split(b","):
+        coding, _, params = item.partition(b";")
+        coding = coding.strip()
+        q = 1.0
+        for param in params.split(b";"):
+            key, _, value = param.partition(b"=")
+            if key.strip() == b"q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if coding in (b"gzip", b"x-gzip"):
+            return q > 0
+        if coding == b"*":
+            star = q > 0
+    return bool(star)
+
+
+def etag_matches(header: bytes, doc: Ready) -> bool:
+    """If-None-Match uses weak comparison (RFC 9110 13.1.2); either of our two variants
+    names the same content."""
+    text = header.decode("latin-1").strip()
+    if text == "*":
+        return True
+    tags = {tag.strip().removeprefix("W/") for tag in text.split(",")}
+    return doc.etag in tags or doc.gzip_etag in tags
+
+
+def not_modified_since(header: bytes, modified: float | None) -> bool:
+    if modified is None:
+        return False
+    try:
+        since = parsedate_to_datetime(header.decode("latin-1"))
+    except (TypeError, ValueError, IndexError):
+        return False  # RFC 9110 13.1.3: an invalid date is ignored
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=dt.UTC)
+    return modified <= since.timestamp()
+
+
+def anonymise(ip: str) -> str:
+    """Enough of an address for an access log, not enough to name a person."""
+    if ":" in ip:
+        return ":".join(ip.split(":")[:3]) + "::"
+    head, _, _ = ip.rpartition(".")
+    return f"{head}.0" if head else ip
+
+
+def route_of(rel: str) -> str:
+    """A low-cardinality label for /metrics."""
+    first, _, rest = rel.partition("/")
+    if not rest and first in ("", "feed.xml", "atom.xml", "feed.json", "sitemap.xml", "404.html"):
+        return "/" + first
+    if first == "releases":
+        return "/releases/{id}/"
+    if first == "sections":
+        return "/sections/{slug}/" + rest.partition("/")[2]
+    if first == "archive":
+        return "/archive/{n}/" + rest.partition("/")[2]
+    if first == "page":
+        return "/page/{n}/"
+    if first in ("assets", "sitemaps"):
+        return f"/{first}/"
+    return "other"

@@ -1,0 +1,53 @@
+"""Counters for /metrics, in the Prometheus text exposition format."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.requests: Counter[tuple[str, int]] = Counter()  # (route, status)
+        self.job_runs: Counter[str] = Counter()
+        self.job_failures: Counter[str] = Counter()
+        self.read_errors = 0  # problems reported since start
+        self.gauges: dict[str, Callable[[], float]] = {}  # name -> how to read it now
+        self._lock = threading.Lock()  # jobs count from their own threads
+
+    def job(self, name: str, ok: bool) -> None:
+        with self._lock:
+            self.job_runs[name] += 1
+            if not ok:
+                self.job_failures[name] += 1
+
+    def render(self) -> bytes:
+        lines: list[str] = []
+
+        def family(name: str, kind: str, help_text: str) -> None:
+            lines.append(f"# HELP {name} {help_text}")
+            lines.append(f"# TYPE {name} {kind}")
+
+        family("feedsvc_http_requests_total", "counter", "HTTP requests by route and status.")
+        requests = sorted(self.requests.items())
+        for (route, status), count in requests:
+            lines.append(
+                f'feedsvc_http_requests_total{{route="{route}",status="{status}"}} {count}'
+            )
+        total = sum(count for _, count in requests)
+        not_modified = sum(count for (_, status), count in requests if status == 304)
+        family("feedsvc_http_not_modified_ratio", "gauge", "Share of requests answered 304.")
+        lines.append(f"feedsvc_http_not_modified_ratio {not_modified / total if total else 0:.6f}")
+        family("feedsvc_read_errors_total", "counter", "Release file problems reported.")
+        lines.append(f"feedsvc_read_errors_total {self.read_errors}")
+        family("feedsvc_job_runs_total", "counter", "Scheduler job runs.")
+        for job, count in sorted(self.job_runs.items()):
+            lines.append(f'feedsvc_job_runs_total{{job="{job}"}} {count}')
+        family("feedsvc_job_failures_total", "counter", "Scheduler job runs that failed.")
+        for job in sorted(self.job_runs):
+            lines.append(f'feedsvc_job_failures_total{{job="{job}"}} {self.job_failures[job]}')
+        for name, read in sorted(self.gauges.items()):
+            family(name, "gauge", name.removeprefix("feedsvc_").replace("_", " ") + ".")
+            lines.append(f"{name} {read()}")
+        return ("\n".join(lines) + "\n").encode()
