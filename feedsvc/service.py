@@ -52,18 +52,29 @@ class Service:
 
     def start(self) -> None:
         """Catch up with the folder and the clock, then fill the cache."""
-        self.scan()
-        self.publish_due()  # releases that fell due while the service was down
-        self.cache.load()
+        with self._lock:
+            look = self._look()
+            # Releases that fell due while the service was down.
+            self.store.publish_due(self.clock.now())
+            self.cache.load()
+        self._report(look.changes)
 
     def scan(self) -> Tick:
         with self._lock:
-            look = self.scanner.look()
-            for problem in look.new_problems:
-                log.warning("%s", problem)
-            self.metrics.read_errors += len(look.new_problems)
+            look = self._look()
             self.cache.apply(look.changes)
-        if look.changes:
+        self._report(look.changes)
+        return Tick(look.changes, look.unsettled)
+
+    def _look(self) -> Look:
+        look = self.scanner.look()
+        for problem in look.new_problems:
+            log.warning("%s", problem)
+        self.metrics.read_errors += len(look.new_problems)
+        return look
+
+    def _report(self, changes: Changes) -> None:
+        if changes:
             c = look.changes
             log.info(
                 "published %d, updated %d, withdrawn %d",

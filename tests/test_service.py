@@ -1,0 +1,231 @@
+"""The live service in process: scanner, embargo and document cache, with a moved clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from feedsvc.clock import FixedClock
+from feedsvc.config import settings_from_dict
+from feedsvc.publishing.cache import Missing, Ready
+from feedsvc.service import Service
+from tests.conftest import BASE_URL, SEED, SEED_ID, newsroom_text
+
+NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
+
+
+class Wall:
+    """The file system's clock, as the scanner sees it."""
+
+    def __init__(self) -> None:
+        self.now = 2_000_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    settings = settings_from_dict(
+        {
+            "site": {"base_url": BASE_URL, "timezone": "Asia/Shanghai"},
+            "items": {"dir": "items", "settle_seconds": 1.0},
+            "pages": {"per_page": 2},
+            "feeds": {"archive_page_size": 2},
+            "server": {"memory_cache_mb": 1},
+        },
+        root=tmp_path,
+    )
+    (tmp_path / "items").mkdir()
+    svc = Service(settings, FixedClock(NOW))
+    svc.scanner.wall_time = Wall()
+    yield svc
+    svc.close()
+
+
+def write(service: Service, name: str, text: str, age: float = 60.0) -> Path:
+    """A file whose mtime is `age` seconds before the scanner's wall clock."""
+    path = service.settings.items.dir / name
+    path.write_text(text, encoding="utf-8")
+    mtime = service.scanner.wall_time() - age
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def release(service: Service, name: str, title: str, date: str, age: float = 60.0) -> Path:
+    return write(service, name, newsroom_text(title, date, ["the ministry said."]), age)
+
+
+def feed(service: Service) -> str:
+    return service.cache.hot["feed.xml"].body.decode()
+
+
+def test_start_publishes_and_caches_the_seed(service: Service) -> None:
+    shutil.copy(SEED, service.settings.items.dir / SEED.name)
+    service.start()
+    assert "Wang Yi" in feed(service)
+    page = service.cache.get(f"releases/{SEED_ID}/")
+    assert isinstance(page, Ready)
+    expected = service.site.release_page(service.store.get(SEED_ID))  # type: ignore[arg-type]
+    assert page.body == expected.body
+    assert page.media_type == "text/html; charset=utf-8"
+    assert page.gzip is not None and page.etag != page.gzip_etag
+    assert page.last_modified == "Fri, 11 Sep 2020 01:00:00 GMT"
+
+
+def test_a_fresh_file_waits_until_it_has_settled(service: Service) -> None:
+    service.start()
+    release(service, "new.txt", "Fresh", "March 1, 2021", age=0.2)
+    tick = service.scan()
+    assert tick.unsettled == 1 and not tick.changes
+    assert "Fresh" not in feed(service)
+    tick = service.scan()  # unchanged since the last look: settled
+    assert tick.changes.published == ["new"]
+    assert "Fresh" in feed(service)
+
+
+def test_a_file_still_growing_is_never_published_half_written(service: Service) -> None:
+    service.start()
+    full = newsroom_text("Growing", "March 1, 2021", ["first part.", "second part, the end."])
+    path = service.settings.items.dir / "grow.txt"
+    for end in (len(full) // 3, 2 * len(full) // 3, len(full)):
+        path.write_text(full[:end], encoding="utf-8")
+        mtime = service.scanner.wall_time() - 0.1
+        os.utime(path, (mtime, mtime))
+        assert not service.scan().changes  # changed since the last look: not read
+        service.scanner.wall_time.now += 0.1  # type: ignore[attr-defined]
+    assert service.scan().changes.published == ["grow"]
+    stored = service.store.get("grow")
+    assert stored is not None and "the end." in stored.release.body_html
+
+
+def test_a_file_that_turns_bad_is_reported_once_and_keeps_its_last_good_version(
+    service: Service, caplog
+) -> None:
+    release(service, "a.txt", "Good", "March 1, 2021")
+    service.start()
+    write(service, "a.txt", "", age=30)
+    for _ in range(3):
+        service.scan()
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == [
+        "a.txt:1: empty file: expected a release"
+    ]
+    assert service.metrics.read_errors == 1
+    assert "Good" in feed(service)
+    assert [str(p) for p in service.scanner.problems] == ["a.txt:1: empty file: expected a release"]
+    release(service, "a.txt", "Fixed", "March 1, 2021", age=10)
+    assert service.scan().changes.updated == ["a"]
+    assert service.scanner.problems == []
+    write(service, "a.txt", "", age=5)
+    service.scan()
+    assert service.metrics.read_errors == 2  # a new change of the file: reported again
+
+
+def test_embargo_lifts_when_the_clock_passes_it(service: Service) -> None:
+    at = NOW + dt.timedelta(hours=1)
+    write(
+        service,
+        "secret.md",
+        f'+++\ntitle = "Embargoed"\ndate = 2026-11-27\nsection = "S"\npublish_at = {at.isoformat()}\n+++\nText.\n',
+    )
+    service.start()
+    assert "Embargoed" not in feed(service)
+    assert service.cache.get("releases/secret/") is Missing.NOT_FOUND  # not 410: never public
+    assert service.next_embargo() == at
+    sitemap = service.cache.get("sitemap.xml")
+    assert isinstance(sitemap, Ready) and b"secret" not in sitemap.body
+
+    service.clock.advance(minutes=59)  # type: ignore[attr-defined]
+    assert not service.publish_due().changes
+    service.clock.advance(minutes=1)  # type: ignore[attr-defined]
+    assert service.publish_due().changes.published == ["secret"]
+    assert "Embargoed" in feed(service)
+    assert isinstance(service.cache.get("releases/secret/"), Ready)
+    sitemap = service.cache.get("sitemap.xml")
+    assert isinstance(sitemap, Ready) and b"releases/secret/" in sitemap.body
+    assert service.next_embargo() is None
+
+
+def test_an_embargo_that_fell_due_while_down_is_published_at_start(service: Service) -> None:
+    at = NOW - dt.timedelta(minutes=5)
+    write(
+        service,
+        "late.md",
+        f'+++\ntitle = "Late"\ndate = 2026-11-27\nsection = "S"\npublish_at = {at.isoformat()}\n+++\nText.\n',
+    )
+    service.start()
+    assert "Late" in feed(service)
+
+
+def test_withdrawn_is_gone_and_unknown_is_not_found(service: Service) -> None:
+    path = release(service, "a.txt", "A", "March 1, 2021")
+    service.start()
+    assert isinstance(service.cache.get("releases/a/"), Ready)
+    path.unlink()
+    assert service.scan().changes.withdrawn == ["a"]
+    assert service.cache.get("releases/a/") is Missing.GONE
+    assert service.cache.get("releases/nobody/") is Missing.NOT_FOUND
+    assert service.cache.get("releases/../../etc/passwd") is Missing.NOT_FOUND
+    assert service.cache.get("nothing/here") is Missing.NOT_FOUND
+    assert "<at:deleted-entry" in service.cache.hot["atom.xml"].body.decode()
+
+
+def test_cold_documents_follow_changes(service: Service) -> None:
+    for day in range(1, 6):
+        release(service, f"r{day}.txt", f"Release {day}", f"March {day}, 2021")
+    service.start()
+    page2 = service.cache.get("page/2/")
+    assert isinstance(page2, Ready) and b"Release 3" in page2.body
+    assert service.cache.get("page/4/") is Missing.NOT_FOUND
+    archive = service.cache.get("archive/3/atom.xml")
+    assert isinstance(archive, Ready) and b"Release 5" in archive.body
+    assert service.cache.get("archive/4/atom.xml") is Missing.NOT_FOUND
+
+    release(service, "r6.txt", "Release 6", "March 6, 2021")
+    service.scan()
+    page2 = service.cache.get("page/2/")
+    assert isinstance(page2, Ready) and b"Release 4" in page2.body
+    archive = service.cache.get("archive/3/atom.xml")
+    assert isinstance(archive, Ready) and b"Release 6" in archive.body
+    first = service.cache.get("archive/1/atom.xml")
+    assert isinstance(first, Ready)
+    assert first.body == next(
+        d.body for d in service.site.archive_documents([1]) if d.path == "archive/1/atom.xml"
+    )
+
+
+def test_a_cold_document_is_rendered_once_then_served_from_disk(
+    service: Service, monkeypatch
+) -> None:
+    release(service, "a.txt", "A", "March 1, 2021")
+    service.start()
+    first = service.cache.get("releases/a/")
+    assert isinstance(first, Ready)
+    service.cache._lru.clear()  # as if evicted from memory
+
+    def no_rendering(*_args: object) -> None:
+        raise AssertionError("rendered twice for the same data")
+
+    monkeypatch.setattr(service.site, "release_page", no_rendering)
+    again = service.cache.get("releases/a/")
+    assert again == first
+
+
+def test_memory_cache_is_bounded(service: Service) -> None:
+    for n in range(40):
+        release(service, f"r{n:02}.txt", f"Release {n} " + "x" * 40, "March 1, 2021")
+        write(
+            service,
+            f"r{n:02}.txt",
+            newsroom_text(f"Release {n}", "March 1, 2021", ["y" * 40_000]),
+        )
+    service.start()
+    for n in range(40):
+        assert isinstance(service.cache.get(f"releases/r{n:02}/"), Ready)
+    assert service.cache._lru_bytes <= 1 << 20
+    assert len(service.cache._lru) < 40
