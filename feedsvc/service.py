@@ -17,7 +17,7 @@ from feedsvc.clock import Clock, SystemClock
 from feedsvc.config import Settings, database_url
 from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.site import Site
-from feedsvc.scanner import Scanner
+from feedsvc.scanner import Look, Scanner
 from feedsvc.store import Changes, Store
 from feedsvc.web.metrics import Metrics
 
@@ -75,14 +75,12 @@ class Service:
 
     def _report(self, changes: Changes) -> None:
         if changes:
-            c = look.changes
             log.info(
                 "published %d, updated %d, withdrawn %d",
-                len(c.published),
-                len(c.updated),
-                len(c.withdrawn),
+                len(changes.published),
+                len(changes.updated),
+                len(changes.withdrawn),
             )
-        return Tick(look.changes, look.unsettled)
 
     def publish_due(self) -> Tick:
         with self._lock:
