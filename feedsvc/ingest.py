@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -34,14 +35,21 @@ def ingest(
     """Scan the whole items folder (files whose size and mtime are unchanged are not read)."""
     known = store.file_states()
     files = release_files(settings.items.dir)
-    changed = [f for f in files if known.get(f[0]) != f[2]]
-    if len(changed) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1:
-        folder = _read_in_parallel(settings, changed, progress)
-        folder.present = {rel for rel, _, _ in files}
-        folder.unchanged = len(files) - len(changed)
-    else:
-        folder = read_files(settings, files, skip=known, progress=progress)
+    folder = read_many(settings, [f for f in files if known.get(f[0]) != f[2]], progress)
+    folder.present = {rel for rel, _, _ in files}
+    folder.unchanged = len(files) - len(folder.releases) - len(folder.problems)
     return sync_read(settings, store, clock, folder, gone=set(known) - folder.present)
+
+
+def read_many(
+    settings: Settings,
+    files: list[tuple[str, Path, FileState]],
+    progress: Callable[[int, int], None] | None = None,
+) -> FolderRead:
+    """Read these files: a large batch (a first import) in one process per CPU."""
+    if len(files) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1:
+        return _read_in_parallel(settings, files, progress)
+    return read_files(settings, files, progress=progress)
 
 
 _PARALLEL_FROM = 1000  # files to read; below it a process pool costs more than it saves
@@ -53,15 +61,18 @@ def _read_in_parallel(
     files: list[tuple[str, Path, FileState]],
     progress: Callable[[int, int], None] | None,
 ) -> FolderRead:
-    """Read a large batch (a first import) in one process per CPU."""
     out = FolderRead()
     chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
-    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    # fork is fastest, but forking a process that runs other threads (the live service)
+    # can copy a lock some other thread holds: spawn there.
+    single = threading.active_count() == 1
+    context = multiprocessing.get_context("fork" if os.name == "posix" and single else "spawn")
     done = 0
     with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
         for chunk, part in zip(chunks, pool.map(read_files, repeat(settings), chunks), strict=True):
             out.releases += part.releases
             out.problems += part.problems
+            out.present |= part.present
             done += len(chunk)
             if progress is not None:
                 progress(done, len(files))

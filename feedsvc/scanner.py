@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.ingest import IngestResult, sync_read
+from feedsvc.ingest import IngestResult, read_many, sync_read
 from feedsvc.model import FileState, ReadProblem
-from feedsvc.reading import read_files, release_files
+from feedsvc.reading import release_files
 from feedsvc.store import Changes, Store
 
 
@@ -69,7 +69,7 @@ class Scanner:
         self.pending = waiting
         self.bad = {rel: entry for rel, entry in self.bad.items() if rel in present}
         gone = {rel for rel in self.known if rel not in present}
-        folder = read_files(self.settings, ready)
+        folder = read_many(self.settings, ready)
         result = sync_read(self.settings, self.store, self.clock, folder, gone)
         new_problems = []
         by_file: dict[str, list[ReadProblem]] = {}
