@@ -53,3 +53,31 @@ def test_a_large_batch_is_read_in_parallel_with_the_same_result(
     ]
     assert result.files == 8
     assert not newsroom.ingest().changes
+
+
+def test_parallel_reading_spawns_when_other_threads_run(newsroom: Newsroom, monkeypatch) -> None:
+    import threading
+
+    import feedsvc.ingest
+
+    for day in range(1, 5):
+        newsroom.add(f"r{day}.txt", f"Release {day}", f"March {day}, 2021")
+    monkeypatch.setattr(feedsvc.ingest, "_PARALLEL_FROM", 2)
+    monkeypatch.setattr(feedsvc.ingest, "_CHUNK", 2)
+    contexts: list[str] = []
+    real = feedsvc.ingest.multiprocessing.get_context
+    monkeypatch.setattr(
+        feedsvc.ingest.multiprocessing,
+        "get_context",
+        lambda method: contexts.append(method) or real(method),
+    )
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        result = newsroom.ingest()
+    finally:
+        stop.set()
+        other.join()
+    assert contexts == ["spawn"]
+    assert sorted(result.changes.added) == ["r1", "r2", "r3", "r4"]
