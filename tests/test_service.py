@@ -229,3 +229,15 @@ def test_memory_cache_is_bounded(service: Service) -> None:
         assert isinstance(service.cache.get(f"releases/r{n:02}/"), Ready)
     assert service.cache._lru_bytes <= 1 << 20
     assert len(service.cache._lru) < 40
+
+
+def test_section_feeds_follow_their_changes(service: Service) -> None:
+    release(service, "a.txt", "In press", "March 1, 2021")
+    service.start()
+    assert "sections/speeches/feed.xml" not in service.cache.hot
+    before = service.cache.hot["sections/press-releases/feed.xml"]
+    write(service, "b.txt", newsroom_text("A speech", "March 2, 2021", ["x."], section="Speeches"))
+    service.scan()
+    assert b"A speech" in service.cache.hot["sections/speeches/feed.xml"].body
+    assert service.cache.hot["sections/press-releases/feed.xml"] is before  # untouched
+    assert isinstance(service.cache.get("sections/speeches/"), Ready)

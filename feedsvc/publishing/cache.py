@@ -129,7 +129,8 @@ class DocumentCache:
             else:
                 self.tokens.pop(rid, None)
         self.withdrawn |= self.store.withdrawn_ids(ids)
-        self.sections = dict(self.store.sections())
+        # A section, once published, keeps its feed; only the changed ones need a look.
+        self.sections = {**self.sections, **dict(self.store.sections(changes.sections))}
         size = self.site.settings.feeds.archive_page_size
         pages = {(seq - 1) // size + 1 for seq in changes.seqs}
         pages |= {page - 1 for page in pages if page > 1}
@@ -137,7 +138,7 @@ class DocumentCache:
             self.archive_versions[page] = self.archive_versions.get(page, 0) + 1
         self.archive_count = self.site.archive_pages()
         self.generation += 1
-        self._refresh_hot(changes.sections | set(self.sections))
+        self._refresh_hot(changes.sections)
 
     def _refresh_hot(self, slugs: set[str]) -> None:
         docs = list(self.site.main_feeds())
