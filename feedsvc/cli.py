@@ -144,12 +144,11 @@ def store_summary(total: int, c: object) -> str:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import uvicorn
-
     from feedsvc.logs import setup_logging
     from feedsvc.schedule import Schedule
     from feedsvc.service import Service
     from feedsvc.web.app import FeedApp
+    from feedsvc.web.server import run_server
 
     setup_logging()
     host = args.host or settings.server.host
@@ -178,29 +177,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         on_shutdown=stop,
         access_log=sys.stdout if settings.server.access_log else None,
     )
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        loop=_best("uvloop", "asyncio"),
-        http=_best("httptools", "h11"),
-        lifespan="on",
-        access_log=False,  # ours is one structured line per request
-        log_level="warning",
-        server_header=False,
-    )
-    # uvicorn handles SIGINT and SIGTERM: it stops accepting, finishes what is in flight,
-    # then runs the lifespan shutdown (scheduler, cache, store).
-    uvicorn.Server(config).run()
+    run_server(app, host, port)
     return EXIT_OK
-
-
-def _best(preferred: str, fallback: str) -> str:
-    try:
-        __import__(preferred)
-    except ImportError:
-        return fallback
-    return preferred
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:

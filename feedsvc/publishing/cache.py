@@ -86,6 +86,7 @@ class DocumentCache:
         settings = site.settings
         self.max_age = settings.feeds.ttl_minutes * 60
         self.hot: dict[str, Ready] = {}
+        self.errors: dict[Missing, Ready] = {}  # the 404 and 410 pages
         self.tokens: dict[str, str] = {}  # visible release id -> version of its page
         self.withdrawn: set[str] = set()  # ids that were public and are not any more
         self.sections: dict[str, str] = {}
@@ -110,10 +111,14 @@ class DocumentCache:
         self.withdrawn = self.store.withdrawn_ids()
         self.sections = dict(self.store.sections())
         self.archive_count = self.site.archive_pages()
-        hot = {doc.path: self._ready(doc) for doc in self.site.assets()}
-        for name in ("404.html", "410.html"):
-            hot[name] = self._ready(Document(name, HTML, self.site.pages.simple(name)))
-        self.hot = hot
+        self.hot = {doc.path: self._ready(doc) for doc in self.site.assets()}
+        self.hot["404.html"] = self._ready(self.site.not_found_page())  # in the export too
+        self.errors = {
+            Missing.NOT_FOUND: self.hot["404.html"],
+            Missing.GONE: self._ready(
+                Document("410.html", HTML, self.site.pages.simple("410.html"))
+            ),
+        }
         self._refresh_hot(set(self.sections))
 
     def apply(self, changes: Changes) -> None:

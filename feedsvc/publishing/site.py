@@ -17,6 +17,7 @@ import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
+from pathlib import Path
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
@@ -84,7 +85,7 @@ class Site:
             listing = self.store.listing()
             yield from self.index_pages(listing)
             yield from self.sitemaps(listing)
-            yield Document("404.html", HTML, self.pages.simple("404.html"))
+            yield self.not_found_page()
         yield from self.archive_documents(range(1 + part, self.archive_pages() + 1, parts))
         for done, stored in enumerate(self.store.iter_visible(part=part, parts=parts), start=1):
             yield self.release_page(stored)
@@ -310,10 +311,16 @@ class Site:
             yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT, newest)
         yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT, newest)
 
+    def not_found_page(self) -> Document:
+        return Document("404.html", HTML, self.pages.simple("404.html"))
+
     def assets(self) -> Iterator[Document]:
-        static = files("feedsvc") / "static"
+        """The stylesheets shipped with feedsvc; Last-Modified is the installed file's."""
+        static = Path(str(files("feedsvc") / "static"))
         for name, media_type in ASSETS.items():
-            yield Document(f"assets/{name}", media_type, (static / name).read_bytes())
+            path = static / name
+            modified = dt.datetime.fromtimestamp(int(path.stat().st_mtime), dt.UTC)
+            yield Document(f"assets/{name}", media_type, path.read_bytes(), modified=modified)
 
 
 def index_folder(n: int) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import ipaddress
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -23,6 +24,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 
 _ALLOWED = b"GET, HEAD"
+MAX_HEADER_BYTES = 16 * 1024
+LOG_FLUSH_SECONDS = 0.5
 _ERROR_MAX_AGE = 60
 
 
@@ -47,6 +50,7 @@ class FeedApp:
         self.log_json = access_log is not None and not access_log.isatty()
         # Rendering a cold document, or asking the database, never blocks the event loop.
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="render")
+        self._flusher: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -59,7 +63,12 @@ class FeedApp:
     async def _http(self, scope: Scope, send: Send) -> None:
         started = time.perf_counter()
         method, path = scope["method"], scope["path"]
-        if method not in ("GET", "HEAD"):
+        if sum(len(name) + len(value) for name, value in scope["headers"]) > MAX_HEADER_BYTES:
+            # httptools sets no limit of its own (RFC 6585: 431).
+            status, route, size = await self._plain(
+                send, 431, b"request headers too large\n", method
+            )
+        elif method not in ("GET", "HEAD"):
             status, route, size = await self._plain(send, 405, b"method not allowed\n", method)
         elif path == "/healthz":
             status, route, size = await self._healthz(send, method)
@@ -124,7 +133,7 @@ class FeedApp:
         return 200, len(body)
 
     async def _missing(self, send: Send, missing: Missing, method: str) -> tuple[int, str, int]:
-        page = self.cache.hot.get(f"{missing.value}.html")
+        page = self.cache.errors.get(missing)
         body = page.body if page is not None else b"not found\n"
         headers = _basic(b"text/html; charset=utf-8", body)
         headers.append((b"cache-control", b"public, max-age=%d" % _ERROR_MAX_AGE))
@@ -147,7 +156,8 @@ class FeedApp:
         self, send: Send, status: int, body: bytes, method: str
     ) -> tuple[int, str, int]:
         headers = _basic(b"text/plain; charset=utf-8", body)
-        headers.append((b"allow", _ALLOWED))
+        if status == 405:
+            headers.append((b"allow", _ALLOWED))
         await self._send(send, status, headers, body, method)
         return status, "other", len(body)
 
@@ -179,6 +189,14 @@ class FeedApp:
                 f"{status} {size} {entry['ms']}ms\n"
             )
 
+    async def _flush_log(self) -> None:
+        """Access-log lines reach their reader within LOG_FLUSH_SECONDS, without a write
+        system call per request on the hot path."""
+        assert self.log is not None
+        while True:
+            await asyncio.sleep(LOG_FLUSH_SECONDS)
+            self.log.flush()
+
     # -- lifespan --------------------------------------------------------------------------
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -192,8 +210,14 @@ class FeedApp:
                 except Exception as e:
                     await send({"type": "lifespan.startup.failed", "message": str(e)})
                     return
+                if self.log is not None:
+                    self._flusher = asyncio.get_running_loop().create_task(self._flush_log())
                 await send({"type": "lifespan.startup.complete"})
             elif kind == "lifespan.shutdown":
+                if self._flusher is not None:
+                    self._flusher.cancel()
+                if self.log is not None:
+                    self.log.flush()
                 if self.on_shutdown is not None:
                     await asyncio.get_running_loop().run_in_executor(None, self.on_shutdown)
                 self.pool.shutdown(wait=False)
@@ -207,10 +231,11 @@ def _basic(ctype: bytes, body: bytes) -> list[tuple[bytes, bytes]]:
 
 def accepts_gzip(header: bytes) -> bool:
     """Accept-Encoding admits gzip (RFC 9110 12.5.3): listed, or '*', and not with q=0."""
+    header = header.lower()
     if b"gzip" not in header and b"*" not in header:
         return False
     star = None
-    for item in header.lower().split(b","):
+    for item in header.split(b","):
         coding, _, params = item.partition(b";")
         coding = coding.strip()
         q = 1.0
@@ -251,11 +276,14 @@ def not_modified_since(header: bytes, modified: float | None) -> bool:
 
 
 def anonymise(ip: str) -> str:
-    """Enough of an address for an access log, not enough to name a person."""
-    if ":" in ip:
-        return ":".join(ip.split(":")[:3]) + "::"
-    head, _, _ = ip.rpartition(".")
-    return f"{head}.0" if head else ip
+    """Enough of an address for an access log, not enough to name a person: the /24 of an
+    IPv4 address, the /48 of an IPv6 one."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "-"
+    prefix = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
 
 
 def route_of(rel: str) -> str:

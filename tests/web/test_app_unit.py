@@ -1,0 +1,180 @@
+"""The pure helpers of the ASGI app, in process: content negotiation, validators, log privacy
+and metric labels."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from feedsvc.publishing.cache import Ready
+from feedsvc.web.app import accepts_gzip, anonymise, etag_matches, not_modified_since, route_of
+
+# -- accepts_gzip ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"gzip", True),
+        (b"x-gzip", True),
+        (b"*", True),
+        (b"gzip, deflate, br", True),
+        (b"br;q=1.0, gzip;q=0.5", True),
+        (b"gzip;q=0.5", True),
+        (b" gzip ; q=1.0 ", True),
+        (b"br, *;q=0.1", True),
+        (b"gzip;q=0", False),
+        (b"gzip; q=0", False),
+        (b"gzip;q=0.000", False),
+        (b"gzip;q=0, deflate", False),
+        (b"*;q=0", False),
+        (b"*, gzip;q=0", False),  # gzip named with q=0: refused, whatever '*' says
+        (b"gzip;q=0, *", False),
+        (b"gzip;q=abc", False),  # an unreadable weight is not a yes
+        (b"deflate, br", False),
+        (b"identity", False),
+        (b"gzipx", False),
+        (b"", False),
+    ],
+)
+def test_accepts_gzip(header: bytes, expected: bool) -> None:
+    assert accepts_gzip(header) is expected
+
+
+@pytest.mark.parametrize("header", [b"GZIP", b"Gzip, deflate", b"X-GZIP"])
+def test_accepts_gzip_ignores_case(header: bytes) -> None:
+    assert accepts_gzip(header) is True
+
+
+# -- etag_matches ------------------------------------------------------------------------------
+
+
+def _ready(etag: str = '"abc123"') -> Ready:
+    return Ready(
+        path="feed.xml",
+        media_type="application/rss+xml; charset=utf-8",
+        body=b"<rss/>",
+        gzip=b"...",
+        etag=etag,
+        last_modified=None,
+        modified=None,
+        max_age=900,
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b'"abc123"', True),
+        (b'W/"abc123"', True),  # If-None-Match compares weakly
+        (b'"abc123-gz"', True),  # the gzip variant names the same content
+        (b'W/"abc123-gz"', True),
+        (b'"zzz", "abc123"', True),
+        (b'"zzz" ,  W/"abc123" ', True),
+        (b"*", True),
+        (b" * ", True),
+        (b'"zzz"', False),
+        (b'"zzz", W/"yyy"', False),
+        (b'"abc12"', False),
+        (b'"ABC123"', False),  # opaque tags compare exactly
+        (b"abc123", False),  # not quoted: not our tag
+        (b"", False),
+    ],
+)
+def test_etag_matches(header: bytes, expected: bool) -> None:
+    assert etag_matches(header, _ready()) is expected
+
+
+# -- not_modified_since ------------------------------------------------------------------------
+
+MODIFIED = dt.datetime(1994, 11, 6, 8, 49, 37, tzinfo=dt.UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (b"Sun, 06 Nov 1994 08:49:37 GMT", True),  # equal
+        (b"Sun, 06 Nov 1994 08:49:38 GMT", True),  # newer than the document
+        (b"Mon, 07 Nov 1994 00:00:00 GMT", True),
+        (b"Sun, 06 Nov 1994 08:49:36 GMT", False),  # older: modified since
+        (b"Sat, 01 Jan 1994 00:00:00 GMT", False),
+        # The two obsolete formats recipients must still accept (RFC 9110 5.6.7).
+        (b"Sunday, 06-Nov-94 08:49:37 GMT", True),
+        (b"Sun Nov  6 08:49:37 1994", True),
+        # Invalid dates are ignored (RFC 9110 13.1.3): never a 304.
+        (b"garbage", False),
+        (b"yesterday", False),
+        (b"Sun, 99 Nov 1994 08:49:37 GMT", False),
+        (b"", False),
+    ],
+)
+def test_not_modified_since(header: bytes, expected: bool) -> None:
+    assert not_modified_since(header, MODIFIED) is expected
+
+
+def test_not_modified_since_without_a_date_is_never_fresh() -> None:
+    assert not_modified_since(b"Sun, 06 Nov 1994 08:49:37 GMT", None) is False
+
+
+# -- anonymise ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ip", "expected"),
+    [
+        ("203.0.113.77", "203.0.113.0"),
+        ("127.0.0.1", "127.0.0.0"),
+        ("10.1.2.3", "10.1.2.0"),
+        ("2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::"),  # the /48
+    ],
+)
+def test_anonymise(ip: str, expected: str) -> None:
+    assert anonymise(ip) == expected
+
+
+@pytest.mark.parametrize(
+    ("ip", "expected"),
+    [
+        ("2001:db8::a1b2:c3d4:e5f6:789", "2001:db8::"),
+        ("2001::5:6:7:8", "2001::"),
+        ("fe80::1", "fe80::"),
+    ],
+)
+def test_anonymise_compressed_ipv6_keeps_only_the_48(ip: str, expected: str) -> None:
+    assert anonymise(ip) == expected
+
+
+# -- route_of ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rel", "route"),
+    [
+        ("", "/"),
+        ("feed.xml", "/feed.xml"),
+        ("atom.xml", "/atom.xml"),
+        ("feed.json", "/feed.json"),
+        ("sitemap.xml", "/sitemap.xml"),
+        ("404.html", "/404.html"),
+        ("releases/2020-09-11-wang-yi/", "/releases/{id}/"),
+        ("releases/other-release/", "/releases/{id}/"),
+        ("sections/news-events/", "/sections/{slug}/"),
+        ("sections/news-events/feed.xml", "/sections/{slug}/feed.xml"),
+        ("sections/economy/atom.xml", "/sections/{slug}/atom.xml"),
+        ("sections/economy/feed.json", "/sections/{slug}/feed.json"),
+        ("archive/1/feed.xml", "/archive/{n}/feed.xml"),
+        ("archive/27/atom.xml", "/archive/{n}/atom.xml"),
+        ("archive/3/feed.json", "/archive/{n}/feed.json"),
+        ("page/2/", "/page/{n}/"),
+        ("page/913/", "/page/{n}/"),
+        ("assets/style.css", "/assets/"),
+        ("assets/feed.xsl", "/assets/"),
+        ("sitemaps/1.xml", "/sitemaps/"),
+        ("410.html", "other"),
+        ("robots.txt", "other"),
+        ("feed.xml/extra", "other"),
+    ],
+)
+def test_route_of(rel: str, route: str) -> None:
+    assert route_of(rel) == route
