@@ -3,12 +3,14 @@ good version of their release stays as it was."""
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
 
@@ -23,7 +25,11 @@ from feedsvc.store import Changes, Store
 class IngestResult:
     changes: Changes
     problems: list[ReadProblem]
-    files: int
+    files: int  # release files present
+    stored: dict[str, FileState] = field(default_factory=dict)  # files read and stored
+
+
+BATCH = 2000  # files read and stored per transaction: memory stays flat on a first import
 
 
 def ingest(
@@ -35,10 +41,67 @@ def ingest(
     """Scan the whole items folder (files whose size and mtime are unchanged are not read)."""
     known = store.file_states()
     files = release_files(settings.items.dir)
-    folder = read_many(settings, [f for f in files if known.get(f[0]) != f[2]], progress)
-    folder.present = {rel for rel, _, _ in files}
-    folder.unchanged = len(files) - len(folder.releases) - len(folder.problems)
-    return sync_read(settings, store, clock, folder, gone=set(known) - folder.present)
+    present = {rel for rel, _, _ in files}
+    changed = [f for f in files if known.get(f[0]) != f[2]]
+    return store_files(settings, store, clock, changed, set(known) - present, len(files), progress)
+
+
+def store_files(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    files: list[tuple[str, Path, FileState]],
+    gone: set[str],
+    present: int,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestResult:
+    """Read `files` and store them, BATCH at a time; withdraw the releases of `gone` files;
+    then publish what is due, in date order across every batch."""
+    changes, problems, stored = Changes(), [], {}
+    done = 0
+    for start in range(0, max(len(files), 1), BATCH):
+        batch = files[start : start + BATCH]
+
+        def step(n: int, _total: int, base: int = done) -> None:
+            if progress is not None:
+                progress(base + n, len(files))
+
+        folder = read_many(settings, batch, step)
+        part = store.sync(
+            folder.releases,
+            gone if start == 0 else set(),
+            clock.now(),
+            settings.site.tz,
+            publish=False,
+        )
+        changes.merge(part)
+        problems += folder.problems
+        clashes = {path for path, _, _ in part.duplicates}
+        problems += [
+            ReadProblem(path, 1, f"id {release_id!r} is already used by {other}")
+            for path, release_id, other in part.duplicates
+        ]
+        stored.update(
+            (release.source, state)
+            for release, state in folder.releases
+            if release.source not in clashes
+        )
+        done += len(batch)
+    changes.merge(store.publish_due(clock.now()))
+    if len(files) >= _PARALLEL_FROM:
+        _give_back_memory()
+    problems.sort(key=lambda p: (p.path, p.line))
+    return IngestResult(changes, problems, present, stored)
+
+
+def _give_back_memory() -> None:
+    """After a large import, return freed heap to the system (glibc keeps it otherwise)."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return
+    trim = getattr(ctypes.CDLL(libc_name), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 def read_many(
@@ -88,19 +151,6 @@ def ingest_files(
     rel_paths = sorted(set(rel_paths))
     known = store.file_states(rel_paths)
     files = [found for rel in rel_paths if (found := file_at(settings.items.dir, rel))]
-    folder = read_files(settings, files, skip=known)
-    return sync_read(settings, store, clock, folder, gone=set(known) - folder.present)
-
-
-def sync_read(
-    settings: Settings, store: Store, clock: Clock, folder: FolderRead, gone: set[str]
-) -> IngestResult:
-    """Store what was read, withdraw what is `gone`, and say what changed."""
-    changes = store.sync(folder.releases, gone, clock.now(), settings.site.tz)
-    problems = list(folder.problems)
-    problems += [
-        ReadProblem(path, 1, f"id {release_id!r} is already used by {other}")
-        for path, release_id, other in changes.duplicates
-    ]
-    problems.sort(key=lambda p: (p.path, p.line))
-    return IngestResult(changes, problems, len(folder.present))
+    changed = [f for f in files if known.get(f[0]) != f[2]]
+    present = {rel for rel, _, _ in files}
+    return store_files(settings, store, clock, changed, set(known) - present, len(files))

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.ingest import IngestResult, read_many, sync_read
+from feedsvc.ingest import IngestResult, store_files
 from feedsvc.model import FileState, ReadProblem
 from feedsvc.reading import release_files
 from feedsvc.store import Changes, Store
@@ -69,8 +69,7 @@ class Scanner:
         self.pending = waiting
         self.bad = {rel: entry for rel, entry in self.bad.items() if rel in present}
         gone = {rel for rel in self.known if rel not in present}
-        folder = read_many(self.settings, ready)
-        result = sync_read(self.settings, self.store, self.clock, folder, gone)
+        result = store_files(self.settings, self.store, self.clock, ready, gone, len(files))
         new_problems = []
         by_file: dict[str, list[ReadProblem]] = {}
         for problem in result.problems:
@@ -80,10 +79,9 @@ class Scanner:
             if rel in states:
                 self.bad[rel] = (states[rel], problems)
                 new_problems += problems
-        for release, state in folder.releases:
-            if release.source not in by_file:
-                self.known[release.source] = state
-                self.bad.pop(release.source, None)
+        for rel, state in result.stored.items():
+            self.known[rel] = state
+            self.bad.pop(rel, None)
         for rel in gone:
             self.known.pop(rel, None)
         return Look(result, new_problems, len(waiting))

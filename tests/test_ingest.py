@@ -81,3 +81,21 @@ def test_parallel_reading_spawns_when_other_threads_run(newsroom: Newsroom, monk
         other.join()
     assert contexts == ["spawn"]
     assert sorted(result.changes.added) == ["r1", "r2", "r3", "r4"]
+
+
+def test_batches_publish_in_date_order_across_batches(newsroom: Newsroom, monkeypatch) -> None:
+    import feedsvc.ingest
+
+    monkeypatch.setattr(feedsvc.ingest, "BATCH", 2)
+    # File order is the reverse of date order, so each batch alone would number wrongly.
+    for n, day in enumerate((5, 4, 3, 2, 1)):
+        newsroom.add(f"f{n}.txt", f"Release {day}", f"March {day}, 2021")
+    newsroom.write(
+        "f9.md", '+++\nid = "f0"\ntitle = "Clash"\ndate = 2021-03-09\nsection = "S"\n+++\nX\n'
+    )
+    result = newsroom.ingest()
+    assert [str(p) for p in result.problems] == ["f9.md:1: id 'f0' is already used by f0.txt"]
+    assert len(result.changes.published) == 5
+    seq_by_title = {s.release.title: s.seq for s in newsroom.store.latest(10)}
+    assert [seq_by_title[f"Release {d}"] for d in range(1, 6)] == [1, 2, 3, 4, 5]
+    assert set(result.stored) == {f"f{n}.txt" for n in range(5)}

@@ -225,8 +225,8 @@ class DocumentCache:
             return self.site.section_page(slug, self.sections.get(slug, slug))
         if kind == "sitemap":
             wanted = key[1]
-            listing = self.store.listing()
-            return next((d for d in self.site.sitemaps(listing) if d.path == wanted), None)
+            entries = self.store.sitemap_entries()
+            return next((d for d in self.site.sitemaps(entries) if d.path == wanted), None)
         return None
 
     def _remember(self, key: tuple[object, ...], ready: Ready) -> None:

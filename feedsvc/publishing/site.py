@@ -84,7 +84,7 @@ class Site:
                 yield from self.section_documents(slug, name)
             listing = self.store.listing()
             yield from self.index_pages(listing)
-            yield from self.sitemaps(listing)
+            yield from self.sitemaps([(r.id, r.updated) for r in listing])
             yield self.not_found_page()
         yield from self.archive_documents(range(1 + part, self.archive_pages() + 1, parts))
         for done, stored in enumerate(self.store.iter_visible(part=part, parts=parts), start=1):
@@ -290,15 +290,17 @@ class Site:
         )
         return Document(index_folder(n), HTML, body, modified=_newest(listed))
 
-    def sitemaps(self, listing: Sequence[ListedRelease]) -> Iterator[Document]:
+    def sitemaps(self, releases: Sequence[tuple[str, dt.datetime]]) -> Iterator[Document]:
+        """sitemap.xml from (id, updated) of every visible release, newest first; a sitemap
+        index past 50,000 URLs."""
         base_url = self.settings.site.base_url
         urls: list[tuple[str, str | None]] = [(base_url, None)]
         urls += [(f"{base_url}sections/{slug}/", None) for slug, _ in self.store.sections()]
         urls += [
-            (self.pages.release_url(r.id), r.updated.astimezone(dt.UTC).date().isoformat())
-            for r in listing
+            (self.pages.release_url(rid), updated.astimezone(dt.UTC).date().isoformat())
+            for rid, updated in releases
         ]
-        newest = _newest(listing)
+        newest = max((updated for _, updated in releases), default=None)
         if len(urls) <= SITEMAP_MAX_URLS:
             yield Document("sitemap.xml", XML, self.pages.sitemap(urls), GZIP_HOT, newest)
             return

@@ -48,6 +48,15 @@ class Changes:
     def __bool__(self) -> bool:
         return bool(self.added or self.updated or self.withdrawn or self.published)
 
+    def merge(self, other: Changes) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.withdrawn += other.withdrawn
+        self.published += other.published
+        self.duplicates += other.duplicates
+        self.sections |= other.sections
+        self.seqs |= other.seqs
+
 
 class Store:
     def __init__(self, engine: Engine) -> None:
@@ -92,6 +101,7 @@ class Store:
         gone: Iterable[str],
         now: dt.datetime,
         tz: dt.tzinfo,
+        publish: bool = True,
     ) -> Changes:
         """Bring the store in line with the files: insert new releases, update edited ones,
         withdraw those whose file is `gone`. Files that are present but unreadable (bad)
@@ -205,7 +215,8 @@ class Store:
                     if rows_by_id[rid].seq is not None:
                         changes.sections.add(rows_by_id[rid].section_slug)
                         changes.seqs.add(rows_by_id[rid].seq)
-            self._publish_due(conn, now, changes)
+            if publish:
+                self._publish_due(conn, now, changes)
         return changes
 
     def publish_due(self, now: dt.datetime) -> Changes:
@@ -314,6 +325,17 @@ class Store:
             query = query.offset(offset).limit(limit)
         with self.engine.connect() as conn:
             return [ListedRelease(*row) for row in conn.execute(query)]
+
+    def sitemap_entries(self) -> list[tuple[str, dt.datetime]]:
+        """(id, updated) of every visible release, newest first."""
+        cols = releases.c
+        query = (
+            select(cols.id, cols.updated)
+            .where(_VISIBLE)
+            .order_by(cols.published.desc(), cols.id.desc())
+        )
+        with self.engine.connect() as conn:
+            return [(rid, updated) for rid, updated in conn.execute(query)]
 
     def page_tokens(self, ids: Iterable[str] | None = None) -> dict[str, str]:
         """id -> a token that changes whenever the release's page would: for every visible
