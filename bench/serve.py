@@ -220,6 +220,7 @@ def publish_latency(gen: list[str], tmp: Path, feed: str, count: int) -> list[fl
         text = DATELINE.sub(f"On {day:%B} {day.day}, {day.year},", path.read_text("utf-8"), 1)
         new = path.with_name(f"bench-new-{i:02d}.txt")
         new.write_text(text, encoding="utf-8", newline="\n")
+        time.sleep(1)  # between drops (and after the pause, for the catch-up scan to end)
         t0 = time.perf_counter()
         shutil.copyfile(new, tmp / "corpus" / new.name)
         while f"/releases/{new.stem}/".encode() not in session.get(feed, timeout=10).content:
@@ -228,12 +229,11 @@ def publish_latency(gen: list[str], tmp: Path, feed: str, count: int) -> list[fl
             time.sleep(0.02)
         seconds.append(time.perf_counter() - t0)
         print(f"  {new.name}: visible after {seconds[-1]:.3f} s", flush=True)
-        time.sleep(1)
     return seconds
 
 
-def memory(gen: list[str], tmp: Path, n: int, port: int) -> tuple[float, float, float, float]:
-    """Start on `n` releases, warm up: start s, RSS, VmHWM, tree RSS sampled during start (MiB)."""
+def memory(gen: list[str], tmp: Path, n: int, port: int) -> tuple[float, float, float, float, str]:
+    """Start on `n` releases, warm up: start s; RSS, VmHWM, tree RSS during start (MiB); errors."""
     corpus = tmp / "corpus-memory"
     subprocess.run([*gen, str(n), str(corpus), "--md-out", str(tmp / "md-memory")], check=True)
     time.sleep(1.5)  # > items.settle_seconds: the first scan takes every file
@@ -244,16 +244,15 @@ def memory(gen: list[str], tmp: Path, n: int, port: int) -> tuple[float, float, 
     session, rng = requests.Session(), random.Random(3)
     paths = ["feed.xml", "atom.xml", "feed.json", "sitemap.xml"]
     paths += re.findall(r"<loc>[^<]*/(sitemaps/\d+\.xml)</loc>", session.get(base + paths[3]).text)
-    ids = sorted(p.stem for p in corpus.glob("*.txt"))
-    paths += [f"releases/{rid}/" for rid in rng.sample(ids, min(200, len(ids)))]
+    paths += [f"releases/{p.stem}/" for p in rng.sample(sorted(corpus.glob("*.txt")), min(200, n))]
     last = math.ceil(n / load_settings(cfg).pages.per_page)
     paths += [f"page/{k}/" for k in rng.sample(range(2, last + 1), min(50, last - 1))]
-    for path in paths:
-        if (status := session.get(base + path, timeout=120).status_code) != 200:
-            sys.exit(f"bench: {base}{path} answered {status}")
+    got = {path: session.get(base + path, timeout=120).status_code for path in paths}
+    failed = ", ".join(f"`/{path}` answered {code}" for path, code in got.items() if code != 200)
+    print(f"  warm-up: {len(paths)} requests; {failed or 'all 200'}", flush=True)
     rss, hwm = tree_memory(pid)
     stop(pid)
-    return startup, rss, hwm, tree_peak
+    return startup, rss, hwm, tree_peak, failed
 
 
 def table(n: int, n_mem: int, loads: dict, drops: list[float], mem: tuple, items) -> str:
@@ -277,9 +276,10 @@ def table(n: int, n_mem: int, loads: dict, drops: list[float], mem: tuple, items
     what = f"publish latency, file dropped -> in `/feed.xml`, median of {len(drops)}"
     what += f" (max {max(drops):.2f} s; items.scan_seconds {items.scan_seconds}, "
     row(f"{what}settle_seconds {items.settle_seconds})", median(drops), None, "{:.2f} s")
-    startup, rss, hwm, tree_peak = mem
+    startup, rss, hwm, tree_peak, failed = mem
     mib, held = f"<= {TARGET_MIB} MiB", f"`feedsvc serve` holding {n_mem:,} releases:"
-    row(f"{held} RSS after warm-up", rss, None, "{:.0f} MiB", mib, rss <= TARGET_MIB)
+    warm = f"RSS after warm-up{f' ({failed})' if failed else ''}"
+    row(f"{held} {warm}", rss, None, "{:.0f} MiB", mib, rss <= TARGET_MIB)
     row(f"{held} peak RSS (VmHWM)", hwm, None, "{:.0f} MiB", mib, hwm <= TARGET_MIB)
     row(f"{held} largest RSS of its process tree during start", tree_peak, None, "{:.0f} MiB")
     row(f"{held} start on an empty store until `/healthz` answers", startup, None, "{:.1f} s")
@@ -329,11 +329,11 @@ def main() -> int:
     finally:
         for pid in list(STARTED):
             stop(pid)
-    note = (
-        f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine}. Throughput: wrk "
-        f"-t1 -c50 -d{args.duration}s, medians of {args.runs} runs, the servers in turn in this "
-        "run; our access log on (to a file) unless said otherwise, nginx's off."
-    )
+    note = f"Measured {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC on {machine}. Throughput: "
+    note += f"wrk -t1 -c50 -d{args.duration}s; medians of {args.runs} runs, the servers in turn."
+    note += " Our access log is on (to a file) unless said otherwise; nginx's is off."
+    git = ["git", "-C", str(BENCH), "describe", "--always", "--dirty"]
+    note += f" Code: {subprocess.run(git, capture_output=True, text=True).stdout.strip()}."
     print(f"\n{text}\n\n{note}")
     if not args.no_readme:  # between our markers in bench/README.md
         cmd = f"bench/serve.py --n {args.n} --runs {args.runs} --duration {args.duration}"
