@@ -35,6 +35,7 @@ class Schedule:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
         self._stop = threading.Event()
+        self._again = False
         self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
@@ -54,20 +55,33 @@ class Schedule:
 
     def stop(self) -> None:
         self._stop.set()
-        self.scheduler.shutdown(wait=True)
+        # Not shutdown(wait=True): it holds the job store's lock while it waits, and a job
+        # finishing meanwhile needs that lock to re-arm (a deadlock). The service's own lock
+        # (Service.close) waits for the job's work instead.
+        self.scheduler.shutdown(wait=False)
         if self._watcher is not None:
             self._watcher.join(timeout=5)
 
     def wake(self, delay: float = 0.0) -> None:
         """Run the scan job now (or after `delay` seconds) instead of at its next tick."""
+        if self._stop.is_set():
+            return
+        # A scan that is running now may have looked before this change: APScheduler would
+        # skip a second instance, so the running one looks again when it ends.
+        self._again = True
         when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
         with contextlib.suppress(JobLookupError):  # shutting down
             self.scheduler.modify_job("scan", next_run_time=when)
 
     def _scan(self) -> None:
+        self._again = False
         tick = self.service.scan()
+        if self._stop.is_set():
+            return
         if tick.unsettled:
             self.wake(self.items.settle_seconds)
+        elif self._again:
+            self.wake(0.05)
         self._arm_embargo()
 
     def _publish(self) -> None:
@@ -75,6 +89,8 @@ class Schedule:
         self._arm_embargo()
 
     def _arm_embargo(self) -> None:
+        if self._stop.is_set():
+            return
         when = self.service.next_embargo()
         if when is None:
             with contextlib.suppress(JobLookupError):

@@ -99,5 +99,6 @@ class Service:
         return True
 
     def close(self) -> None:
-        self.cache.close()
-        self.store.close()
+        with self._lock:  # a job still running finishes its change first
+            self.cache.close()
+            self.store.close()

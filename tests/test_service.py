@@ -241,3 +241,20 @@ def test_section_feeds_follow_their_changes(service: Service) -> None:
     assert b"A speech" in service.cache.hot["sections/speeches/feed.xml"].body
     assert service.cache.hot["sections/press-releases/feed.xml"] is before  # untouched
     assert isinstance(service.cache.get("sections/speeches/"), Ready)
+
+
+def test_a_sitemap_index_past_the_url_limit_is_served(service: Service, monkeypatch) -> None:
+    import feedsvc.publishing.site
+
+    monkeypatch.setattr(feedsvc.publishing.site, "SITEMAP_MAX_URLS", 3)
+    for day in range(1, 6):
+        release(service, f"r{day}.txt", f"Release {day}", f"March {day}, 2021")
+    service.start()
+    index = service.cache.get("sitemap.xml")
+    assert isinstance(index, Ready) and b"<sitemapindex" in index.body
+    assert index.last_modified is not None
+    parts = [service.cache.get(f"sitemaps/{n}.xml") for n in (1, 2, 3, 4)]
+    assert all(isinstance(p, Ready) for p in parts[:3])
+    assert parts[3] is Missing.NOT_FOUND
+    body = b"".join(p.body for p in parts[:3])  # type: ignore[union-attr]
+    assert body.count(b"<loc>") == 7  # home, one section, five releases

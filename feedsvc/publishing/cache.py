@@ -52,10 +52,40 @@ class Ready:
     last_modified: str | None  # IMF-fixdate
     modified: float | None  # POSIX seconds, for If-Modified-Since
     max_age: int
+    # The response headers of each answer, built once: (200, 200 gzip, 304, 304 gzip).
+    headers: tuple[tuple[tuple[bytes, bytes], ...], ...] = ()
 
     @property
     def gzip_etag(self) -> str:
         return self.etag[:-1] + '-gz"'
+
+    def __post_init__(self) -> None:
+        if not self.headers:
+            object.__setattr__(self, "headers", self._build_headers())
+
+    def _build_headers(self) -> tuple[tuple[tuple[bytes, bytes], ...], ...]:
+        def common(etag: str) -> list[tuple[bytes, bytes]]:
+            out = [
+                (b"etag", etag.encode()),
+                (b"cache-control", b"public, max-age=%d" % self.max_age),
+            ]
+            if self.gzip is not None:
+                out.append((b"vary", b"Accept-Encoding"))
+            if self.last_modified is not None:
+                out.append((b"last-modified", self.last_modified.encode()))
+            return out
+
+        ctype = (b"content-type", self.media_type.encode())
+        ok = (*common(self.etag), ctype, (b"content-length", b"%d" % len(self.body)))
+        if self.gzip is None:
+            return ok, ok, tuple(common(self.etag)), tuple(common(self.etag))
+        ok_gz = (
+            *common(self.gzip_etag),
+            ctype,
+            (b"content-length", b"%d" % len(self.gzip)),
+            (b"content-encoding", b"gzip"),
+        )
+        return ok, ok_gz, tuple(common(self.etag)), tuple(common(self.gzip_etag))
 
     @classmethod
     def of(cls, doc: Document, max_age: int) -> Ready:

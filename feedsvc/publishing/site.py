@@ -308,8 +308,8 @@ class Site:
         for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
             chunk = urls[start : start + SITEMAP_MAX_URLS]
             path = f"sitemaps/{n}.xml"
-            newest = max((lastmod for _, lastmod in chunk if lastmod), default="")
-            index.append((base_url + path, newest))
+            lastmod = max((day for _, day in chunk if day), default="")
+            index.append((base_url + path, lastmod))
             yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT, newest)
         yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT, newest)
 

@@ -240,10 +240,12 @@ class Store:
         if not due:
             return
         top = conn.execute(select(func.coalesce(func.max(cols.seq), 0))).scalar_one()
-        conn.execute(
-            update(releases).where(cols.id == bindparam("b_id")),
-            [{"b_id": rid, "seq": top + i} for i, (rid, _) in enumerate(due, start=1)],
-        )
+        numbered = [(rid, top + i) for i, (rid, _) in enumerate(due, start=1)]
+        for start in range(0, len(numbered), 5000):  # bounded parameter lists
+            conn.execute(
+                update(releases).where(cols.id == bindparam("b_id")),
+                [{"b_id": rid, "seq": seq} for rid, seq in numbered[start : start + 5000]],
+            )
         changes.published.extend(rid for rid, _ in due)
         changes.sections.update(slug for _, slug in due)
         changes.seqs.update(range(top + 1, top + len(due) + 1))
