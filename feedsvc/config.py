@@ -48,7 +48,7 @@ class ItemsSettings:
     scan_seconds: int = 5  # `feedsvc serve` rescans the folder this often
     # A file is read once it is this old, or unchanged across two looks this far apart:
     # a file an editor or scp is still writing is never published half-written.
-    settle_seconds: float = 1.0
+    settle_seconds: float = 0.5
 
     @property
     def default_clock_time(self) -> dt.time:
