@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import repeat
-from pathlib import Path
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
@@ -50,7 +49,7 @@ def store_files(
     settings: Settings,
     store: Store,
     clock: Clock,
-    files: list[tuple[str, Path, FileState]],
+    files: list[tuple[str, str, FileState]],
     gone: set[str],
     present: int,
     progress: Callable[[int, int], None] | None = None,
@@ -106,7 +105,7 @@ def _give_back_memory() -> None:
 
 def read_many(
     settings: Settings,
-    files: list[tuple[str, Path, FileState]],
+    files: list[tuple[str, str, FileState]],
     progress: Callable[[int, int], None] | None = None,
 ) -> FolderRead:
     """Read these files: a large batch (a first import) in one process per CPU."""
@@ -121,7 +120,7 @@ _CHUNK = 250
 
 def _read_in_parallel(
     settings: Settings,
-    files: list[tuple[str, Path, FileState]],
+    files: list[tuple[str, str, FileState]],
     progress: Callable[[int, int], None] | None,
 ) -> FolderRead:
     out = FolderRead()

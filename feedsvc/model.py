@@ -6,6 +6,7 @@ import datetime as dt
 import re
 import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -92,9 +93,9 @@ class ListedRelease:
         )
 
 
-@dataclass(frozen=True)
-class FileState:
-    """What is known of a release file without reading it: same state, same release."""
+class FileState(NamedTuple):
+    """What is known of a release file without reading it: same state, same release.
+    A NamedTuple: a scan makes one per file, every few seconds."""
 
     mtime_ns: int
     size: int

@@ -51,10 +51,10 @@ def is_release_name(name: str) -> bool:
     return os.path.splitext(name)[1].lower() in READERS
 
 
-def release_files(items_dir: Path) -> list[tuple[str, Path, FileState]]:
+def release_files(items_dir: Path) -> list[tuple[str, str, FileState]]:
     """(relative path, path, state) of every release file under items_dir, in path order.
     os.scandir, not pathlib: this runs on every scan of a folder of 100,000 files."""
-    found: list[tuple[str, Path, FileState]] = []
+    found: list[tuple[str, str, FileState]] = []
     pending = [(str(items_dir), "")]
     while pending:
         folder, prefix = pending.pop()
@@ -68,7 +68,7 @@ def release_files(items_dir: Path) -> list[tuple[str, Path, FileState]]:
                     found.append(
                         (
                             prefix + entry.name,
-                            Path(entry.path),
+                            entry.path,
                             FileState(st.st_mtime_ns, st.st_size),
                         )
                     )
@@ -76,7 +76,7 @@ def release_files(items_dir: Path) -> list[tuple[str, Path, FileState]]:
     return found
 
 
-def file_at(items_dir: Path, rel: str) -> tuple[str, Path, FileState] | None:
+def file_at(items_dir: Path, rel: str) -> tuple[str, str, FileState] | None:
     """The one release file at `rel`, or None if it is not there (or not a release)."""
     path = items_dir / rel
     if not is_release_name(path.name):
@@ -85,7 +85,7 @@ def file_at(items_dir: Path, rel: str) -> tuple[str, Path, FileState] | None:
         st = path.stat()
     except FileNotFoundError:
         return None
-    return rel, path, FileState(st.st_mtime_ns, st.st_size)
+    return rel, str(path), FileState(st.st_mtime_ns, st.st_size)
 
 
 def reading_fingerprint(settings: Settings) -> str:
@@ -102,9 +102,9 @@ def reading_fingerprint(settings: Settings) -> str:
     )
 
 
-def read_release(path: Path, rel: str, settings: Settings) -> Release:
+def read_release(path: str | Path, rel: str, settings: Settings) -> Release:
     limit = settings.items.max_bytes
-    with path.open("rb") as f:
+    with open(path, "rb") as f:
         data = f.read(limit + 1)  # never more than the limit (and one byte) in memory
         if len(data) > limit:
             too_big(rel, os.fstat(f.fileno()).st_size, limit)
@@ -144,7 +144,7 @@ def read_folder(
 
 def read_files(
     settings: Settings,
-    files: list[tuple[str, Path, FileState]],
+    files: list[tuple[str, str, FileState]],
     skip: dict[str, FileState] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> FolderRead:
