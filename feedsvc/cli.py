@@ -20,7 +20,7 @@ from feedsvc.ingest import ingest
 from feedsvc.model import ReadProblem
 from feedsvc.progress import Progress
 from feedsvc.reading import read_folder
-from feedsvc.store import Store
+from feedsvc.store import Changes, Store
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -130,17 +130,14 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
 
 
-def store_summary(total: int, c: object) -> str:
-    parts = [
-        f"{len(getattr(c, name))} {label}"
-        for name, label in (
-            ("added", "added"),
-            ("updated", "updated"),
-            ("withdrawn", "withdrawn"),
-            ("published", "newly published"),
-        )
-        if getattr(c, name)
-    ]
+def store_summary(total: int, c: Changes) -> str:
+    counts = (
+        (c.added, "added"),
+        (c.updated, "updated"),
+        (c.withdrawn, "withdrawn"),
+        (c.published, "newly published"),
+    )
+    parts = [f"{len(ids)} {label}" for ids, label in counts if ids]
     head = f"{total:,} release{'s' if total != 1 else ''} published"
     return head + (f" ({', '.join(parts)})" if parts else "")
 
