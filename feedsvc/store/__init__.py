@@ -29,7 +29,7 @@ from feedsvc.store.schema import metadata, releases
 
 __all__ = ["Changes", "FileState", "Store"]
 
-_ANALYZE_AFTER = 100  # inserted rows
+_ANALYZE_AFTER = 100  # rows inserted or published at once
 _VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
 
 
@@ -246,6 +246,10 @@ class Store:
                 update(releases).where(cols.id == bindparam("b_id")),
                 [{"b_id": rid, "seq": seq} for rid, seq in numbered[start : start + 5000]],
             )
+        if len(due) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
+            # Statistics taken before this (when seq was NULL everywhere) would make `seq IS
+            # NULL` look unselective, and every later publish_due scan the table.
+            conn.exec_driver_sql("ANALYZE")
         changes.published.extend(rid for rid, _ in due)
         changes.sections.update(slug for _, slug in due)
         changes.seqs.update(range(top + 1, top + len(due) + 1))
