@@ -258,3 +258,23 @@ def test_a_sitemap_index_past_the_url_limit_is_served(service: Service, monkeypa
     assert parts[3] is Missing.NOT_FOUND
     body = b"".join(p.body for p in parts[:3])  # type: ignore[union-attr]
     assert body.count(b"<loc>") == 7  # home, one section, five releases
+
+
+def test_disk_cache_keeps_only_current_versions(service: Service) -> None:
+    for day in range(1, 6):
+        release(service, f"r{day}.txt", f"Release {day}", f"March {day}, 2021")
+    service.start()
+    disk = service.cache.disk
+
+    def files() -> int:
+        return sum(1 for p in disk.rglob("*") if p.is_file())
+
+    for path in ("releases/r1/", "page/2/", "archive/3/atom.xml", "sitemap.xml"):
+        assert isinstance(service.cache.get(path), Ready)
+    assert files() == 4
+    for round_ in range(5):  # edits: new versions replace old ones on disk
+        release(service, "r1.txt", f"Release 1, edit {round_}", "March 1, 2021", age=30 - round_)
+        assert service.scan().changes.updated == ["r1"]
+        for path in ("releases/r1/", "page/2/", "archive/1/atom.xml", "sitemap.xml"):
+            assert isinstance(service.cache.get(path), Ready)
+    assert files() == 5  # the four above, and archive page 3, which the edits never touched

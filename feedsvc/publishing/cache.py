@@ -35,6 +35,10 @@ _SECTION_PAGE = re.compile(r"^sections/([a-z0-9-]{1,200})/$")
 _SITEMAP = re.compile(r"^(sitemap\.xml|sitemaps/[1-9][0-9]{0,4}\.xml)$")
 
 
+_ARCHIVE_FILES = ("feed.xml", "atom.xml", "feed.json")
+_PER_GENERATION = {"index", "section", "sitemap"}
+
+
 class Missing(enum.Enum):
     NOT_FOUND = 404
     GONE = 410
@@ -157,7 +161,11 @@ class DocumentCache:
             return
         ids = set(changes.added + changes.updated + changes.withdrawn + changes.published)
         fresh = self.store.page_tokens(ids)
+        stale: list[tuple[object, ...]] = []  # keys no request will ask for again
         for rid in ids:
+            old = self.tokens.get(rid)
+            if old is not None and fresh.get(rid) != old:
+                stale.append(("release", rid, old))
             if rid in fresh:
                 self.tokens[rid] = fresh[rid]
                 self.withdrawn.discard(rid)
@@ -170,10 +178,19 @@ class DocumentCache:
         pages = {(seq - 1) // size + 1 for seq in changes.seqs}
         pages |= {page - 1 for page in pages if page > 1}
         for page in pages:
-            self.archive_versions[page] = self.archive_versions.get(page, 0) + 1
+            version = self.archive_versions.get(page, 0)
+            stale += [("archive", page, name, version) for name in _ARCHIVE_FILES]
+            self.archive_versions[page] = version + 1
         self.archive_count = self.site.archive_pages()
         self.generation += 1
         self._refresh_hot(changes.sections)
+        # Disk space follows the data, not the number of changes since start.
+        for key in stale:
+            self._disk_path(key).unlink(missing_ok=True)
+        current = f"g{self.generation}"
+        for folder in self.disk.glob("g*"):  # also what a slow render wrote late
+            if folder.name != current:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _refresh_hot(self, slugs: set[str]) -> None:
         docs = list(self.site.main_feeds())
@@ -271,7 +288,12 @@ class DocumentCache:
                 self._lru_bytes -= len(old.body) + len(old.gzip or b"")
 
     def _disk_path(self, key: tuple[object, ...]) -> Path:
+        """Documents of one change generation (index, section pages, sitemaps) share a
+        folder that the next change removes whole; release and archive pages are removed
+        one by one when their version moves."""
         name = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+        if key[0] in _PER_GENERATION:
+            return self.disk / f"g{key[-1]}" / name
         return self.disk / name[:2] / name
 
     def _from_disk(self, key: tuple[object, ...]) -> Ready | None:
@@ -283,7 +305,7 @@ class DocumentCache:
 
     def _to_disk(self, key: tuple[object, ...], ready: Ready) -> None:
         path = self._disk_path(key)
-        path.parent.mkdir(exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}")
         tmp.write_bytes(pickle.dumps(ready, protocol=pickle.HIGHEST_PROTOCOL))
         os.replace(tmp, path)  # readers see the whole file or none
