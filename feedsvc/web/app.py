@@ -58,6 +58,7 @@ class FeedApp:
         self._routes: dict[str, str] = {}
         self._base_len = len(base_path)
         self._clients: dict[str, str] = {}  # address -> shortened, for the access log
+        self._middles: dict[tuple[str, str], str] = {}  # (method, path) -> its part of a line
         self._second = -1
         self._stamp = ""
 
@@ -90,7 +91,9 @@ class FeedApp:
             packed = found.gzip is not None and accept is not None and self._gzip_ok(accept)
             # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only without it.
             if inm is not None:
-                fresh = etag_matches(inm, found)
+                # Usually exactly the ETag we sent; etag_matches handles lists, W/ and *.
+                etags = found.headers
+                fresh = inm == etags[2][0][1] or inm == etags[3][0][1] or etag_matches(inm, found)
             else:
                 fresh = ims is not None and not_modified_since(ims, found.modified)
             if fresh:
@@ -105,7 +108,7 @@ class FeedApp:
                     body = b""
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body})
-            route = self._route(found.path)
+            route = self._routes.get(found.path) or self._route(found.path)
         self.metrics.requests[(route, status)] += 1
         if self.log is not None:
             self._log(scope, status, size, started)
@@ -221,15 +224,19 @@ class FeedApp:
                 self._clients.clear()
             self._clients[address] = short
         path = scope["path"]
-        quoted = f'"{path}"' if _PLAIN.fullmatch(path) else json.dumps(path, ensure_ascii=False)
         millis = int(now * 1000) % 1000
         micros = int((now - started) * 1_000_000)
         assert self.log is not None
         if self.log_json:
+            middle = self._middles.get((scope["method"], path))
+            if middle is None:
+                middle = _log_middle(scope["method"], path)
+                if len(self._middles) > 4096:
+                    self._middles.clear()
+                self._middles[(scope["method"], path)] = middle
             self.log.write(
-                f'{{"time":"{self._stamp}.{millis:03d}Z","method":"{scope["method"]}",'
-                f'"path":{quoted},"status":{status},"bytes":{size},"us":{micros},'
-                f'"client":"{short}"}}\n'
+                f'{{"time":"{self._stamp}.{millis:03d}Z{middle}{status},"bytes":{size},'
+                f'"us":{micros},"client":"{short}"}}\n'
             )
         else:
             self.log.write(
@@ -351,6 +358,12 @@ def route_of(rel: str) -> str:
     if first in ("assets", "sitemaps"):
         return f"/{first}/"
     return "other"
+
+
+def _log_middle(method: str, path: str) -> str:
+    """The part of an access-log line between the time and the status, JSON-escaped."""
+    quoted = f'"{path}"' if _PLAIN.fullmatch(path) else json.dumps(path, ensure_ascii=False)
+    return f'","method":"{method}","path":{quoted},"status":'
 
 
 def _header(scope: Scope, wanted: bytes) -> bytes | None:
