@@ -86,35 +86,53 @@ class FeedApp:
             self.cache.hot.get(path[self._base_len :]) if path.startswith(self.base_path) else None
         )
         if found is None or too_big or (method != "GET" and method != "HEAD"):
-            status, route, size = await self._other(scope, send, method, path, too_big)
+            status, route, size = await self._other(send, method, path, too_big, (inm, ims, accept))
         else:
-            packed = found.gzip is not None and accept is not None and self._gzip_ok(accept)
-            # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only without it.
-            if inm is not None:
-                # Usually exactly the ETag we sent; etag_matches handles lists, W/ and *.
-                etags = found.headers
-                fresh = inm == etags[2][0][1] or inm == etags[3][0][1] or etag_matches(inm, found)
-            else:
-                fresh = ims is not None and not_modified_since(ims, found.modified)
-            if fresh:
-                status, size, body = 304, 0, b""
-                headers = found.headers[3 if packed else 2]
-            else:
-                status = 200
-                headers = found.headers[1 if packed else 0]
-                body = found.gzip if packed else found.body  # type: ignore[assignment]
-                size = len(body)
-                if method == "HEAD":
-                    body = b""
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+            status, size = await self._reply(send, found, method, inm, ims, accept)
             route = self._routes.get(found.path) or self._route(found.path)
         self.metrics.requests[(route, status)] += 1
         if self.log is not None:
             self._log(scope, status, size, started)
 
+    async def _reply(
+        self,
+        send: Send,
+        found: Ready,
+        method: str,
+        inm: bytes | None,
+        ims: bytes | None,
+        accept: bytes | None,
+    ) -> tuple[int, int]:
+        """Send a document: 304 or 200, identity or gzip, with or without a body (HEAD)."""
+        packed = found.gzip is not None and accept is not None and self._gzip_ok(accept)
+        # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only without it.
+        if inm is not None:
+            # Usually exactly the ETag we sent; etag_matches handles lists, W/ and *.
+            etags = found.headers
+            fresh = inm == etags[2][0][1] or inm == etags[3][0][1] or etag_matches(inm, found)
+        else:
+            fresh = ims is not None and not_modified_since(ims, found.modified)
+        if fresh:
+            status, size, body = 304, 0, b""
+            headers = found.headers[3 if packed else 2]
+        else:
+            status = 200
+            headers = found.headers[1 if packed else 0]
+            body = found.gzip if packed else found.body  # type: ignore[assignment]
+            size = len(body)
+            if method == "HEAD":
+                body = b""
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+        return status, size
+
     async def _other(
-        self, scope: Scope, send: Send, method: str, path: str, too_big: bool
+        self,
+        send: Send,
+        method: str,
+        path: str,
+        too_big: bool,
+        conditions: tuple[bytes | None, bytes | None, bytes | None],
     ) -> tuple[int, str, int]:
         """Everything off the hot path: errors, health, metrics, cold documents."""
         if too_big:
@@ -136,21 +154,8 @@ class FeedApp:
         found = await loop.run_in_executor(self.pool, self.cache.get, rel)
         if isinstance(found, Missing):
             return await self._missing(send, found, method)
-        if inm := _header(scope, b"if-none-match"):
-            fresh = etag_matches(inm, found)
-        else:
-            ims = _header(scope, b"if-modified-since")
-            fresh = ims is not None and not_modified_since(ims, found.modified)
-        accept = _header(scope, b"accept-encoding")
-        packed = found.gzip is not None and accept is not None and self._gzip_ok(accept)
-        if fresh:
-            headers, body, status = found.headers[3 if packed else 2], b"", 304
-        else:
-            headers, status = found.headers[1 if packed else 0], 200
-            body = found.gzip if packed else found.body  # type: ignore[assignment]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
-        return status, self._route(rel), len(body)
+        status, size = await self._reply(send, found, method, *conditions)
+        return status, self._route(rel), size
 
     def _route(self, rel: str) -> str:
         route = self._routes.get(rel)
@@ -364,10 +369,3 @@ def _log_middle(method: str, path: str) -> str:
     """The part of an access-log line between the time and the status, JSON-escaped."""
     quoted = f'"{path}"' if _PLAIN.fullmatch(path) else json.dumps(path, ensure_ascii=False)
     return f'","method":"{method}","path":{quoted},"status":'
-
-
-def _header(scope: Scope, wanted: bytes) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name == wanted:
-            return value
-    return None
