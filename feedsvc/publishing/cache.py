@@ -174,10 +174,7 @@ class DocumentCache:
         self.withdrawn |= self.store.withdrawn_ids(ids)
         # A section, once published, keeps its feed; only the changed ones need a look.
         self.sections = {**self.sections, **dict(self.store.sections(changes.sections))}
-        size = self.site.settings.feeds.archive_page_size
-        pages = {(seq - 1) // size + 1 for seq in changes.seqs}
-        pages |= {page - 1 for page in pages if page > 1}
-        for page in pages:
+        for page in self.site.archive_pages_changed(changes):
             version = self.archive_versions.get(page, 0)
             stale += [("archive", page, name, version) for name in _ARCHIVE_FILES]
             self.archive_versions[page] = version + 1

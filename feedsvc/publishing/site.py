@@ -101,12 +101,15 @@ class Site:
         names = dict(self.store.sections(changes.sections))
         for slug in sorted(changes.sections):
             docs.extend(self.section_feeds(slug, names.get(slug, slug)))
+        docs.extend(self.archive_documents(sorted(self.archive_pages_changed(changes))))
+        return docs
+
+    def archive_pages_changed(self, changes: Changes) -> set[int]:
+        """The archive pages a change touches: those holding its releases, and the page
+        before each (a page that opens gives the one before it a next-archive link)."""
         size = self.settings.feeds.archive_page_size
         pages = {(seq - 1) // size + 1 for seq in changes.seqs}
-        # A page that opens gives the one before it a next-archive link.
-        pages |= {page - 1 for page in pages if page > 1}
-        docs.extend(self.archive_documents(sorted(pages)))
-        return docs
+        return pages | {page - 1 for page in pages if page > 1}
 
     # -- feeds -----------------------------------------------------------------------------
 
