@@ -8,6 +8,8 @@ later issues read them from the environment.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -90,6 +92,56 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class MailSettings:
+    transport: str = "maildir"  # or "smtp"
+    maildir: Path = Path("var/mail")  # where the maildir transport drops each message
+    sender: str = ""  # the From address; "" is "<site.title> <noreply@<site.id_authority>>"
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # "starttls", "ssl" (SMTPS) or "none" (loopback only)
+    smtp_username: str = ""  # the password is read from FEEDSVC_SMTP_PASSWORD, never here
+    smtp_timeout_seconds: float = 30.0
+
+    @property
+    def smtp_password(self) -> str | None:
+        return os.environ.get(SMTP_PASSWORD_ENV)
+
+
+@dataclass(frozen=True)
+class WebSubSettings:
+    hubs: tuple[str, ...] = ()  # hub URLs pinged (hub.mode=publish) when a feed changes
+
+
+@dataclass(frozen=True)
+class OutboxSettings:
+    tick_seconds: float = 2.0  # the dispatcher looks for due deliveries this often
+    lease_seconds: int = 300  # a claimed delivery not recorded by then is claimed again
+    batch: int = 50  # deliveries claimed at once
+    webhook_timeout_seconds: float = 10.0  # per attempt, at most 15
+    webhook_disable_after_days: float = 5.0  # an endpoint failing this long is disabled
+    allow_private_targets: bool = False  # http and loopback/private addresses (development)
+    announce_max_age_days: float = 7.0  # older releases appear without a release.published
+    keep_days: int = 30  # delivered and cancelled deliveries are purged after this
+
+
+WEBHOOK_EVENTS = ("release.published", "release.updated", "release.withdrawn")
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    url: str
+    secret_env: str  # the variable holding the endpoint's whsec_... secret(s)
+    events: tuple[str, ...] = WEBHOOK_EVENTS
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The endpoint's secrets, newest first: while a secret rotates the variable holds
+        the new one and the old one, separated by a space, and messages carry both
+        signatures."""
+        return tuple(os.environ.get(self.secret_env, "").split())
+
+
+@dataclass(frozen=True)
 class Settings:
     site: SiteSettings = field(default_factory=SiteSettings)
     items: ItemsSettings = field(default_factory=ItemsSettings)
@@ -98,13 +150,23 @@ class Settings:
     pages: PagesSettings = field(default_factory=PagesSettings)
     build: BuildSettings = field(default_factory=BuildSettings)
     server: ServerSettings = field(default_factory=ServerSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    websub: WebSubSettings = field(default_factory=WebSubSettings)
+    outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    webhooks: tuple[WebhookSettings, ...] = ()
     root: Path = Path(".")
+
+    @property
+    def mail_sender(self) -> str:
+        return self.mail.sender or f"{self.site.title} <noreply@{self.site.id_authority}>"
 
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+SMTP_PASSWORD_ENV = "FEEDSVC_SMTP_PASSWORD"
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECTIONS: dict[str, Any] = {
-    f.name: f.default_factory for f in fields(Settings) if f.name != "root"
+    f.name: f.default_factory for f in fields(Settings) if f.name not in ("root", "webhooks")
 }
 
 
@@ -125,16 +187,54 @@ def load_settings(path: Path | str | None = None) -> Settings:
 def settings_from_dict(raw: dict[str, Any], *, root: Path, source: str = "config") -> Settings:
     sections: dict[str, Any] = {}
     for name, value in raw.items():
+        if name == "webhooks":
+            continue
         if name not in _SECTIONS:
             raise ConfigError(f"{source}: unknown section [{name}]")
         if not isinstance(value, dict):
             raise ConfigError(f"{source}: [{name}] must be a table")
     for name in _SECTIONS:
         sections[name] = _build_section(name, raw.get(name, {}), root, source)
-    settings = _validate(Settings(root=root, **sections))
+    webhooks = _webhooks(raw.get("webhooks", []), source)
+    settings = _validate(Settings(root=root, webhooks=webhooks, **sections))
     if not 0 < settings.server.port < 65536:
         raise ConfigError(f"{source}: server.port must be between 1 and 65535")
     return settings
+
+
+def _webhooks(raw: Any, source: str) -> tuple[WebhookSettings, ...]:
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise ConfigError(f"{source}: webhooks must be written as [[webhooks]] tables")
+    endpoints = []
+    for n, table in enumerate(raw, start=1):
+        where = f"{source}: [[webhooks]] #{n}"
+        unknown = set(table) - {"url", "secret_env", "events"}
+        if unknown:
+            raise ConfigError(f"{where}: unknown key webhooks.{sorted(unknown)[0]}")
+        url = table.get("url")
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"{where}: webhooks.url must be an absolute http(s) URL")
+        secret_env = table.get("secret_env")
+        if not isinstance(secret_env, str) or not _ENV_NAME.match(secret_env):
+            raise ConfigError(
+                f"{where}: webhooks.secret_env must name an environment variable holding "
+                "the endpoint's whsec_... secret (the secret itself never goes in config.toml)"
+            )
+        events = table.get("events", list(WEBHOOK_EVENTS))
+        if not isinstance(events, list) or not events:
+            raise ConfigError(f"{where}: webhooks.events must be a list of event types")
+        for event in events:
+            if event not in WEBHOOK_EVENTS:
+                raise ConfigError(
+                    f"{where}: webhooks.events: unknown event {event!r} "
+                    f"(known: {', '.join(WEBHOOK_EVENTS)})"
+                )
+        endpoints.append(WebhookSettings(url, secret_env, tuple(events)))
+    urls = [e.url for e in endpoints]
+    if len(set(urls)) != len(urls):
+        raise ConfigError(f"{source}: the same webhooks.url is configured twice")
+    return tuple(endpoints)
 
 
 def _build_section(name: str, values: dict[str, Any], root: Path, source: str) -> Any:
@@ -155,6 +255,10 @@ def _build_section(name: str, values: dict[str, Any], root: Path, source: str) -
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{source}: {name}.{key} must be a whole number >= 0")
             kwargs[key] = value
+        elif kind is tuple:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{source}: {name}.{key} must be a list of strings")
+            kwargs[key] = tuple(value)
         elif kind is float:
             if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"{source}: {name}.{key} must be a number >= 0")
@@ -204,7 +308,45 @@ def _validate(s: Settings) -> Settings:
     ):
         if value < 1:
             raise ConfigError(f"{key} must be at least 1")
+    if s.mail.transport not in ("maildir", "smtp"):
+        raise ConfigError('mail.transport must be "maildir" or "smtp"')
+    if s.mail.smtp_security not in ("starttls", "ssl", "none"):
+        raise ConfigError('mail.smtp_security must be "starttls", "ssl" or "none"')
+    if s.mail.smtp_security == "none" and not _is_loopback(s.mail.smtp_host):
+        raise ConfigError(
+            'mail.smtp_security = "none" is allowed only to a loopback smtp_host: '
+            "anything else would send passwords and mail in clear text"
+        )
+    if s.mail.sender and not _ADDRESS.search(s.mail.sender):
+        raise ConfigError(
+            "mail.sender must be an address such as 'Press Office <press@example.org>'"
+        )
+    for hub in s.websub.hubs:
+        parts = urlsplit(hub)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"websub.hubs: {hub!r} is not an absolute http(s) URL")
+    if not 0 < s.outbox.webhook_timeout_seconds <= 15:
+        raise ConfigError("outbox.webhook_timeout_seconds must be more than 0 and at most 15")
+    for key, value in (
+        ("outbox.tick_seconds", s.outbox.tick_seconds),
+        ("outbox.lease_seconds", s.outbox.lease_seconds),
+        ("outbox.batch", s.outbox.batch),
+    ):
+        if value <= 0:
+            raise ConfigError(f"{key} must be more than 0")
     return s
+
+
+_ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def database_url(s: Settings) -> str:

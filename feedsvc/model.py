@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -111,3 +114,48 @@ class ReadProblem:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}: {self.message}"
+
+
+# -- the outbox --------------------------------------------------------------------------
+
+CHANNELS = ("email", "webhook", "websub")
+STATUSES = ("pending", "sending", "delivered", "dead", "cancelled")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send, before the outbox stores it.
+
+    `key` is the idempotency key: a second Outgoing with the same key is the same message
+    and is not stored twice. `subject` names what it is about (a release id, a share id)."""
+
+    channel: str  # one of CHANNELS
+    target: str  # a recipient address, a webhook endpoint URL, a hub URL
+    payload: Mapping[str, Any]  # JSON-serialisable; what each channel expects is in its module
+    key: str
+    subject: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One outbound message as the outbox holds it, claimed or not."""
+
+    id: int
+    channel: str
+    target: str
+    payload: Mapping[str, Any]
+    key: str
+    status: str  # one of STATUSES
+    attempts: int  # attempts started so far, this one included when claimed
+    created_at: dt.datetime
+    next_attempt_at: dt.datetime
+    subject: str | None = None
+    last_error: str | None = None
+    delivered_at: dt.datetime | None = None
+
+    @property
+    def stable_id(self) -> str:
+        """The message's id for receivers to de-duplicate on: the same on every attempt
+        (email Message-ID, webhook-id), and not guessable from the key."""
+        digest = hashlib.sha256(self.key.encode()).digest()[:20]
+        return base64.b32encode(digest).decode().lower()
