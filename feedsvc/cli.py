@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import io
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,10 +16,10 @@ from typing import TextIO
 
 from feedsvc.build import build_site
 from feedsvc.clock import Clock, FixedClock, SystemClock
-from feedsvc.config import Settings, database_url, load_settings
+from feedsvc.config import DatabaseSettings, Settings, database_url, load_settings
 from feedsvc.errors import ConfigError, ExportError
 from feedsvc.ingest import ingest
-from feedsvc.model import ReadProblem
+from feedsvc.model import CHANNELS, STATUSES, Delivery, ReadProblem
 from feedsvc.progress import Progress
 from feedsvc.reading import read_folder
 from feedsvc.store import Changes, Store
@@ -29,7 +31,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        settings = _settings(args.config)
+        settings = _settings(getattr(args, "config", None))
         return int(args.run(args, settings))
     except ConfigError as e:
         print(f"feedsvc: {e}", file=sys.stderr)
@@ -70,6 +72,42 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="read every release and report problems")
     _config_option(check)
     check.set_defaults(run=cmd_check)
+
+    outbox = commands.add_parser(
+        "outbox", help="see and steer outbound deliveries (email, webhooks, WebSub)"
+    )
+    _config_option(outbox)
+    outbox.set_defaults(run=cmd_outbox_list, status=None, channel=None, limit=50)
+    steps = outbox.add_subparsers(dest="step", metavar="STEP")
+    listing = steps.add_parser("list", help="the newest deliveries (the default)")
+    _config_option(listing)
+    listing.add_argument("--status", choices=STATUSES)
+    listing.add_argument("--channel", choices=CHANNELS)
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(run=cmd_outbox_list)
+    show = steps.add_parser("show", help="one delivery, with its attempts")
+    _config_option(show)
+    show.add_argument("id", type=int)
+    show.set_defaults(run=cmd_outbox_show)
+    retry = steps.add_parser("retry", help="try dead or cancelled deliveries again, now")
+    _config_option(retry)
+    retry.add_argument("ids", type=int, nargs="*", metavar="ID")
+    retry.add_argument("--all-dead", action="store_true", help="every dead delivery")
+    retry.set_defaults(run=cmd_outbox_retry)
+    cancel = steps.add_parser("cancel", help="never send a delivery")
+    _config_option(cancel)
+    cancel.add_argument("ids", type=int, nargs="+", metavar="ID")
+    cancel.set_defaults(run=cmd_outbox_cancel)
+    dispatch = steps.add_parser("dispatch", help="send what is due now, once, and report")
+    _config_option(dispatch)
+    dispatch.set_defaults(run=cmd_outbox_dispatch)
+    endpoints = steps.add_parser("endpoints", help="webhook endpoints that fail or are disabled")
+    _config_option(endpoints)
+    endpoints.set_defaults(run=cmd_outbox_endpoints)
+    enable = steps.add_parser("enable", help="send to a disabled webhook endpoint again")
+    _config_option(enable)
+    enable.add_argument("url")
+    enable.set_defaults(run=cmd_outbox_enable)
     return parser
 
 
@@ -77,6 +115,7 @@ def _config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         type=Path,
+        default=argparse.SUPPRESS,  # given before or after a sub-command, either counts
         help="config file (default: ./config.toml if present, else built-in defaults)",
     )
 
@@ -105,10 +144,26 @@ def _shown(settings: Settings, problem: ReadProblem) -> str:
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
-    clock: Clock = FixedClock(args.now) if args.now else SystemClock()
+    if args.now is None:
+        return _build(args, settings, SystemClock())
+    # A preview of another moment must not touch the real store: publishing an embargoed
+    # release there, even for a preview, would make it public for good. It reads the
+    # folder into a throwaway store instead, and announces nothing.
+    with tempfile.TemporaryDirectory(prefix="feedsvc-preview-") as scratch:
+        preview = dataclasses.replace(
+            settings, database=DatabaseSettings(url=f"sqlite:///{scratch}/preview.db")
+        )
+        return _build(args, preview, FixedClock(args.now))
+
+
+def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from feedsvc.announce import Announcer
+
     out = (args.out or settings.build.out).resolve()
     started = time.perf_counter()
     store = Store.open(database_url(settings))
+    if args.now is None:
+        store.announce = Announcer(settings)
     try:
         bar = Progress("reading")
         result = ingest(settings, store, clock, progress=bar)
@@ -127,7 +182,27 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
         f"in {time.perf_counter() - started:.2f} s"
         + (f"; {len(result.problems)} file(s) with problems" if result.problems else "")
     )
+    if result.changes.enqueued:
+        _announce_build(settings, clock)
     return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
+
+
+def _announce_build(settings: Settings, clock: Clock) -> None:
+    """Tell hubs and webhooks about the new export now that it is in place (a hub fetching
+    the feed before the swap would find the old one)."""
+    from feedsvc.service import dispatcher
+
+    store = Store.open(database_url(settings))
+    try:
+        report = dispatcher(settings, store, clock).run(budget=60)
+    finally:
+        store.close()
+    waiting = report.count("retry")
+    print(
+        f"announced: {report.count('delivered')} delivered"
+        + (f", {waiting} to retry (feedsvc outbox dispatch)" if waiting else "")
+        + (f", {report.count('dead')} failed (feedsvc outbox)" if report.count("dead") else "")
+    )
 
 
 def store_summary(total: int, c: Changes) -> str:
@@ -213,3 +288,150 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 def _display(path: Path) -> str:
     rel = os.path.relpath(path)
     return str(path) if rel.startswith("..") else rel
+
+
+# -- feedsvc outbox ---------------------------------------------------------------------------
+
+
+def _outbox_store(settings: Settings) -> Store:
+    return Store.open(database_url(settings))
+
+
+def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
+    store = _outbox_store(settings)
+    try:
+        counts = store.outbox.counts()
+        rows = store.outbox.list(args.status, args.channel, args.limit)
+    finally:
+        store.close()
+    by_status = {s: sum(n for (_, st), n in counts.items() if st == s) for s in STATUSES}
+    print(", ".join(f"{n:,} {s}" for s, n in by_status.items() if n) or "the outbox is empty")
+    for d in rows:
+        print(_delivery_line(d))
+    return EXIT_OK
+
+
+def _delivery_line(d: Delivery) -> str:
+    when = d.delivered_at if d.status == "delivered" else d.next_attempt_at
+    error = f"  {_clip(d.last_error, 80)}" if d.last_error and d.status != "delivered" else ""
+    return (
+        f"{d.id:>7}  {d.status:<9}  {d.channel:<7}  {d.attempts:>2}  "
+        f"{when:%Y-%m-%d %H:%M:%S}Z  {_clip(d.target, 50)}{error}"
+    )
+
+
+def _clip(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def cmd_outbox_show(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    store = _outbox_store(settings)
+    try:
+        d = store.outbox.get(args.id)
+        attempts = store.outbox.attempts(args.id) if d else []
+    finally:
+        store.close()
+    if d is None:
+        print(f"feedsvc: no delivery {args.id}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"delivery {d.id}: {d.status}, {d.channel} to {d.target}")
+    print(f"  key          {d.key}")
+    print(f"  message id   {d.stable_id}")
+    if d.subject:
+        print(f"  about        {d.subject}")
+    print(f"  created      {d.created_at.isoformat(timespec='seconds')}")
+    if d.status == "delivered" and d.delivered_at:
+        print(f"  delivered    {d.delivered_at.isoformat(timespec='seconds')}")
+    elif d.status in ("pending", "sending"):
+        print(f"  next attempt {d.next_attempt_at.isoformat(timespec='seconds')}")
+    if d.last_error:
+        print(f"  last error   {d.last_error}")
+    print(f"  attempts     {d.attempts}")
+    for a in attempts:
+        took = (a.finished_at - a.started_at).total_seconds()
+        error = f": {a.error}" if a.error else ""
+        print(
+            f"    #{a.number} {a.finished_at.isoformat(timespec='seconds')} {a.outcome}"
+            f" ({took:.1f} s){error}"
+        )
+    print("  payload")
+    for line in json.dumps(d.payload, indent=2, ensure_ascii=False).splitlines():
+        print("    " + line)
+    return EXIT_OK
+
+
+def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
+    if bool(args.ids) == bool(args.all_dead):
+        print("feedsvc: give delivery ids, or --all-dead", file=sys.stderr)
+        return EXIT_USAGE
+    store = _outbox_store(settings)
+    try:
+        n = store.outbox.retry(SystemClock().now(), None if args.all_dead else args.ids)
+    finally:
+        store.close()
+    print(f"{n} deliver{'y' if n == 1 else 'ies'} due again now")
+    return EXIT_OK if n or args.all_dead else EXIT_PROBLEMS
+
+
+def cmd_outbox_cancel(args: argparse.Namespace, settings: Settings) -> int:
+    store = _outbox_store(settings)
+    missed = []
+    try:
+        for delivery_id in args.ids:
+            if not store.outbox.cancel(delivery_id, SystemClock().now()):
+                missed.append(delivery_id)
+    finally:
+        store.close()
+    for delivery_id in missed:
+        print(f"feedsvc: delivery {delivery_id} is not waiting to be sent", file=sys.stderr)
+    print(f"{len(args.ids) - len(missed)} cancelled")
+    return EXIT_PROBLEMS if missed else EXIT_OK
+
+
+def cmd_outbox_dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    from feedsvc.service import dispatcher
+
+    store = _outbox_store(settings)
+    try:
+        report = dispatcher(settings, store, SystemClock()).run(budget=300)
+    finally:
+        store.close()
+    counts = ", ".join(f"{report.count(o)} {o}" for o in ("delivered", "retry", "dead", "lost"))
+    print(f"{report.claimed} claimed: {counts}")
+    return EXIT_OK if not report.count("dead") else EXIT_PROBLEMS
+
+
+def cmd_outbox_endpoints(args: argparse.Namespace, settings: Settings) -> int:
+    store = _outbox_store(settings)
+    try:
+        endpoints = store.outbox.endpoints()
+    finally:
+        store.close()
+    configured = {w.url for w in settings.webhooks}
+    for url in sorted(configured | {e.url for e in endpoints}):
+        state = next((e for e in endpoints if e.url == url), None)
+        if state is not None and state.disabled_at is not None:
+            line = f"disabled since {state.disabled_at:%Y-%m-%d %H:%M}Z: {state.disabled_reason}"
+        elif state is not None and state.failing_since is not None:
+            line = f"failing since {state.failing_since:%Y-%m-%d %H:%M}Z"
+        else:
+            line = "ok"
+        gone = "" if url in configured else " (no longer in config.toml)"
+        print(f"{url}  {line}{gone}")
+    return EXIT_OK
+
+
+def cmd_outbox_enable(args: argparse.Namespace, settings: Settings) -> int:
+    store = _outbox_store(settings)
+    try:
+        ok = store.outbox.enable_endpoint(args.url)
+    finally:
+        store.close()
+    if not ok:
+        print(f"feedsvc: {args.url} is not a known webhook endpoint", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{args.url} enabled; `feedsvc outbox retry ID` sends its cancelled deliveries")
+    return EXIT_OK

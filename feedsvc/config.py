@@ -212,8 +212,7 @@ def _webhooks(raw: Any, source: str) -> tuple[WebhookSettings, ...]:
         if unknown:
             raise ConfigError(f"{where}: unknown key webhooks.{sorted(unknown)[0]}")
         url = table.get("url")
-        parts = urlsplit(url) if isinstance(url, str) else None
-        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        if not isinstance(url, str) or not _is_http_url(url):
             raise ConfigError(f"{where}: webhooks.url must be an absolute http(s) URL")
         secret_env = table.get("secret_env")
         if not isinstance(secret_env, str) or not _ENV_NAME.match(secret_env):
@@ -322,8 +321,7 @@ def _validate(s: Settings) -> Settings:
             "mail.sender must be an address such as 'Press Office <press@example.org>'"
         )
     for hub in s.websub.hubs:
-        parts = urlsplit(hub)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if not _is_http_url(hub):
             raise ConfigError(f"websub.hubs: {hub!r} is not an absolute http(s) URL")
     if not 0 < s.outbox.webhook_timeout_seconds <= 15:
         raise ConfigError("outbox.webhook_timeout_seconds must be more than 0 and at most 15")
@@ -338,6 +336,21 @@ def _validate(s: Settings) -> Settings:
 
 
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")
+
+
+# Hub URLs go into Link headers and XML attributes: no room for spaces, quotes or brackets.
+_URL_UNSAFE = re.compile(r'[\x00-\x20\x7f"<>\\^`{|}]')
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - a bad port raises
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https") and bool(parts.hostname) and not _URL_UNSAFE.search(url)
+    )
 
 
 def _is_loopback(host: str) -> bool:

@@ -3,7 +3,10 @@
 - scan: every items.scan_seconds, sooner when the file watcher sees a change, and again
   items.settle_seconds after a look that found a file still being written;
 - embargo: a date trigger armed for the next release under embargo, re-armed after every
-  scan and publication, and at start.
+  scan and publication, and at start;
+- dispatch: every outbox.tick_seconds, and at once when a scan or an embargo queued
+  deliveries: send what is due (Service.dispatch);
+- purge: every six hours, forget deliveries that ended long ago.
 Jobs never overlap (max_instances=1, coalesce=True); a failing job is logged and counted
 and the service goes on.
 """
@@ -47,6 +50,16 @@ class Schedule:
             id="scan",
             next_run_time=soon,
         )
+        self.scheduler.add_job(
+            self._job("dispatch", self._dispatch),
+            "interval",
+            seconds=self.service.settings.outbox.tick_seconds,
+            id="dispatch",
+            next_run_time=dt.datetime.now(dt.UTC),  # what waited while we were down
+        )
+        self.scheduler.add_job(
+            self._job("purge", self.service.purge), "interval", hours=6, id="purge"
+        )
         self.scheduler.start()
         self._arm_embargo()
         if self.watch:
@@ -73,9 +86,21 @@ class Schedule:
         with contextlib.suppress(JobLookupError):  # shutting down
             self.scheduler.modify_job("scan", next_run_time=when)
 
+    def wake_dispatch(self) -> None:
+        """Send now what a change just queued, instead of at the next tick."""
+        if self._stop.is_set():
+            return
+        with contextlib.suppress(JobLookupError):
+            self.scheduler.modify_job("dispatch", next_run_time=dt.datetime.now(dt.UTC))
+
+    def _dispatch(self) -> None:
+        self.service.dispatch(stop=self._stop)
+
     def _scan(self) -> None:
         self._again = False
         tick = self.service.scan()
+        if tick.changes.enqueued:
+            self.wake_dispatch()
         if self._stop.is_set():
             return
         if tick.unsettled:
@@ -85,7 +110,9 @@ class Schedule:
         self._arm_embargo()
 
     def _publish(self) -> None:
-        self.service.publish_due()
+        tick = self.service.publish_due()
+        if tick.changes.enqueued:
+            self.wake_dispatch()
         self._arm_embargo()
 
     def _arm_embargo(self) -> None:

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
+from feedsvc.announce import Announcer
+from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
 from feedsvc.config import Settings, database_url
+from feedsvc.outbox.dispatcher import Dispatcher, Report
 from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.site import Site
 from feedsvc.scanner import Look, Scanner
@@ -31,10 +34,17 @@ class Tick:
 
 
 class Service:
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        channels: dict[str, Channel] | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.store = Store.open(database_url(settings))
+        self.store.announce = Announcer(settings)
+        self.dispatcher = dispatcher(settings, self.store, self.clock, channels)
         self.site = Site(settings, self.store, self.clock)
         self.cache = DocumentCache(
             self.site,
@@ -48,7 +58,10 @@ class Service:
         self.metrics.gauges["feedsvc_release_files_with_problems"] = lambda: len(
             self.scanner.problems
         )
+        self.metrics.deliveries = lambda: self.dispatcher.totals
+        self.metrics.outbox_depth = self.store.outbox.counts
         self._lock = threading.Lock()  # one change at a time, whichever job makes it
+        self._sending = threading.Lock()  # held while the dispatcher runs
 
     def start(self) -> None:
         """Catch up with the folder and the clock, then fill the cache."""
@@ -90,6 +103,19 @@ class Service:
             log.info("embargo lifted: %s", ", ".join(changes.published))
         return Tick(changes)
 
+    def dispatch(self, stop: threading.Event | None = None) -> Report:
+        """Send the deliveries that are due (a bounded while; the next tick goes on)."""
+        with self._sending:
+            return self.dispatcher.run(stop=stop)
+
+    def purge(self) -> int:
+        """Forget deliveries that ended (delivered, cancelled) more than outbox.keep_days ago."""
+        before = self.clock.now() - dt.timedelta(days=self.settings.outbox.keep_days)
+        purged = self.store.outbox.purge(before)
+        if purged:
+            log.info("purged %d old deliveries", purged)
+        return purged
+
     def next_embargo(self) -> dt.datetime | None:
         return self.store.next_embargo()
 
@@ -99,6 +125,36 @@ class Service:
         return True
 
     def close(self) -> None:
-        with self._lock:  # a job still running finishes its change first
+        # A job still running finishes first: its change, or the send it is in.
+        with self._lock, self._sending:
             self.cache.close()
             self.store.close()
+
+
+def channels(settings: Settings) -> dict[str, Channel]:
+    from feedsvc.channels.mail import email_channel
+    from feedsvc.channels.webhook import WebhookChannel
+    from feedsvc.channels.websub import WebSubChannel
+
+    return {
+        "email": email_channel(settings),
+        "webhook": WebhookChannel(settings),
+        "websub": WebSubChannel(settings),
+    }
+
+
+def dispatcher(
+    settings: Settings,
+    store: Store,
+    clock: Clock,
+    with_channels: dict[str, Channel] | None = None,
+) -> Dispatcher:
+    outbox = settings.outbox
+    return Dispatcher(
+        store.outbox,
+        channels(settings) if with_channels is None else with_channels,
+        clock,
+        batch=outbox.batch,
+        lease=dt.timedelta(seconds=outbox.lease_seconds),
+        disable_after=dt.timedelta(days=outbox.webhook_disable_after_days),
+    )

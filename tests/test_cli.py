@@ -132,6 +132,10 @@ def test_embargoed_release_is_nowhere_until_its_time(office: Path) -> None:
     assert run(office, "build", "--now", "2030-01-01T10:00:00+08:00") == 0
     assert (office / "public" / "releases" / "soon" / "index.html").is_file()
     assert b"Embargoed news" in (office / "public" / "feed.xml").read_bytes()
+    # The preview left the real store alone: the release is still under embargo.
+    assert run(office, "build") == 0
+    assert b"Embargoed news" not in (office / "public" / "feed.xml").read_bytes()
+    assert not (office / "public" / "releases" / "soon").exists()
 
 
 def test_failed_build_leaves_the_previous_export(office: Path, monkeypatch, capsys) -> None:

@@ -85,6 +85,8 @@ class AtomWriter:
         ):
             if folder is not None:
                 fg.link(href=feed.url(self.filename, folder), rel=rel, type="application/atom+xml")
+        for hub in feed.hubs:  # WebSub section 4: rel="hub" beside rel="self"
+            fg.link(href=hub, rel="hub")
         extras: _FeedExtras = fg.feedsvc  # type: ignore[attr-defined]
         extras.tombstones = feed.tombstones
         extras.archive = feed.is_archive

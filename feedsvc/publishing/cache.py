@@ -56,6 +56,7 @@ class Ready:
     last_modified: str | None  # IMF-fixdate
     modified: float | None  # POSIX seconds, for If-Modified-Since
     max_age: int
+    links: tuple[tuple[str, str], ...] = ()  # (url, rel) for the Link header
     # The response headers of each answer, built once: (200, 200 gzip, 304, 304 gzip).
     headers: tuple[tuple[tuple[bytes, bytes], ...], ...] = ()
 
@@ -77,6 +78,9 @@ class Ready:
                 out.append((b"vary", b"Accept-Encoding"))
             if self.last_modified is not None:
                 out.append((b"last-modified", self.last_modified.encode()))
+            if self.links:
+                link = ", ".join(f'<{url}>; rel="{rel}"' for url, rel in self.links)
+                out.append((b"link", link.encode()))
             return out
 
         ctype = (b"content-type", self.media_type.encode())
@@ -108,6 +112,7 @@ class Ready:
             else format_datetime(modified.astimezone(dt.UTC), usegmt=True),
             modified=None if modified is None else int(modified.timestamp()),
             max_age=max_age,
+            links=doc.links,
         )
 
 

@@ -59,6 +59,7 @@ class Feed:
     next_archive: str | None = None  # folder of the next newer archive page
     current: str | None = None  # folder of the subscription feed (on archive pages)
     is_archive: bool = False
+    hubs: tuple[str, ...] = ()  # WebSub hubs that relay this feed's updates
 
     def url(self, filename: str, folder: str | None = None) -> str:
         return self.base_url + (self.folder if folder is None else folder) + filename

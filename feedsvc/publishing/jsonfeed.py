@@ -27,6 +27,8 @@ class JsonFeedWriter:
             "language": feed.language,
             "authors": [{"name": feed.author}],
         }
+        if feed.hubs:
+            doc["hubs"] = [{"type": "WebSub", "url": hub} for hub in feed.hubs]
         # Paging through the complete history goes from newer to older (spec: next_url).
         if feed.prev_archive is not None:
             doc["next_url"] = feed.url(self.filename, feed.prev_archive)

@@ -92,6 +92,8 @@ class RssWriter:
                         "href": feed.url(self.filename, folder),
                     }
                 )
+        for hub in feed.hubs:  # WebSub section 4: rel="hub" beside rel="self"
+            ext.links.append({"rel": "hub", "href": hub})
         for entry in feed.entries:
             # feedgen prepends by default; our entries are already sorted newest first.
             fe = fg.add_entry(order="append")

@@ -51,6 +51,7 @@ class Document:
     body: bytes
     gzip_level: int | None = None  # write a precompressed .gz sibling at this level
     modified: dt.datetime | None = None  # newest change in the data it shows (Last-Modified)
+    links: tuple[tuple[str, str], ...] = ()  # (url, rel): HTTP Link headers (RFC 8288)
 
     @property
     def file(self) -> str:
@@ -231,6 +232,7 @@ class Site:
             next_archive=next_archive,
             current=current,
             is_archive=is_archive,
+            hubs=() if is_archive else self.settings.websub.hubs,
         )
 
     def _entry(self, stored: StoredRelease) -> Entry:
@@ -254,8 +256,16 @@ class Site:
         for writer in WRITERS:
             level = GZIP_COLD if feed.is_archive else GZIP_HOT
             body = writer.render(feed)
+            # WebSub section 4: discovery by HTTP Link headers, for subscribers that do
+            # not parse the body.
+            links = (*((hub, "hub") for hub in feed.hubs), (feed.url(writer.filename), "self"))
             yield Document(
-                feed.folder + writer.filename, writer.media_type, body, level, feed.updated
+                feed.folder + writer.filename,
+                writer.media_type,
+                body,
+                level,
+                feed.updated,
+                links if feed.hubs else (),
             )
 
     def _tombstone_cutoff(self) -> dt.datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import make_url
 
-from feedsvc.model import FileState, ListedRelease, Release, StoredRelease
+from feedsvc.model import FileState, ListedRelease, Outgoing, Release, StoredRelease
+from feedsvc.store.outbox import Outbox, enqueue, writing
 from feedsvc.store.schema import metadata, releases
 
-__all__ = ["Changes", "FileState", "Store"]
+__all__ = ["Announce", "Changes", "FileState", "ReleaseEvent", "Store"]
 
 _ANALYZE_AFTER = 100  # rows inserted or published at once
 _VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
@@ -44,6 +45,9 @@ class Changes:
     duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (path, id, other)
     sections: set[str] = field(default_factory=set)  # slugs whose feeds changed
     seqs: set[int] = field(default_factory=set)  # archive positions whose pages changed
+    # What readers outside should hear of: (event type, release id), for public releases only.
+    events: list[tuple[str, str]] = field(default_factory=list)
+    enqueued: int = 0  # deliveries the outbox took in the same transaction
 
     def __bool__(self) -> bool:
         return bool(self.added or self.updated or self.withdrawn or self.published)
@@ -56,11 +60,26 @@ class Changes:
         self.duplicates += other.duplicates
         self.sections |= other.sections
         self.seqs |= other.seqs
+        self.events += other.events
+        self.enqueued += other.enqueued
+
+
+@dataclass(frozen=True)
+class ReleaseEvent:
+    type: str  # release.published, release.updated, release.withdrawn
+    release: StoredRelease
+
+
+# Turns a change into the messages that announce it (webhooks, hub pings): called inside
+# the transaction that makes the change, so the change and its messages commit together.
+Announce = Callable[[Changes, list[ReleaseEvent], dt.datetime], list[Outgoing]]
 
 
 class Store:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.outbox = Outbox(engine)
+        self.announce: Announce | None = None
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -119,7 +138,7 @@ class Store:
             cols.seq,
             cols.section_slug,
         )
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             existing = {
                 row.id: row
                 for chunk in _chunks([r.id for r, _ in read])
@@ -177,6 +196,10 @@ class Store:
                     if row.seq is not None:
                         changes.sections |= {row.section_slug, release.section_slug}
                         changes.seqs.add(row.seq)
+                        # A withdrawn release whose file came back is news again.
+                        back = row.withdrawn_at is not None
+                        event = "release.published" if back else "release.updated"
+                        changes.events.append((event, release.id))
                 else:
                     touches.append(
                         {
@@ -215,16 +238,31 @@ class Store:
                     if rows_by_id[rid].seq is not None:
                         changes.sections.add(rows_by_id[rid].section_slug)
                         changes.seqs.add(rows_by_id[rid].seq)
+                        changes.events.append(("release.withdrawn", rid))
             if publish:
                 self._publish_due(conn, now, changes)
+            self._announce(conn, changes, now)
         return changes
 
     def publish_due(self, now: dt.datetime) -> Changes:
         """Make visible every stored release whose embargo (if any) has passed."""
         changes = Changes()
-        with self.engine.begin() as conn:
+        with writing(self.engine) as conn:
             self._publish_due(conn, now, changes)
+            self._announce(conn, changes, now)
         return changes
+
+    def _announce(self, conn: Any, changes: Changes, now: dt.datetime) -> None:
+        if self.announce is None or not changes:
+            return
+        ids = sorted({rid for _, rid in changes.events})
+        rows = {
+            row.id: _stored(row)
+            for chunk in _chunks(ids)
+            for row in conn.execute(select(releases).where(releases.c.id.in_(chunk)))
+        }
+        events = [ReleaseEvent(kind, rows[rid]) for kind, rid in changes.events if rid in rows]
+        changes.enqueued += enqueue(conn, self.announce(changes, events, now), now)
 
     def _publish_due(self, conn: Any, now: dt.datetime, changes: Changes) -> None:
         cols = releases.c
@@ -251,6 +289,7 @@ class Store:
             # NULL` look unselective, and every later publish_due scan the table.
             conn.exec_driver_sql("ANALYZE")
         changes.published.extend(rid for rid, _ in due)
+        changes.events.extend(("release.published", rid) for rid, _ in due)
         changes.sections.update(slug for _, slug in due)
         changes.seqs.update(range(top + 1, top + len(due) + 1))
 

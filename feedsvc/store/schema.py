@@ -69,3 +69,50 @@ releases = Table(
     Index("releases_source", "source"),
     Index("releases_withdrawn", "withdrawn_at"),
 )
+
+# The outbox: one row per outbound message, written in the transaction that causes it.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("channel", String(20), nullable=False),
+    Column("target", Text, nullable=False),
+    Column("subject", Text),  # what it is about: a release id, a feed URL, a share
+    Column("payload", Text, nullable=False),  # JSON
+    Column("key", String(400), nullable=False, unique=True),  # idempotency key
+    Column("status", String(12), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("lease_token", String(32)),  # who holds the claim: only they record the outcome
+    Column("last_error", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime),
+    Index("deliveries_due", "status", "next_attempt_at"),
+    Index("deliveries_lease", "status", "lease_until"),
+    Index("deliveries_target", "channel", "target", "status"),
+)
+
+# Every attempt and how it ended, for `feedsvc outbox show`.
+delivery_attempts = Table(
+    "delivery_attempts",
+    metadata,
+    Column("delivery_id", BigInteger().with_variant(Integer, "sqlite"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=False),
+    Column("outcome", String(12), nullable=False),  # delivered, retry, dead, released
+    Column("error", Text),
+    Index("delivery_attempts_delivery", "delivery_id", "number"),
+)
+
+# Webhook endpoints that fail or asked to be left alone (HTTP 410).
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("url", String(2000), primary_key=True),
+    Column("failing_since", UTCDateTime),
+    Column("disabled_at", UTCDateTime),
+    Column("disabled_reason", Text),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 class Metrics:
@@ -14,6 +14,10 @@ class Metrics:
         self.job_failures: Counter[str] = Counter()
         self.read_errors = 0  # problems reported since start
         self.gauges: dict[str, Callable[[], float]] = {}  # name -> how to read it now
+        # The outbox: outcomes since start by (channel, outcome); deliveries by (channel,
+        # status) now.
+        self.deliveries: Callable[[], Mapping[tuple[str, str], int]] | None = None
+        self.outbox_depth: Callable[[], Mapping[tuple[str, str], int]] | None = None
         self._lock = threading.Lock()  # jobs count from their own threads
 
     def job(self, name: str, ok: bool) -> None:
@@ -47,6 +51,18 @@ class Metrics:
         family("feedsvc_job_failures_total", "counter", "Scheduler job runs that failed.")
         for job in sorted(self.job_runs):
             lines.append(f'feedsvc_job_failures_total{{job="{job}"}} {self.job_failures[job]}')
+        if self.deliveries is not None:
+            family("feedsvc_deliveries_total", "counter", "Delivery attempts by outcome.")
+            for (channel, outcome), count in sorted(self.deliveries().items()):
+                lines.append(
+                    f'feedsvc_deliveries_total{{channel="{channel}",outcome="{outcome}"}} {count}'
+                )
+        if self.outbox_depth is not None:
+            family("feedsvc_outbox_deliveries", "gauge", "Deliveries in the outbox by status.")
+            for (channel, status), count in sorted(self.outbox_depth().items()):
+                lines.append(
+                    f'feedsvc_outbox_deliveries{{channel="{channel}",status="{status}"}} {count}'
+                )
         for name, read in sorted(self.gauges.items()):
             family(name, "gauge", name.removeprefix("feedsvc_").replace("_", " ") + ".")
             lines.append(f"{name} {read()}")

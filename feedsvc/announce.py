@@ -1,0 +1,102 @@
+"""What a change says to the world outside: webhook events and WebSub hub pings.
+
+Called by the store inside the transaction that makes the change (Store.announce), so a
+release is never published without its announcements queued, nor announced unpublished.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from feedsvc.config import Settings
+from feedsvc.model import Outgoing, StoredRelease
+from feedsvc.publishing.site import WRITERS
+from feedsvc.store import Changes, ReleaseEvent
+
+
+class Announcer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def __call__(
+        self, changes: Changes, events: list[ReleaseEvent], now: dt.datetime
+    ) -> list[Outgoing]:
+        return [*self.webhooks(events, now), *self.hub_pings(changes, now)]
+
+    def webhooks(self, events: list[ReleaseEvent], now: dt.datetime) -> list[Outgoing]:
+        stamp = _iso(now)
+        outgoing = []
+        for event in events:
+            if event.type == "release.published" and self._old_news(event.release, now):
+                continue
+            body = {"type": event.type, "timestamp": stamp, "data": self._data(event)}
+            moment = event.release.withdrawn_at or event.release.updated
+            for endpoint in self.settings.webhooks:
+                if event.type not in endpoint.events:
+                    continue
+                outgoing.append(
+                    Outgoing(
+                        channel="webhook",
+                        target=endpoint.url,
+                        payload=body,
+                        key=f"{event.type} {event.release.id} {moment.isoformat()} {endpoint.url}",
+                        subject=event.release.id,
+                    )
+                )
+        return outgoing
+
+    def _old_news(self, stored: StoredRelease, now: dt.datetime) -> bool:
+        """A release dated long before it appears (an archive being imported) is published
+        quietly: its subscribers want news, not ten years of backlog."""
+        age = dt.timedelta(days=self.settings.outbox.announce_max_age_days)
+        return stored.release.published < now - age
+
+    def _data(self, event: ReleaseEvent) -> dict[str, Any]:
+        stored, site = event.release, self.settings.site
+        release = stored.release
+        data: dict[str, Any] = {
+            "id": release.id,
+            "url": f"{site.base_url}releases/{release.id}/",
+            "title": release.title,
+        }
+        if event.type == "release.withdrawn":
+            data["withdrawn"] = _iso(stored.withdrawn_at)  # type: ignore[arg-type]
+            return data
+        data.update(
+            section=release.section,
+            language=release.language,
+            summary=release.summary,
+            published=_iso(release.published),
+            updated=_iso(stored.updated),
+        )
+        return data
+
+    def hub_pings(self, changes: Changes, now: dt.datetime) -> list[Outgoing]:
+        """One ping per hub and changed feed (WebSub section 7). Only for changes a reader can
+        see: an embargoed release stored early changes no feed."""
+        hubs = self.settings.websub.hubs
+        if not hubs or not changes.sections:  # no public feed changed
+            return []
+        return [
+            Outgoing(
+                channel="websub",
+                target=hub,
+                payload={"topic": topic},
+                key=f"websub {hub} {topic} {now.isoformat()}",
+                subject=topic,
+            )
+            for topic in self.topics(changes)
+            for hub in hubs
+        ]
+
+    def topics(self, changes: Changes) -> list[str]:
+        """The URLs of the feeds a change touched: the main feeds and its sections' feeds.
+        Archive pages are not topics anyone subscribes to."""
+        base = self.settings.site.base_url
+        folders = ["", *(f"sections/{slug}/" for slug in sorted(changes.sections))]
+        return [base + folder + writer.filename for folder in folders for writer in WRITERS]
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

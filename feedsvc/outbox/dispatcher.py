@@ -1,0 +1,205 @@
+"""The dispatcher: claims due deliveries, hands each to its channel, records the outcome.
+
+It owns the loop; the outbox (store) owns the SQL; channels only send. Every outcome is
+recorded right after its send, so a crash can repeat at most the messages in flight.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from feedsvc.channels import Channel, DeliveryFailed, EndpointGone, TransientFailure
+from feedsvc.clock import Clock
+from feedsvc.model import Delivery
+from feedsvc.outbox.policy import RetryPolicy
+from feedsvc.store.outbox import Claim, Outbox
+
+log = logging.getLogger("feedsvc.outbox")
+
+# Channels whose sends are independent HTTP calls run side by side; email goes through one
+# SMTP connection, one message after another.
+_PARALLEL = frozenset({"webhook", "websub"})
+
+
+@dataclass
+class Report:
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, outcome)
+    claimed: int = 0
+
+    def count(self, outcome: str) -> int:
+        return sum(n for (_, o), n in self.outcomes.items() if o == outcome)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        outbox: Outbox,
+        channels: Mapping[str, Channel],
+        clock: Clock,
+        *,
+        policy: RetryPolicy | None = None,
+        batch: int = 50,
+        lease: dt.timedelta = dt.timedelta(minutes=5),
+        disable_after: dt.timedelta = dt.timedelta(days=5),
+        workers: int = 4,
+    ) -> None:
+        self.outbox = outbox
+        self.channels = channels
+        self.clock = clock
+        self.policy = policy or RetryPolicy()
+        self.batch = batch
+        self.lease = lease
+        self.disable_after = disable_after
+        self.workers = workers
+        self.totals: Counter[tuple[str, str]] = Counter()  # since start, for /metrics
+        self._failing: set[str] | None = None  # webhook endpoints known to be failing
+        self._lock = threading.Lock()
+
+    def run(self, budget: float = 30.0, stop: threading.Event | None = None) -> Report:
+        """Send what is due, batch after batch, until nothing is due, `budget` seconds have
+        passed, or `stop` is set."""
+        report = Report()
+        deadline = time.monotonic() + budget
+        if self._failing is None:
+            self._failing = {e.url for e in self.outbox.endpoints() if e.failing_since}
+        try:
+            with ThreadPoolExecutor(self.workers, thread_name_prefix="deliver") as pool:
+                while not (stop is not None and stop.is_set()):
+                    claim = self.outbox.claim_due(self.clock.now(), self.batch, self.lease)
+                    if not claim.deliveries:
+                        break
+                    report.claimed += len(claim.deliveries)
+                    self._send(claim, pool, report, stop)
+                    if time.monotonic() >= deadline:
+                        break
+        finally:
+            for channel in self.channels.values():
+                try:
+                    channel.close()
+                except Exception:
+                    log.exception("closing the %s channel failed", channel.name)
+        return report
+
+    def _send(
+        self,
+        claim: Claim,
+        pool: ThreadPoolExecutor,
+        report: Report,
+        stop: threading.Event | None,
+    ) -> None:
+        serial: dict[str, list[Delivery]] = {}
+        parallel: list[Delivery] = []
+        for delivery in claim.deliveries:
+            if delivery.channel in _PARALLEL:
+                parallel.append(delivery)
+            else:
+                serial.setdefault(delivery.channel, []).append(delivery)
+
+        def one_after_another(items: list[Delivery]) -> None:
+            for delivery in items:
+                self._attempt(delivery, claim, report, stop)
+
+        futures = [pool.submit(one_after_another, items) for items in serial.values()]
+        futures += [pool.submit(self._attempt, d, claim, report, stop) for d in parallel]
+        for future in futures:
+            future.result()
+
+    def _attempt(
+        self, delivery: Delivery, claim: Claim, report: Report, stop: threading.Event | None
+    ) -> None:
+        if stop is not None and stop.is_set():
+            # Stopping: give the claim back so a restart need not wait for the lease.
+            self.outbox.release([delivery], claim, self.clock.now())
+            return
+        channel = self.channels.get(delivery.channel)
+        try:
+            if channel is None:
+                raise TransientFailure(f"no {delivery.channel} channel is configured")
+            channel.send(delivery)
+        except DeliveryFailed as e:
+            outcome = self._failed(delivery, claim, e)
+        except Exception as e:  # a defect in a channel must not stop the others
+            log.exception(
+                "delivery %d: %s channel failed unexpectedly", delivery.id, delivery.channel
+            )
+            outcome = self._failed(delivery, claim, TransientFailure(f"unexpected error: {e!r}"))
+        else:
+            outcome = self._delivered(delivery, claim)
+        with self._lock:
+            report.outcomes[delivery.channel, outcome] += 1
+            self.totals[delivery.channel, outcome] += 1
+
+    def _delivered(self, delivery: Delivery, claim: Claim) -> str:
+        if not self.outbox.record_delivered(delivery, claim, self.clock.now()):
+            return self._lost(delivery)
+        if delivery.channel == "webhook" and self._failing and delivery.target in self._failing:
+            self.outbox.endpoint_succeeded(delivery.target)
+            self._failing.discard(delivery.target)
+        return "delivered"
+
+    def _failed(self, delivery: Delivery, claim: Claim, error: DeliveryFailed) -> str:
+        now = self.clock.now()
+        message = str(error) or type(error).__name__
+        retry_at = self.policy.decide(delivery.attempts, error, now)
+        disabled = None
+        if delivery.channel == "webhook":
+            disabled = self._endpoint_failed(delivery.target, error, now)
+            if disabled is not None:
+                retry_at = None
+                message = f"{message} (endpoint disabled: {disabled})"
+        if not self.outbox.record_failure(delivery, claim, now, message, retry_at):
+            return self._lost(delivery)
+        if retry_at is None:
+            log.warning(
+                "delivery %d (%s to %s) is dead after %d attempt(s): %s",
+                delivery.id,
+                delivery.channel,
+                delivery.target,
+                delivery.attempts,
+                message,
+            )
+            return "dead"
+        log.info(
+            "delivery %d (%s to %s) failed, next attempt at %s: %s",
+            delivery.id,
+            delivery.channel,
+            delivery.target,
+            retry_at.isoformat(timespec="seconds"),
+            message,
+        )
+        return "retry"
+
+    def _endpoint_failed(self, url: str, error: DeliveryFailed, now: dt.datetime) -> str | None:
+        """Note a failing webhook endpoint; disable it when it said so (410) or has failed for
+        too long. Returns why it was disabled, or None."""
+        if isinstance(error, EndpointGone):
+            reason = f"it answered 410 Gone at {now.isoformat(timespec='seconds')}"
+        else:
+            since = self.outbox.endpoint_failed(url, now)
+            if self._failing is not None:
+                self._failing.add(url)
+            if now - since < self.disable_after:
+                return None
+            reason = f"failing since {since.isoformat(timespec='seconds')}"
+        cancelled = self.outbox.disable_endpoint(url, now, reason)
+        log.error(
+            "webhook endpoint %s disabled: %s; %d waiting deliveries cancelled "
+            "(feedsvc outbox enable %s, then feedsvc outbox retry, to resume)",
+            url,
+            reason,
+            cancelled,
+            url,
+        )
+        return reason
+
+    def _lost(self, delivery: Delivery) -> str:
+        # Our lease ran out and another dispatcher took the delivery over: its outcome counts.
+        log.warning("delivery %d: lease lost before the outcome was recorded", delivery.id)
+        return "lost"
