@@ -131,15 +131,15 @@ class Service:
             self.store.close()
 
 
-def channels(settings: Settings) -> dict[str, Channel]:
+def channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
     from feedsvc.channels.mail import email_channel
     from feedsvc.channels.webhook import WebhookChannel
     from feedsvc.channels.websub import WebSubChannel
 
     return {
         "email": email_channel(settings),
-        "webhook": WebhookChannel(settings),
-        "websub": WebSubChannel(settings),
+        "webhook": WebhookChannel(settings, clock=clock),
+        "websub": WebSubChannel(settings, clock=clock),
     }
 
 
@@ -152,7 +152,7 @@ def dispatcher(
     outbox = settings.outbox
     return Dispatcher(
         store.outbox,
-        channels(settings) if with_channels is None else with_channels,
+        channels(settings, clock) if with_channels is None else with_channels,
         clock,
         batch=outbox.batch,
         lease=dt.timedelta(seconds=outbox.lease_seconds),

@@ -42,13 +42,16 @@ def toml_text(tables: dict[str, dict[str, Any]]) -> str:
             return "true" if v else "false"
         if isinstance(v, int | float):
             return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(item) for item in v) + "]"
         return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
     lines = []
     for name, table in tables.items():
-        lines.append(f"[{name}]")
-        lines += [f"{key} = {value(v)}" for key, v in table.items()]
-        lines.append("")
+        for entry in table if isinstance(table, list) else [table]:  # [[name]] for a list
+            lines.append(f"[[{name}]]" if isinstance(table, list) else f"[{name}]")
+            lines += [f"{key} = {value(v)}" for key, v in entry.items()]
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -93,7 +96,10 @@ class Server:
         tables["site"]["base_url"] = self.base + "/"
         tables["server"]["port"] = self.port
         for name, values in (config or {}).items():
-            tables.setdefault(name, {}).update(values)
+            if isinstance(values, list):
+                tables[name] = values
+            else:
+                tables.setdefault(name, {}).update(values)
         self.config = root / "config.toml"
         self.config.write_text(toml_text(tables), encoding="utf-8")
         self.items = root / "items"
