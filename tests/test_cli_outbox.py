@@ -1,0 +1,144 @@
+"""`feedsvc outbox` and `feedsvc build` announcing, end to end on real folders."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from feedsvc.cli import main
+from feedsvc.model import Outgoing
+from feedsvc.store import Store
+from tests.channels.conftest import new_secret
+from tests.channels.http_receiver import Answer, Receiver, verify
+from tests.conftest import newsroom_text
+
+SECRET_ENV = "FEEDSVC_TEST_CLI_HOOK_SECRET"
+
+
+@pytest.fixture
+def receiver():
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def office(tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "items").mkdir()
+    (tmp_path / "config.toml").write_text(
+        f"""
+[site]
+base_url = "https://press.example.org/"
+id_authority = "press.example.org"
+
+[outbox]
+allow_private_targets = true
+webhook_timeout_seconds = 2
+
+[websub]
+hubs = ["{receiver.url}hub"]
+
+[[webhooks]]
+url = "{receiver.url}hook"
+secret_env = "{SECRET_ENV}"
+"""
+    )
+    monkeypatch.setenv(SECRET_ENV, new_secret())
+    return tmp_path
+
+
+def run(office: Path, *args: str) -> int:
+    return main([*args, "--config", str(office / "config.toml")])
+
+
+def store(office: Path) -> Store:
+    return Store.open(f"sqlite:///{office}/var/feedsvc.db")
+
+
+def today() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%B %d, %Y")
+
+
+def test_build_announces_after_the_export_is_in_place(
+    office: Path, receiver: Receiver, capsys
+) -> None:
+    (office / "items" / "news.txt").write_text(newsroom_text("Big news", today(), ["Text."]))
+    assert run(office, "build") == 0
+    assert "announced: 7 delivered" in capsys.readouterr().out
+    hooks = [r for r in receiver.requests if r.path == "/hook"]
+    assert [verify(r, os.environ[SECRET_ENV])["data"]["id"] for r in hooks] == ["news"]
+    assert run(office, "build") == 0  # nothing changed: nothing said
+    assert len(receiver.requests) == 7
+
+
+def test_list_show_retry_cancel(office: Path, receiver: Receiver, capsys) -> None:
+    receiver.default = Answer(status=500, body=b"down for maintenance")
+    (office / "items" / "news.txt").write_text(newsroom_text("Big news", today(), ["Text."]))
+    assert run(office, "build") == 0
+    out = capsys.readouterr().out
+    assert "7 to retry (feedsvc outbox dispatch)" in out
+
+    assert run(office, "outbox") == 0
+    listing = capsys.readouterr().out.splitlines()
+    assert listing[0] == "7 pending"
+    assert len(listing) == 8 and all("down for maintenance" in line for line in listing[1:])
+    assert run(office, "outbox", "list", "--channel", "webhook") == 0
+    [_, hook_line] = capsys.readouterr().out.splitlines()
+    hook_id = int(hook_line.split()[0])
+
+    assert run(office, "outbox", "show", str(hook_id)) == 0
+    shown = capsys.readouterr().out
+    assert f"delivery {hook_id}: pending, webhook to {receiver.url}hook" in shown
+    assert "#1 " in shown and " retry " in shown and "500" in shown
+    assert '"type": "release.published"' in shown
+
+    assert run(office, "outbox", "cancel", str(hook_id)) == 0
+    assert run(office, "outbox", "cancel", str(hook_id)) == 1  # nothing left to cancel
+    assert "is not waiting to be sent" in capsys.readouterr().err
+    assert run(office, "outbox", "retry", str(hook_id)) == 0
+    assert "1 delivery due again now" in capsys.readouterr().out
+
+    receiver.default = Answer(status=204)
+    # The pings wait 5 s before their second attempt; a test does not.
+    with sqlite3.connect(office / "var" / "feedsvc.db") as db:
+        db.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01 00:00:00'")
+    assert run(office, "outbox", "dispatch") == 0
+    assert "7 claimed: 7 delivered, 0 retry, 0 dead, 0 lost" in capsys.readouterr().out
+    assert run(office, "outbox", "show", "999") == 1
+
+
+def test_retry_all_dead_and_endpoints(office: Path, receiver: Receiver, capsys) -> None:
+    s = store(office)
+    try:
+        url = receiver.url + "hook"
+        now = dt.datetime.now(dt.UTC)
+        s.outbox.enqueue(
+            [Outgoing("webhook", url, {"type": "t", "timestamp": "", "data": {}}, "k")], now
+        )
+    finally:
+        s.close()
+    receiver.answer(status=410)
+    assert run(office, "outbox", "dispatch") == 1  # a dead delivery: exit 1
+    assert "1 dead" in capsys.readouterr().out
+    assert run(office, "outbox", "endpoints") == 0
+    assert f"{url}  disabled since" in capsys.readouterr().out
+    assert run(office, "outbox", "enable", url) == 0
+    assert run(office, "outbox", "enable", "https://unknown.example/") == 1
+    capsys.readouterr()
+    assert run(office, "outbox", "retry", "--all-dead") == 0
+    assert "1 delivery due again now" in capsys.readouterr().out
+    assert run(office, "outbox", "dispatch") == 0
+    assert run(office, "outbox", "endpoints") == 0
+    assert f"{url}  ok" in capsys.readouterr().out
+    assert run(office, "outbox", "retry") == 2  # neither ids nor --all-dead
+
+
+def test_webhook_secret_in_config_is_refused(tmp_path: Path, capsys) -> None:
+    (tmp_path / "config.toml").write_text(
+        '[[webhooks]]\nurl = "https://hooks.example.org/"\nsecret_env = "whsec_abc+def="\n'
+    )
+    assert main(["outbox", "--config", str(tmp_path / "config.toml")]) == 2
+    assert "must name an environment variable" in capsys.readouterr().err
