@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -164,12 +165,16 @@ def test_concurrent_claimers_never_share_a_row(tmp_path: Path) -> None:
     claimed: list[list[int]] = []
     errors: list[BaseException] = []
 
+    start = threading.Barrier(6)
+
     def claimer() -> None:
         mine = Store.open(url)
         got: list[int] = []
         try:
+            start.wait()
             while batch := mine.outbox.claim_due(NOW, 7, LEASE).deliveries:
                 got += [d.id for d in batch]
+                time.sleep(0.001)  # a send takes a while: the others get their turn
         except BaseException as e:  # surfaced below
             errors.append(e)
         finally:
