@@ -65,12 +65,27 @@ class Service:
 
     def start(self) -> None:
         """Catch up with the folder and the clock, then fill the cache."""
+        self._warn_missing_secrets()
         with self._lock:
             look = self._look()
             # Releases that fell due while the service was down.
             self.store.publish_due(self.clock.now())
             self.cache.load()
         self._report(look.changes)
+
+    def _warn_missing_secrets(self) -> None:
+        # Deliveries wait (and retry) rather than die for these: say so once, loudly.
+        for endpoint in self.settings.webhooks:
+            if not endpoint.secrets:
+                log.warning(
+                    "webhook %s: the environment variable %s is not set; its deliveries "
+                    "wait until it is",
+                    endpoint.url,
+                    endpoint.secret_env,
+                )
+        mail = self.settings.mail
+        if mail.transport == "smtp" and mail.smtp_username and mail.smtp_password is None:
+            log.warning("mail: smtp_username is set but FEEDSVC_SMTP_PASSWORD is not; emails wait")
 
     def scan(self) -> Tick:
         with self._lock:
