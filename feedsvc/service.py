@@ -60,6 +60,9 @@ class Service:
         )
         self.metrics.deliveries = lambda: self.dispatcher.totals
         self.metrics.outbox_depth = self.store.outbox.counts
+        self.metrics.gauges["feedsvc_webhook_endpoints_disabled"] = lambda: sum(
+            1 for e in self.store.outbox.endpoints() if e.disabled_at is not None
+        )
         self._lock = threading.Lock()  # one change at a time, whichever job makes it
         self._sending = threading.Lock()  # held while the dispatcher runs
 
