@@ -95,7 +95,8 @@ class ServerSettings:
 class MailSettings:
     transport: str = "maildir"  # or "smtp"
     maildir: Path = Path("var/mail")  # where the maildir transport drops each message
-    sender: str = ""  # the From address; "" is "<site.title> <noreply@<site.id_authority>>"
+    # The From address, `from` in config.toml; "" is "<site.title> <noreply@<id_authority>>".
+    sender: str = ""
     smtp_host: str = "localhost"
     smtp_port: int = 587
     smtp_security: str = "starttls"  # "starttls", "ssl" (SMTPS) or "none" (loopback only)
@@ -164,6 +165,8 @@ class Settings:
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 SMTP_PASSWORD_ENV = "FEEDSVC_SMTP_PASSWORD"
+# Keys of config.toml that are Python keywords: (section, key) -> the field's name.
+_KEY_NAMES = {("mail", "from"): "sender"}
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SECTIONS: dict[str, Any] = {
     f.name: f.default_factory for f in fields(Settings) if f.name not in ("root", "webhooks")
@@ -242,8 +245,10 @@ def _build_section(name: str, values: dict[str, Any], root: Path, source: str) -
     kinds = {f.name: type(getattr(defaults, f.name)) for f in fields(defaults)}
     kwargs: dict[str, Any] = {}
     for key, value in values.items():
-        if key not in kinds:
-            raise ConfigError(f"{source}: unknown key {name}.{key}")
+        written, key = key, _KEY_NAMES.get((name, key), key)
+        renamed = {field for (section, _), field in _KEY_NAMES.items() if section == name}
+        if key not in kinds or (written == key and key in renamed):
+            raise ConfigError(f"{source}: unknown key {name}.{written}")
         kind = kinds[key]
         if issubclass(kind, Path):
             if not isinstance(value, str) or not value:
@@ -317,9 +322,7 @@ def _validate(s: Settings) -> Settings:
             "anything else would send passwords and mail in clear text"
         )
     if s.mail.sender and not _ADDRESS.search(s.mail.sender):
-        raise ConfigError(
-            "mail.sender must be an address such as 'Press Office <press@example.org>'"
-        )
+        raise ConfigError("mail.from must be an address such as 'Press Office <press@example.org>'")
     for hub in s.websub.hubs:
         if not _is_http_url(hub):
             raise ConfigError(f"websub.hubs: {hub!r} is not an absolute http(s) URL")

@@ -42,7 +42,7 @@ def compose(delivery: Delivery, settings: Settings) -> EmailMessage:
     html = _text(payload, "html", optional=True)
     reply_to = _header_text(payload, "reply_to", optional=True)
     try:
-        sender = _address(settings.mail_sender, "mail.sender")
+        sender = _address(settings.mail_sender, "mail.from")
     except PermanentFailure as error:
         # The configuration is wrong, not this message: every mail waits until it is fixed.
         raise TransientFailure(str(error)) from None

@@ -144,8 +144,8 @@ def test_wrong_payload_types_name_the_field(settings: Settings, payload, field) 
 
 
 def test_a_bad_sender_is_transient(tmp_path: Path) -> None:
-    settings = settings_from_dict({"mail": {"sender": "Desk <desk@a@example.org>"}}, root=tmp_path)
-    with pytest.raises(TransientFailure, match=r"mail\.sender"):
+    settings = settings_from_dict({"mail": {"from": "Desk <desk@a@example.org>"}}, root=tmp_path)
+    with pytest.raises(TransientFailure, match=r"mail\.from"):
         compose(make_delivery(), settings)
 
 
