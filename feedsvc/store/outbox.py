@@ -92,13 +92,14 @@ def enqueue(conn: Connection, outgoing: Iterable[Outgoing], now: dt.datetime) ->
         )
         items = [o for o in items if not (o.channel == "webhook" and o.target in disabled)]
     if any(o.channel == "websub" for o in items):
-        waiting = set(
-            conn.execute(
+        waiting = {
+            (target, subject)
+            for target, subject in conn.execute(
                 select(c.target, c.subject).where(
                     c.channel == "websub", c.status == "pending", c.attempts == 0
                 )
-            ).tuples()
-        )
+            )
+        }
         items = [
             o for o in items if not (o.channel == "websub" and (o.target, o.subject) in waiting)
         ]
@@ -161,7 +162,8 @@ class Outbox:
                 return Claim(token, now, [])
             claimed = conn.execute(
                 update(deliveries)
-                .where(c.id.in_([row.id for row in found]))
+                # `due` again: a second line of defence should the lock ever be missing.
+                .where(c.id.in_([row.id for row in found]), due)
                 .values(
                     status="sending",
                     attempts=c.attempts + 1,
@@ -182,7 +184,7 @@ class Outbox:
                     "error": "the sender stopped before recording an outcome (lease expired)",
                 }
                 for row in found
-                if row.status == "sending"
+                if row.status == "sending" and row.id in {d.id for d in claimed}
             ]
             if lost:
                 conn.execute(insert(delivery_attempts), lost)
