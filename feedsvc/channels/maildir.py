@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import mailbox
-from email.policy import default
 
 from feedsvc.channels import TransientFailure
 from feedsvc.channels.email import compose
@@ -23,7 +22,7 @@ class MaildirChannel:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)  # Maildir makes only the last one
             # Files in a maildir end lines with LF, not the CRLF of the wire (policy.SMTP).
-            mailbox.Maildir(path, create=True).add(message.as_bytes(policy=default))
+            mailbox.Maildir(path, create=True).add(message.data.replace(b"\r\n", b"\n"))
         except OSError as error:
             raise TransientFailure(f"could not write to the maildir {path}: {error}") from error
 

@@ -14,7 +14,7 @@ import smtplib
 import ssl
 
 from feedsvc.channels import DeliveryFailed, PermanentFailure, TransientFailure
-from feedsvc.channels.email import compose, envelope
+from feedsvc.channels.email import compose
 from feedsvc.config import SMTP_PASSWORD_ENV, Settings
 from feedsvc.model import Delivery
 
@@ -33,8 +33,7 @@ class SmtpChannel:
 
     def send(self, delivery: Delivery) -> None:
         message = compose(delivery, self._settings)
-        sender, recipients = envelope(message)
-        data = message.as_bytes()
+        sender, recipients, data = message.sender, list(message.recipients), message.data
         for attempt in (1, 2):
             reused = self._connection is not None
             connection = self._connection or self._connect()

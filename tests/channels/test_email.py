@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from email.header import decode_header, make_header
 from email.parser import BytesParser
 from email.policy import default
 from email.utils import format_datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as settings_for_hypothesis
+from hypothesis import strategies as st
 
 from feedsvc.channels import PermanentFailure, TransientFailure
-from feedsvc.channels.email import compose, envelope
+from feedsvc.channels.email import compose
 from feedsvc.channels.mail import email_channel
 from feedsvc.channels.maildir import MaildirChannel
 from feedsvc.channels.smtp import SmtpChannel
@@ -25,7 +30,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def parsed(delivery, settings):
-    return BytesParser(policy=default).parsebytes(compose(delivery, settings).as_bytes())
+    return BytesParser(policy=default).parsebytes(compose(delivery, settings).data)
 
 
 def content(part) -> str:
@@ -55,7 +60,7 @@ def test_date_and_message_id_are_stable_across_attempts(settings: Settings) -> N
     first = make_delivery("share:7")
     retry = dataclasses.replace(first, attempts=3, id=99)
     other = make_delivery("share:8")
-    a, b, c = (compose(d, settings) for d in (first, retry, other))
+    a, b, c = (parsed(d, settings) for d in (first, retry, other))
     assert a["Message-ID"] == b["Message-ID"] == f"<{first.stable_id}@press.example.org>"
     assert a["Date"] == b["Date"] == format_datetime(CREATED)
     assert c["Message-ID"] != a["Message-ID"]
@@ -63,7 +68,7 @@ def test_date_and_message_id_are_stable_across_attempts(settings: Settings) -> N
 
 @pytest.mark.parametrize("name", ["Zoë Müller", "王小明", "Müller, Zoë"])
 def test_non_ascii_display_names_are_encoded_words(settings: Settings, name: str) -> None:
-    raw = compose(make_delivery(to=f'"{name}" <zoe@example.org>'), settings).as_bytes()
+    raw = compose(make_delivery(to=f'"{name}" <zoe@example.org>'), settings).data
     assert raw.isascii()  # no SMTPUTF8 needed: RFC 2047 encoded words and a 7bit-safe body
     to_line = next(line for line in raw.split(b"\r\n") if line.startswith(b"To: "))
     assert to_line.startswith(b"To: =?utf-8?")
@@ -82,7 +87,7 @@ def test_text_and_html_alternatives_decode(settings: Settings) -> None:
     assert content(plain) == d.payload["text"]
     assert html.get_content_type() == "text/html"
     assert content(html) == "<p>Grüße, 你好</p>\n"
-    assert all(len(line) <= 78 for line in compose(d, settings).as_bytes().split(b"\r\n"))
+    assert all(len(line) <= 78 for line in compose(d, settings).data.split(b"\r\n"))
 
 
 def test_text_only_without_html(settings: Settings) -> None:
@@ -150,8 +155,11 @@ def test_a_bad_sender_is_transient(tmp_path: Path) -> None:
 
 
 def test_envelope(settings: Settings) -> None:
-    sender, recipients = envelope(compose(make_delivery(), settings))
-    assert (sender, recipients) == ("noreply@press.example.org", ["zoe@example.org"])
+    message = compose(make_delivery(), settings)
+    assert (message.sender, message.recipients) == (
+        "noreply@press.example.org",
+        ("zoe@example.org",),
+    )
 
 
 def test_factory_picks_the_transport(tmp_path: Path) -> None:
@@ -160,3 +168,66 @@ def test_factory_picks_the_transport(tmp_path: Path) -> None:
     assert isinstance(email_channel(maildir), MaildirChannel)
     assert isinstance(email_channel(smtp), SmtpChannel)
     assert email_channel(smtp).name == email_channel(maildir).name == "email"
+
+
+def to_name(raw: bytes) -> str:
+    """The To display name as RFC 2047 reads it: policy.default's address parser puts a
+    space between adjacent encoded words, which RFC 2047 section 6.2 says to drop."""
+    match = re.search(rb"^To: (.*?) ?<zoe@example.org>\r\n", raw, re.M | re.S)
+    if match is None:
+        return ""
+    decoded = str(make_header(decode_header(match[1].decode().replace("\r\n", ""))))
+    if decoded.startswith('"'):
+        decoded = re.sub(r"\\(.)", r"\1", decoded[1:-1])
+    return decoded
+
+
+def test_long_subjects_and_names_are_folded_and_read_back(settings: Settings) -> None:
+    subject = "Ministry statement on the " + "very " * 30 + "long négociations"
+    name = "Zoë " * 30 + "Müller"
+    d = make_delivery(subject=subject, to=f"{name} <zoe@example.org>")
+    raw = compose(d, settings).data
+    assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
+    message = parsed(d, settings)
+    assert message["Subject"] == subject
+    assert to_name(raw) == name
+
+
+@pytest.mark.parametrize(
+    ("written", "name"),
+    [
+        ("J. Smith <j@example.org>", "J. Smith"),
+        ('"Smith, \\"JJ\\" John" <j@example.org>', 'Smith, "JJ" John'),
+        ("j@example.org", ""),
+        ("  Ana   Lima   <ana@example.org>  ", "Ana Lima"),
+    ],
+)
+def test_address_forms_people_write(settings: Settings, written: str, name: str) -> None:
+    message = parsed(make_delivery(to=written), settings)
+    [address] = message["To"].addresses
+    assert (address.display_name, address.addr_spec) == (
+        name,
+        written.split("<")[-1].strip(" >") if "<" in written else written,
+    )
+
+
+_printable = st.text(
+    st.characters(blacklist_categories=("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")), max_size=120
+)
+
+
+@settings_for_hypothesis(max_examples=150, deadline=None)
+@given(name=_printable, subject=_printable)
+def test_any_name_and_subject_read_back_without_extra_headers(name: str, subject: str) -> None:
+    config = settings_from_dict({"site": {"id_authority": "press.example.org"}}, root=Path("."))
+    quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    d = make_delivery(to=f"{quoted} <zoe@example.org>", subject=subject)
+    raw = compose(d, config).data
+    assert raw.isascii()
+    message = BytesParser(policy=default).parsebytes(raw)
+    assert sorted(message.keys()) == sorted(
+        ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"]
+    )
+    assert message["Subject"] == subject
+    assert message["To"].addresses[0].addr_spec == "zoe@example.org"
+    assert to_name(raw) == " ".join(name.split())

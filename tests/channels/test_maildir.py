@@ -31,7 +31,7 @@ def test_a_message_lands_in_new(settings: Settings) -> None:
     assert b"\r\n" not in raw  # a maildir file ends lines with LF
     message = BytesParser(policy=default).parsebytes(raw)
     assert message["To"].addresses[0].display_name == "Zoë Müller"
-    assert b"To: =?utf-8?q?Zo=C3=AB_M=C3=BCller?= <zoe@example.org>" in raw
+    assert b"\nTo: =?utf-8?" in raw and b"?= <zoe@example.org>\n" in raw
     assert message["Message-ID"] == f"<{delivery.stable_id}@press.example.org>"
     assert message["Date"].datetime == CREATED
     assert (
