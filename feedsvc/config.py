@@ -102,6 +102,7 @@ class MailSettings:
     smtp_security: str = "starttls"  # "starttls", "ssl" (SMTPS) or "none" (loopback only)
     smtp_username: str = ""  # the password is read from FEEDSVC_SMTP_PASSWORD, never here
     smtp_timeout_seconds: float = 30.0
+    smtp_connections: int = 2  # sent side by side, each connection kept open for a batch
 
     @property
     def smtp_password(self) -> str | None:
@@ -332,6 +333,7 @@ def _validate(s: Settings) -> Settings:
         ("outbox.tick_seconds", s.outbox.tick_seconds),
         ("outbox.lease_seconds", s.outbox.lease_seconds),
         ("outbox.batch", s.outbox.batch),
+        ("mail.smtp_connections", s.mail.smtp_connections),
     ):
         if value <= 0:
             raise ConfigError(f"{key} must be more than 0")

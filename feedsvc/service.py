@@ -17,7 +17,7 @@ from feedsvc.announce import Announcer
 from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
 from feedsvc.config import Settings, database_url
-from feedsvc.outbox.dispatcher import Dispatcher, Report
+from feedsvc.outbox.dispatcher import LANES, Dispatcher, Report
 from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.site import Site
 from feedsvc.scanner import Look, Scanner
@@ -175,4 +175,5 @@ def dispatcher(
         batch=outbox.batch,
         lease=dt.timedelta(seconds=outbox.lease_seconds),
         disable_after=dt.timedelta(days=outbox.webhook_disable_after_days),
+        lanes={**LANES, "email": settings.mail.smtp_connections},
     )

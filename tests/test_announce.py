@@ -28,7 +28,11 @@ def room(tmp_path: Path) -> Newsroom:
             "websub": {"hubs": [HUB]},
             "webhooks": [
                 {"url": HOOK_ALL, "secret_env": "HOOK_SECRET"},
-                {"url": HOOK_WITHDRAWN, "secret_env": "HOOK_SECRET", "events": ["release.withdrawn"]},
+                {
+                    "url": HOOK_WITHDRAWN,
+                    "secret_env": "HOOK_SECRET",
+                    "events": ["release.withdrawn"],
+                },
             ],
         },
         root=tmp_path,
@@ -43,9 +47,7 @@ def queued(room: Newsroom, channel: str | None = None) -> list[Delivery]:
 
 
 def events(room: Newsroom) -> list[tuple[str, str, str]]:
-    return [
-        (d.payload["type"], d.payload["data"]["id"], d.target) for d in queued(room, "webhook")
-    ]
+    return [(d.payload["type"], d.payload["data"]["id"], d.target) for d in queued(room, "webhook")]
 
 
 def test_publishing_queues_events_and_hub_pings(room: Newsroom) -> None:

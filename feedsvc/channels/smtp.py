@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
 
 from feedsvc.channels import DeliveryFailed, PermanentFailure, TransientFailure
 from feedsvc.channels.email import compose
@@ -29,7 +30,24 @@ class SmtpChannel:
         if ssl_context is None and self._mail.smtp_security != "none":
             ssl_context = ssl.create_default_context()
         self._ssl_context = ssl_context
-        self._connection: smtplib.SMTP | None = None
+        # One kept-open connection a sending thread (the dispatcher's email lanes).
+        self._local = threading.local()
+        self._open: set[smtplib.SMTP] = set()
+        self._lock = threading.Lock()
+
+    @property
+    def _connection(self) -> smtplib.SMTP | None:
+        return getattr(self._local, "connection", None)
+
+    @_connection.setter
+    def _connection(self, connection: smtplib.SMTP | None) -> None:
+        old = self._connection
+        with self._lock:
+            if old is not None:
+                self._open.discard(old)
+            if connection is not None:
+                self._open.add(connection)
+        self._local.connection = connection
 
     def send(self, delivery: Delivery) -> None:
         message = compose(delivery, self._settings)
@@ -48,12 +66,15 @@ class SmtpChannel:
                     raise _failure(error, self._server) from error
 
     def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None:
+        """Say QUIT on every connection (called once the dispatcher's lanes are idle)."""
+        with self._lock:
+            connections, self._open = self._open, set()
+        for connection in connections:
             try:
                 connection.quit()
             except OSError:
                 connection.close()
+        self._local = threading.local()
 
     def _drop(self) -> None:
         connection, self._connection = self._connection, None

@@ -6,6 +6,7 @@ recorded right after its send, so a crash can repeat at most the messages in fli
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import logging
 import threading
@@ -23,9 +24,10 @@ from feedsvc.store.outbox import Claim, Outbox
 
 log = logging.getLogger("feedsvc.outbox")
 
-# Channels whose sends are independent HTTP calls run side by side; email goes through one
-# SMTP connection, one message after another.
-_PARALLEL = frozenset({"webhook", "websub"})
+SENT, NOT_TRIED = "sent", "not tried"
+# How many messages of a channel are sent at once. Webhooks and pings are independent HTTP
+# calls; email lanes each keep an SMTP connection of their own (mail.smtp_connections).
+LANES = {"email": 2, "webhook": 4, "websub": 4}
 
 
 @dataclass
@@ -48,7 +50,7 @@ class Dispatcher:
         batch: int = 50,
         lease: dt.timedelta = dt.timedelta(minutes=5),
         disable_after: dt.timedelta = dt.timedelta(days=5),
-        workers: int = 4,
+        lanes: Mapping[str, int] = LANES,
     ) -> None:
         self.outbox = outbox
         self.channels = channels
@@ -57,7 +59,8 @@ class Dispatcher:
         self.batch = batch
         self.lease = lease
         self.disable_after = disable_after
-        self.workers = workers
+        self.lanes = lanes
+        self.workers = max(sum(lanes.values()), 1)
         self.totals: Counter[tuple[str, str]] = Counter()  # since start, for /metrics
         self._failing: set[str] | None = None  # webhook endpoints known to be failing
         self._lock = threading.Lock()
@@ -94,42 +97,63 @@ class Dispatcher:
         report: Report,
         stop: threading.Event | None,
     ) -> None:
-        serial: dict[str, list[Delivery]] = {}
-        parallel: list[Delivery] = []
+        queues: dict[str, collections.deque[Delivery]] = {}
         for delivery in claim.deliveries:
-            if delivery.channel in _PARALLEL:
-                parallel.append(delivery)
-            else:
-                serial.setdefault(delivery.channel, []).append(delivery)
+            queues.setdefault(delivery.channel, collections.deque()).append(delivery)
 
-        def one_after_another(items: list[Delivery]) -> None:
-            for delivery in items:
-                self._attempt(delivery, claim, report, stop)
+        def lane(queue: collections.deque[Delivery]) -> None:
+            # Each lane sends one message after another (an SMTP lane over its own kept-open
+            # connection) and records each outcome right after its send, so a crash
+            # repeats at most one message a lane: the one in flight.
+            while True:
+                try:
+                    delivery = queue.popleft()
+                except IndexError:
+                    return
+                self._settle(self._attempt(delivery, claim, stop), delivery, claim, report)
 
-        futures = [pool.submit(one_after_another, items) for items in serial.values()]
-        futures += [pool.submit(self._attempt, d, claim, report, stop) for d in parallel]
+        futures = [
+            pool.submit(lane, queue)
+            for channel, queue in queues.items()
+            for _ in range(min(self.lanes.get(channel, 1), len(queue)))
+        ]
         for future in futures:
             future.result()
 
     def _attempt(
-        self, delivery: Delivery, claim: Claim, report: Report, stop: threading.Event | None
-    ) -> None:
+        self, delivery: Delivery, claim: Claim, stop: threading.Event | None
+    ) -> DeliveryFailed | str:
+        """Send one delivery: SENT, NOT_TRIED (stopping), or how it failed."""
         if stop is not None and stop.is_set():
-            # Stopping: give the claim back so a restart need not wait for the lease.
-            self.outbox.release([delivery], claim, self.clock.now())
-            return
+            return NOT_TRIED
         channel = self.channels.get(delivery.channel)
         try:
             if channel is None:
                 raise TransientFailure(f"no {delivery.channel} channel is configured")
             channel.send(delivery)
         except DeliveryFailed as e:
-            outcome = self._failed(delivery, claim, e)
+            return e
         except Exception as e:  # a defect in a channel must not stop the others
             log.exception(
                 "delivery %d: %s channel failed unexpectedly", delivery.id, delivery.channel
             )
-            outcome = self._failed(delivery, claim, TransientFailure(f"unexpected error: {e!r}"))
+            return TransientFailure(f"unexpected error: {e!r}")
+        return SENT
+
+    def _settle(
+        self,
+        result: DeliveryFailed | str,
+        delivery: Delivery,
+        claim: Claim,
+        report: Report,
+    ) -> None:
+        """Record how an attempt ended."""
+        if result == NOT_TRIED:
+            # Stopping: give the claim back so a restart need not wait for the lease.
+            self.outbox.release([delivery], claim, self.clock.now())
+            return
+        if isinstance(result, DeliveryFailed):
+            outcome = self._failed(delivery, claim, result)
         else:
             outcome = self._delivered(delivery, claim)
         with self._lock:

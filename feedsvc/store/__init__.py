@@ -23,6 +23,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from feedsvc.model import FileState, ListedRelease, Outgoing, Release, StoredRelease
 from feedsvc.store.outbox import Outbox, enqueue, writing
@@ -94,8 +95,11 @@ class Store:
 
     def close(self) -> None:
         if self.engine.dialect.name == "sqlite":
-            with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA optimize")  # SQLite's advice for every close
+            try:
+                with writing(self.engine) as conn:
+                    conn.exec_driver_sql("PRAGMA optimize")  # SQLite's advice for every close
+            except OperationalError:
+                pass  # advice only: another process holding the database must not fail a close
         self.engine.dispose()
 
     # -- ingest ---------------------------------------------------------------------------

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 import uuid
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -20,6 +22,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -132,6 +135,36 @@ def _insert_ignoring_keys(conn: Connection) -> Any:
     raise NotImplementedError(f"the outbox does not support {conn.dialect.name}")
 
 
+def _record_statement(status: str) -> Any:
+    c = deliveries.c
+    values: dict[str, Any] = {
+        "status": status,
+        "lease_until": None,
+        "lease_token": None,
+        "updated_at": bindparam("b_now"),
+        "last_error": bindparam("b_error"),
+    }
+    if status == "delivered":
+        values["delivered_at"] = bindparam("b_now")
+    if status == "pending":
+        values["next_attempt_at"] = bindparam("b_retry_at")
+    return (
+        update(deliveries)
+        .where(
+            c.id == bindparam("b_id"), c.lease_token == bindparam("b_token"), c.status == "sending"
+        )
+        .values(**values)
+    )
+
+
+_RECORD = {
+    "delivered": _record_statement("delivered"),
+    "retry": _record_statement("pending"),
+    "dead": _record_statement("dead"),
+}
+_ATTEMPT = insert(delivery_attempts)
+
+
 class Outbox:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -193,14 +226,7 @@ class Outbox:
 
     def record_delivered(self, delivery: Delivery, claim: Claim, now: dt.datetime) -> bool:
         """Mark a claimed delivery delivered. False if the claim was lost meanwhile."""
-        return self._record(
-            delivery,
-            claim,
-            now,
-            outcome="delivered",
-            error=None,
-            values={"status": "delivered", "delivered_at": now, "last_error": None},
-        )
+        return self._record(delivery, claim, now, "delivered", None, None)
 
     def record_failure(
         self,
@@ -211,13 +237,9 @@ class Outbox:
         retry_at: dt.datetime | None,
     ) -> bool:
         """A failed attempt: pending again at `retry_at`, or dead when that is None."""
-        if retry_at is None:
-            values: dict[str, Any] = {"status": "dead", "last_error": error}
-            outcome = "dead"
-        else:
-            values = {"status": "pending", "next_attempt_at": retry_at, "last_error": error}
-            outcome = "retry"
-        return self._record(delivery, claim, now, outcome=outcome, error=error, values=values)
+        return self._record(
+            delivery, claim, now, "dead" if retry_at is None else "retry", error, retry_at
+        )
 
     def release(self, unsent: Sequence[Delivery], claim: Claim, now: dt.datetime) -> int:
         """Give back claimed deliveries that were not tried (the service is stopping): they
@@ -248,22 +270,27 @@ class Outbox:
         delivery: Delivery,
         claim: Claim,
         now: dt.datetime,
-        *,
         outcome: str,
         error: str | None,
-        values: dict[str, Any],
+        retry_at: dt.datetime | None,
     ) -> bool:
-        c = deliveries.c
+        # One short transaction a send, so a crash repeats at most what was in flight. The
+        # statements are built once: building them each time cost more than SQLite did.
         with self._writing() as conn:
             result = conn.execute(
-                update(deliveries)
-                .where(c.id == delivery.id, c.lease_token == claim.token, c.status == "sending")
-                .values(lease_until=None, lease_token=None, updated_at=now, **values)
+                _RECORD[outcome],
+                {
+                    "b_id": delivery.id,
+                    "b_token": claim.token,
+                    "b_now": now,
+                    "b_error": error,
+                    "b_retry_at": retry_at,
+                },
             )
             if result.rowcount != 1:
                 return False
             conn.execute(
-                insert(delivery_attempts),
+                _ATTEMPT,
                 {
                     "delivery_id": delivery.id,
                     "number": delivery.attempts,
@@ -438,11 +465,28 @@ class Outbox:
 @contextmanager
 def writing(engine: Engine) -> Iterator[Connection]:
     """A write transaction. On SQLite it starts with BEGIN IMMEDIATE: the write lock is
-    taken first, so two processes never both read and then fail to upgrade to writing."""
-    with engine.begin() as conn:
-        if conn.dialect.name == "sqlite":
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    taken first, so two processes never both read and then fail to upgrade to writing.
+    Threads of one process queue on a lock of their own first: SQLite's busy handler
+    would make them sleep whole milliseconds each time they met."""
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as conn:
+            yield conn
+        return
+    with _sqlite_lock(engine), engine.begin() as conn:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
         yield conn
+
+
+_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_LOCK = threading.Lock()
+
+
+def _sqlite_lock(engine: Engine) -> threading.Lock:
+    with _LOCKS_LOCK:
+        lock = _LOCKS.get(engine)
+        if lock is None:
+            lock = _LOCKS[engine] = threading.Lock()
+        return lock
 
 
 def _delivery(row: Any) -> Delivery:

