@@ -73,6 +73,19 @@ def _parser() -> argparse.ArgumentParser:
     _config_option(check)
     check.set_defaults(run=cmd_check)
 
+    share = commands.add_parser("share", help="suggest a release to someone by email")
+    _config_option(share)
+    share.add_argument("release", metavar="RELEASE_ID")
+    share.add_argument("--to", action="append", required=True, metavar="EMAIL")
+    share.add_argument("--from-name", help="shown as '<name> via <site title>'")
+    share.add_argument("--from-email", help="the Reply-To address")
+    share.add_argument("--message", help="a short message, shown as the sender's words")
+    share.set_defaults(run=cmd_share)
+
+    stats = commands.add_parser("stats", help="shares and click-throughs per release")
+    _config_option(stats)
+    stats.set_defaults(run=cmd_stats)
+
     outbox = commands.add_parser(
         "outbox", help="see and steer outbound deliveries (email, webhooks, WebSub)"
     )
@@ -242,6 +255,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         schedule.stop()
         service.close()
 
+    from feedsvc.web.share import ShareRoutes
+
+    routes = ShareRoutes(settings, service.desk, service.site.pages)
     app = FeedApp(
         service.cache,
         service.metrics,
@@ -250,6 +266,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         on_startup=start,
         on_shutdown=stop,
         access_log=_access_log() if settings.server.access_log else None,
+        dynamic=routes if settings.share.enabled else None,
     )
     run_server(app, host, port)
     return EXIT_OK
@@ -434,4 +451,64 @@ def cmd_outbox_enable(args: argparse.Namespace, settings: Settings) -> int:
         print(f"feedsvc: {args.url} is not a known webhook endpoint", file=sys.stderr)
         return EXIT_PROBLEMS
     print(f"{args.url} enabled; `feedsvc outbox retry ID` sends its cancelled deliveries")
+    return EXIT_OK
+
+
+# -- feedsvc share, feedsvc stats ---------------------------------------------------------------
+
+
+def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
+    from feedsvc.sharing.desk import ShareDesk, ShareRefused
+    from feedsvc.sharing.keys import Signer, load_key
+    from feedsvc.sharing.requests import ShareInvalid, parse
+
+    raw = {
+        "release": args.release,
+        "to": args.to,
+        "from_name": args.from_name,
+        "from_email": args.from_email,
+        "message": args.message,
+        "token": "operator",
+    }
+    rules = dataclasses.replace(settings.share, max_recipients=max(len(args.to), 1))
+    try:
+        request = parse({k: v for k, v in raw.items() if v is not None}, rules)
+    except ShareInvalid as e:
+        for name, problem in e.fields.items():
+            print(f"feedsvc: --{name.replace('_', '-')}: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    store = Store.open(database_url(settings))
+    try:
+        desk = ShareDesk(settings, store, Signer(load_key(settings)), SystemClock())
+        receipt = desk.share_now(request)
+    except ShareRefused as e:
+        print(f"feedsvc: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    finally:
+        store.close()
+    n = len(request.to)
+    print(
+        f"share {receipt.id}: accepted for {n} address{'es' if n != 1 else ''} "
+        "(sent by the running service, or by `feedsvc outbox dispatch`)"
+    )
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from feedsvc.store.shares import ShareStore
+
+    store = Store.open(database_url(settings))
+    try:
+        rows = ShareStore(store.engine).stats()
+    finally:
+        store.close()
+    if not rows:
+        print("no shares yet")
+        return EXIT_OK
+    width = max(len("release"), *(len(rid) for rid, *_ in rows))
+    print(f"{'release':<{width}}  {'shares':>6}  {'emails':>6}  {'clicks':>6}")
+    for rid, shares, recipients, clicks in rows:
+        print(f"{rid:<{width}}  {shares:>6}  {recipients:>6}  {clicks:>6}")
+    total = [sum(row[i] for row in rows) for i in (1, 2, 3)]
+    print(f"{'all':<{width}}  {total[0]:>6}  {total[1]:>6}  {total[2]:>6}")
     return EXIT_OK

@@ -89,6 +89,26 @@ class ServerSettings:
     memory_cache_mb: int = 64  # rendered documents kept in memory besides the hot ones
     access_log: bool = True
     watch: bool = True  # file-system events on top of the periodic scan
+    # Proxies (addresses or networks) whose X-Forwarded-For names the client; none: the
+    # client is the socket's peer, and X-Forwarded-For is ignored.
+    trusted_proxies: tuple[str, ...] = ()
+    # The key that signs form tokens and unsubscribe links when FEEDSVC_SECRET_KEY is not
+    # set: made on first start, readable by its owner only.
+    secret_key_file: Path = Path("var/secret_key")
+
+
+@dataclass(frozen=True)
+class ShareSettings:
+    enabled: bool = True  # the share form and API; the mailto: link is always there
+    max_recipients: int = 3
+    message_max_chars: int = 500
+    min_fill_seconds: float = 3.0  # a form sent sooner than this after it was served is a bot
+    token_max_age_seconds: int = 3600  # a form token is good this long, and once
+    per_ip_per_hour: int = 10
+    per_recipient_per_day: int = 3
+    per_sender_per_day: int = 10  # by the sharer's own address, when they give one
+    global_per_hour: int = 1000
+    retention_days: int = 30  # then names, addresses, messages and IP hashes are erased
 
 
 @dataclass(frozen=True)
@@ -127,6 +147,9 @@ class OutboxSettings:
 
 
 WEBHOOK_EVENTS = ("release.published", "release.updated", "release.withdrawn")
+# Sent only to endpoints that list them in `events`.
+OPT_IN_EVENTS = ("share.created",)
+SECRET_KEY_ENV = "FEEDSVC_SECRET_KEY"
 
 
 @dataclass(frozen=True)
@@ -134,6 +157,8 @@ class WebhookSettings:
     url: str
     secret_env: str  # the variable holding the endpoint's whsec_... secret(s)
     events: tuple[str, ...] = WEBHOOK_EVENTS
+    # share.created carries the recipients' addresses only to an endpoint that says so.
+    include_recipients: bool = False
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -155,6 +180,7 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     websub: WebSubSettings = field(default_factory=WebSubSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
+    share: ShareSettings = field(default_factory=ShareSettings)
     webhooks: tuple[WebhookSettings, ...] = ()
     root: Path = Path(".")
 
@@ -212,7 +238,7 @@ def _webhooks(raw: Any, source: str) -> tuple[WebhookSettings, ...]:
     endpoints = []
     for n, table in enumerate(raw, start=1):
         where = f"{source}: [[webhooks]] #{n}"
-        unknown = set(table) - {"url", "secret_env", "events"}
+        unknown = set(table) - {"url", "secret_env", "events", "include_recipients"}
         if unknown:
             raise ConfigError(f"{where}: unknown key webhooks.{sorted(unknown)[0]}")
         url = table.get("url")
@@ -228,12 +254,15 @@ def _webhooks(raw: Any, source: str) -> tuple[WebhookSettings, ...]:
         if not isinstance(events, list) or not events:
             raise ConfigError(f"{where}: webhooks.events must be a list of event types")
         for event in events:
-            if event not in WEBHOOK_EVENTS:
+            if event not in WEBHOOK_EVENTS + OPT_IN_EVENTS:
                 raise ConfigError(
                     f"{where}: webhooks.events: unknown event {event!r} "
-                    f"(known: {', '.join(WEBHOOK_EVENTS)})"
+                    f"(known: {', '.join(WEBHOOK_EVENTS + OPT_IN_EVENTS)})"
                 )
-        endpoints.append(WebhookSettings(url, secret_env, tuple(events)))
+        include = table.get("include_recipients", False)
+        if not isinstance(include, bool):
+            raise ConfigError(f"{where}: webhooks.include_recipients must be true or false")
+        endpoints.append(WebhookSettings(url, secret_env, tuple(events), include))
     urls = [e.url for e in endpoints]
     if len(set(urls)) != len(urls):
         raise ConfigError(f"{source}: the same webhooks.url is configured twice")
@@ -327,6 +356,23 @@ def _validate(s: Settings) -> Settings:
     for hub in s.websub.hubs:
         if not _is_http_url(hub):
             raise ConfigError(f"websub.hubs: {hub!r} is not an absolute http(s) URL")
+    for proxy in s.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"server.trusted_proxies: {proxy!r} is not an address or network"
+            ) from None
+    for key, value in (
+        ("share.max_recipients", s.share.max_recipients),
+        ("share.message_max_chars", s.share.message_max_chars),
+        ("share.token_max_age_seconds", s.share.token_max_age_seconds),
+        ("share.retention_days", s.share.retention_days),
+    ):
+        if value < 1:
+            raise ConfigError(f"{key} must be at least 1")
+    if s.share.min_fill_seconds >= s.share.token_max_age_seconds:
+        raise ConfigError("share.min_fill_seconds must be less than share.token_max_age_seconds")
     if not 0 < s.outbox.webhook_timeout_seconds <= 15:
         raise ConfigError("outbox.webhook_timeout_seconds must be more than 0 and at most 15")
     for key, value in (

@@ -21,6 +21,8 @@ from feedsvc.outbox.dispatcher import LANES, Dispatcher, Report
 from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.site import Site
 from feedsvc.scanner import Look, Scanner
+from feedsvc.sharing.desk import ShareDesk
+from feedsvc.sharing.keys import Signer, load_key
 from feedsvc.store import Changes, Store
 from feedsvc.web.metrics import Metrics
 
@@ -58,6 +60,9 @@ class Service:
         self.metrics.gauges["feedsvc_release_files_with_problems"] = lambda: len(
             self.scanner.problems
         )
+        self.signer = Signer(load_key(settings))
+        self.desk = ShareDesk(settings, self.store, self.signer, self.clock)
+        self.metrics.shares = lambda: self.desk.counts
         self.metrics.deliveries = lambda: self.dispatcher.totals
         self.metrics.outbox_depth = self.store.outbox.counts
         self.metrics.gauges["feedsvc_webhook_endpoints_disabled"] = lambda: sum(
@@ -127,11 +132,19 @@ class Service:
             return self.dispatcher.run(stop=stop)
 
     def purge(self) -> int:
-        """Forget deliveries that ended (delivered, cancelled) more than outbox.keep_days ago."""
-        before = self.clock.now() - dt.timedelta(days=self.settings.outbox.keep_days)
-        purged = self.store.outbox.purge(before)
+        """Forget deliveries that ended (delivered, cancelled) more than outbox.keep_days ago,
+        and erase what names a person in shares older than share.retention_days."""
+        now = self.clock.now()
+        purged = self.store.outbox.purge(now - dt.timedelta(days=self.settings.outbox.keep_days))
         if purged:
             log.info("purged %d old deliveries", purged)
+        rules = self.settings.share
+        shares, emails = self.desk.shares.erase(
+            now - dt.timedelta(days=rules.retention_days),
+            now - dt.timedelta(seconds=rules.token_max_age_seconds),
+        )
+        if shares or emails:
+            log.info("erased the personal data of %d shares and %d emails", shares, emails)
         return purged
 
     def next_embargo(self) -> dt.datetime | None:
@@ -143,6 +156,7 @@ class Service:
         return True
 
     def close(self) -> None:
+        self.desk.close()  # shares accepted so far are stored before the store closes
         # A job still running finishes first: its change, or the send it is in.
         with self._lock, self._sending:
             self.cache.close()

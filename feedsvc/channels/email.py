@@ -3,7 +3,9 @@
 An email delivery's payload:
 
     {"to": "Zoë Müller <zoe@example.org>" or "zoe@example.org",
-     "subject": str, "text": str, "html": str | None, "reply_to": str | None}
+     "subject": str, "text": str, "html": str | None, "reply_to": str | None,
+     "from_name": str | None,   # the From display name instead of mail.from's
+     "headers": {"List-Unsubscribe": str, "List-Unsubscribe-Post": str} | None}
 
 From is `settings.mail_sender`. Date and Message-ID come from the delivery, so every
 attempt sends the same message and receivers can drop duplicates. Headers are ASCII:
@@ -87,11 +89,16 @@ def compose(delivery: Delivery, settings: Settings) -> Composed:
     text = _text(payload, "text")
     html = _text(payload, "html", optional=True)
     reply_to = _header_text(payload, "reply_to", optional=True)
+    from_name = _header_text(payload, "from_name", optional=True)
+    extra = _extra_headers(payload)
     try:
         sender = _sender(settings.mail_sender)
     except PermanentFailure as error:
         # The configuration is wrong, not this message: every mail waits until it is fixed.
         raise TransientFailure(str(error)) from None
+    if from_name:
+        # Only the name changes: the address is always the site's own (DMARC).
+        sender = Address(" ".join(from_name.split()), sender.addr_spec)
 
     lines = [f"From: {sender.header('From')}", f"To: {to.header('To')}"]
     if reply_to:
@@ -101,6 +108,7 @@ def compose(delivery: Delivery, settings: Settings) -> Composed:
         f"Date: {format_datetime(delivery.created_at)}",
         f"Message-ID: <{delivery.stable_id}@{settings.site.id_authority}>",
         "MIME-Version: 1.0",
+        *(f"{name}: {value}" for name, value in extra),
     ]
     head = "\r\n".join(lines).encode("ascii") + b"\r\n"
     if not html:
@@ -133,6 +141,25 @@ def _subject(subject: str) -> str:
         return subject
     charset = "us-ascii" if subject.isascii() and "=?" not in subject else "utf-8"
     return Header(subject, charset, header_name="Subject").encode(linesep="\r\n")
+
+
+# Headers a producer may add, and nothing else: no Bcc, no Received, no second From.
+_EXTRA_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post")
+_HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,900}")
+
+
+def _extra_headers(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
+    headers = payload.get("headers") or {}
+    if not isinstance(headers, Mapping):
+        raise PermanentFailure("email payload: headers must be an object")
+    out = []
+    for name, value in headers.items():
+        if name not in _EXTRA_HEADERS:
+            raise PermanentFailure(f"email payload: header {name!r} is not allowed")
+        if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
+            raise PermanentFailure(f"email payload: header {name} must be printable ASCII")
+        out.append((name, value))
+    return out
 
 
 def _text(payload: Mapping[str, Any], field: str, *, optional: bool = False) -> str | None:

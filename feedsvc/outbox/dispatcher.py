@@ -9,6 +9,7 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from collections import Counter
@@ -25,6 +26,14 @@ from feedsvc.store.outbox import Claim, Outbox
 log = logging.getLogger("feedsvc.outbox")
 
 SENT, NOT_TRIED = "sent", "not tried"
+_ADDRESS = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
+
+
+def masked(text: str) -> str:
+    """Logs never hold a whole email address: 'friend@example.org' -> 'f…@example.org'."""
+    return _ADDRESS.sub(r"\1…@\2", text)
+
+
 # How many messages of a channel are sent at once. Webhooks and pings are independent HTTP
 # calls; email lanes each keep an SMTP connection of their own (mail.smtp_connections).
 LANES = {"email": 2, "webhook": 4, "websub": 4}
@@ -185,18 +194,18 @@ class Dispatcher:
                 "delivery %d (%s to %s) is dead after %d attempt(s): %s",
                 delivery.id,
                 delivery.channel,
-                delivery.target,
+                masked(delivery.target),
                 delivery.attempts,
-                message,
+                masked(message),
             )
             return "dead"
         log.info(
             "delivery %d (%s to %s) failed, next attempt at %s: %s",
             delivery.id,
             delivery.channel,
-            delivery.target,
+            masked(delivery.target),
             retry_at.isoformat(timespec="seconds"),
-            message,
+            masked(message),
         )
         return "retry"
 

@@ -86,6 +86,7 @@ class Pages:
             # Bodies are escaped (text) or sanitised by nh3 (Markdown) when read.
             body=Markup(r.body_html),
             mailto=mailto_link(r.title, r.summary, url),
+            share_rules=self.settings.share if self.settings.share.enabled else None,
         )
         return html.encode("utf-8")
 

@@ -36,6 +36,7 @@ SITEMAP_MAX_URLS = 50_000  # sitemaps.org protocol limit per file
 ASSETS = {
     "style.css": "text/css; charset=utf-8",
     "feed.xsl": "text/xsl; charset=utf-8",
+    "share.js": "text/javascript; charset=utf-8",
 }
 
 

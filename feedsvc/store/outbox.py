@@ -135,7 +135,7 @@ def _insert_ignoring_keys(conn: Connection) -> Any:
     raise NotImplementedError(f"the outbox does not support {conn.dialect.name}")
 
 
-def _record_statement(status: str) -> Any:
+def _record_statement(status: str, erase: bool = False) -> Any:
     c = deliveries.c
     values: dict[str, Any] = {
         "status": status,
@@ -146,6 +146,10 @@ def _record_statement(status: str) -> Any:
     }
     if status == "delivered":
         values["delivered_at"] = bindparam("b_now")
+    if erase:
+        # An email's recipient and text are kept only until it is delivered (privacy).
+        values["target"] = ""
+        values["payload"] = "{}"
     if status == "pending":
         values["next_attempt_at"] = bindparam("b_retry_at")
     return (
@@ -159,6 +163,7 @@ def _record_statement(status: str) -> Any:
 
 _RECORD = {
     "delivered": _record_statement("delivered"),
+    "delivered email": _record_statement("delivered", erase=True),
     "retry": _record_statement("pending"),
     "dead": _record_statement("dead"),
 }
@@ -277,8 +282,13 @@ class Outbox:
         # One short transaction a send, so a crash repeats at most what was in flight. The
         # statements are built once: building them each time cost more than SQLite did.
         with self._writing() as conn:
+            statement = _RECORD[
+                "delivered email"
+                if outcome == "delivered" and delivery.channel == "email"
+                else outcome
+            ]
             result = conn.execute(
-                _RECORD[outcome],
+                statement,
                 {
                     "b_id": delivery.id,
                     "b_token": claim.token,

@@ -116,3 +116,54 @@ webhook_endpoints = Table(
     Column("disabled_at", UTCDateTime),
     Column("disabled_reason", Text),
 )
+
+# "Suggest To A Friend". Addresses are kept as keyed hashes (for rate limits and the
+# suppression list); a recipient's address itself lives only in its email delivery, and
+# only until that is delivered. Names, messages and IP hashes go after share.retention_days.
+shares = Table(
+    "shares",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random; in the confirmation and link URLs
+    Column("release_id", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("ip_hash", String(64)),
+    Column("sender_name", Text),
+    Column("sender_email", Text),
+    Column("sender_hash", String(64)),
+    Column("message", Text),
+    Column("recipients", Integer, nullable=False),  # accepted, suppressed ones included
+    Column("clicks", Integer, nullable=False, default=0),
+    Column("erased_at", UTCDateTime),
+    Index("shares_created", "created_at"),
+    Index("shares_ip", "ip_hash", "created_at"),
+    Index("shares_sender", "sender_hash", "created_at"),
+    Index("shares_release", "release_id"),
+)
+
+share_recipients = Table(
+    "share_recipients",
+    metadata,
+    Column("share_id", String(32), nullable=False),
+    Column("recipient_hash", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("suppressed", Integer, nullable=False, default=0),
+    Index("share_recipients_hash", "recipient_hash", "created_at"),
+    Index("share_recipients_share", "share_id"),
+)
+
+# Addresses that asked for no more email (one-click unsubscribe, RFC 8058), as keyed hashes.
+suppressions = Table(
+    "suppressions",
+    metadata,
+    Column("address_hash", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Form tokens already spent: a token is good once.
+used_tokens = Table(
+    "used_tokens",
+    metadata,
+    Column("nonce", String(32), primary_key=True),
+    Column("used_at", UTCDateTime, nullable=False),
+    Index("used_tokens_used", "used_at"),
+)

@@ -23,6 +23,9 @@ from feedsvc.web.metrics import Metrics
 Scope = dict[str, Any]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
+# (scope, receive, send, method, path below the base path) -> (status, route, bytes), or
+# None when the path is not one of its routes.
+Dynamic = Callable[[Scope, Receive, Send, str, str], Awaitable[tuple[int, str, int] | None]]
 
 _ALLOWED = b"GET, HEAD"
 _PLAIN = re.compile(r"[!#-\[\]-~]*")  # printable ASCII but '"' and '\\': no JSON escaping
@@ -42,6 +45,7 @@ class FeedApp:
         on_startup: Callable[[], None] | None = None,
         on_shutdown: Callable[[], None] | None = None,
         access_log: TextIO | None = None,
+        dynamic: Dynamic | None = None,
     ) -> None:
         self.cache = cache
         self.metrics = metrics
@@ -51,6 +55,7 @@ class FeedApp:
         self.on_shutdown = on_shutdown
         self.log = access_log
         self.log_json = access_log is not None and not access_log.isatty()
+        self.dynamic = dynamic  # routes answered by code, not from the cache (sharing)
         # Rendering a cold document, or asking the database, never blocks the event loop.
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="render")
         self._flusher: asyncio.Task[None] | None = None
@@ -86,7 +91,9 @@ class FeedApp:
             self.cache.hot.get(path[self._base_len :]) if path.startswith(self.base_path) else None
         )
         if found is None or too_big or (method != "GET" and method != "HEAD"):
-            status, route, size = await self._other(send, method, path, too_big, (inm, ims, accept))
+            status, route, size = await self._other(
+                scope, receive, send, method, path, too_big, (inm, ims, accept)
+            )
         else:
             status, size = await self._reply(send, found, method, inm, ims, accept)
             route = self._routes.get(found.path) or self._route(found.path)
@@ -128,6 +135,8 @@ class FeedApp:
 
     async def _other(
         self,
+        scope: Scope,
+        receive: Receive,
         send: Send,
         method: str,
         path: str,
@@ -138,6 +147,10 @@ class FeedApp:
         if too_big:
             # RFC 6585: 431
             return await self._plain(send, 431, b"request headers too large\n", method)
+        if self.dynamic is not None and path.startswith(self.base_path):
+            answer = await self.dynamic(scope, receive, send, method, path[self._base_len :])
+            if answer is not None:
+                return answer
         if method != "GET" and method != "HEAD":
             return await self._plain(send, 405, b"method not allowed\n", method)
         if path == "/healthz":

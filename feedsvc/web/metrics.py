@@ -18,6 +18,7 @@ class Metrics:
         # status) now.
         self.deliveries: Callable[[], Mapping[tuple[str, str], int]] | None = None
         self.outbox_depth: Callable[[], Mapping[tuple[str, str], int]] | None = None
+        self.shares: Callable[[], Mapping[str, int]] | None = None  # outcome -> count
         self._lock = threading.Lock()  # jobs count from their own threads
 
     def job(self, name: str, ok: bool) -> None:
@@ -63,6 +64,10 @@ class Metrics:
                 lines.append(
                     f'feedsvc_outbox_deliveries{{channel="{channel}",status="{status}"}} {count}'
                 )
+        if self.shares is not None:
+            family("feedsvc_shares_total", "counter", "Share requests by outcome since start.")
+            for outcome, count in sorted(self.shares().items()):
+                lines.append(f'feedsvc_shares_total{{outcome="{outcome}"}} {count}')
         for name, read in sorted(self.gauges.items()):
             family(name, "gauge", name.removeprefix("feedsvc_").replace("_", " ") + ".")
             lines.append(f"{name} {read()}")

@@ -1,0 +1,329 @@
+"""The share desk: a checked request in, emails in the outbox out.
+
+Tokens: a form token signs (release id, issue time, nonce). It is refused before
+share.min_fill_seconds (a person takes longer than that to fill a form in), after
+share.token_max_age_seconds, and a second time (its nonce is spent in the transaction that
+stores the share). A refused token, the honeypot and a bad signature all look the same
+from outside: a bot learns nothing about which check it failed.
+
+Writes are grouped: requests arriving together are stored in one transaction by one
+writer thread (a group commit), and each is answered after that commit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import queue
+import re
+import secrets
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from feedsvc.clock import Clock
+from feedsvc.config import Settings
+from feedsvc.model import Outgoing, StoredRelease
+from feedsvc.sharing.keys import Signer, address_hash, ip_hash, new_id
+from feedsvc.sharing.requests import ShareRequest
+from feedsvc.store import Store
+from feedsvc.store.shares import PendingShare, Refusal, ShareStore
+
+log = logging.getLogger("feedsvc.share")
+
+_BATCH = 64
+
+
+@dataclass(frozen=True)
+class Receipt:
+    id: str
+    release_id: str
+
+
+class ShareRefused(Exception):
+    """status: 400 (token), 404 (release), 429 (a limit, with retry_after seconds)."""
+
+    def __init__(self, status: int, message: str, retry_after: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ShareDesk:
+    def __init__(self, settings: Settings, store: Store, signer: Signer, clock: Clock) -> None:
+        self.settings = settings
+        self.rules = settings.share
+        self.store = store
+        self.shares = ShareStore(store.engine)
+        self.signer = signer
+        self.clock = clock
+        env = Environment(
+            loader=PackageLoader("feedsvc", "templates"),
+            autoescape=select_autoescape(["html"]),
+            keep_trailing_newline=True,
+            auto_reload=False,
+        )
+        self._text = env.get_template("email/share.txt")
+        self._html = env.get_template("email/share.html")
+        self._queue: queue.SimpleQueue[tuple[PendingShare, Future[Refusal | None]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.counts: dict[str, int] = {}  # outcome -> how many, for /metrics
+
+    # -- tokens ----------------------------------------------------------------------------
+
+    def token(self, release_id: str) -> str | None:
+        """A fresh form token for a visible release; None for any other."""
+        found = self.form(release_id)
+        return None if found is None else found[1]
+
+    def form(self, release_id: str) -> tuple[StoredRelease, str] | None:
+        """A visible release and a fresh token for its form."""
+        stored = self._visible(release_id)
+        if stored is None:
+            return None
+        issued = int(self.clock.now().timestamp())
+        return stored, self.signer.sign("share", f"{release_id}|{issued}|{secrets.token_hex(8)}")
+
+    def sent(self, share_id: str) -> tuple[StoredRelease, int] | None:
+        """The release a share was for, and how many addresses it went to."""
+        found = self.shares.get(share_id)
+        if found is None:
+            return None
+        stored = self.store.get(found[0])
+        return None if stored is None else (stored, found[2])
+
+    def _nonce(self, request: ShareRequest) -> str | None:
+        payload = self.signer.unsign("share", request.token)
+        if payload is None:
+            return None
+        parts = payload.rsplit("|", 2)  # a release id may hold a '|'
+        if len(parts) != 3 or parts[0] != request.release or not parts[1].isdigit():
+            return None
+        age = self.clock.now().timestamp() - int(parts[1])
+        if not self.rules.min_fill_seconds <= age <= self.rules.token_max_age_seconds:
+            return None
+        return parts[2]
+
+    # -- shares ----------------------------------------------------------------------------
+
+    def submit(self, request: ShareRequest, client_ip: str) -> Future[Receipt]:
+        """Check, compose and queue a share for the writer; the future is resolved after
+        the commit (or fails with ShareRefused)."""
+        done: Future[Receipt] = Future()
+        nonce = self._nonce(request)
+        if nonce is None:
+            self._count("refused_token")
+            done.set_exception(
+                ShareRefused(400, "the form expired or was already sent: load it again")
+            )
+            return done
+        if request.trapped:
+            # The honeypot: a bot is answered as if it had succeeded, and nothing is sent.
+            self._count("trapped")
+            done.set_result(Receipt(new_id(), request.release))
+            return done
+        stored = self._visible(request.release)
+        if stored is None:
+            self._count("refused_release")
+            done.set_exception(ShareRefused(404, "no such release"))
+            return done
+        pending = self._pending(request, stored, nonce, client_ip)
+        stored_future: Future[Refusal | None] = Future()
+
+        def settle(f: Future[Refusal | None]) -> None:
+            try:
+                refusal = f.result()
+            except BaseException as e:  # the database failed: the share was not stored
+                done.set_exception(e)
+                return
+            if refusal is None:
+                self._count("accepted")
+                done.set_result(Receipt(pending.id, pending.release_id))
+            else:
+                self._count(f"refused_{refusal.limit or refusal.reason}")
+                done.set_exception(_refused(refusal))
+
+        stored_future.add_done_callback(settle)
+        self._ensure_writer()
+        self._queue.put((pending, stored_future))
+        return done
+
+    def share_now(self, request: ShareRequest) -> Receipt:
+        """A share by an operator (`feedsvc share`): no form token and no per-client or
+        overall limits; the per-recipient limit and the suppression list still hold."""
+        stored = self._visible(request.release)
+        if stored is None:
+            raise ShareRefused(404, f"no published release {request.release!r}")
+        pending = self._pending(request, stored, new_id(), "operator")
+        unlimited = 10**9
+        rules = dataclasses.replace(
+            self.rules,
+            per_ip_per_hour=unlimited,
+            per_sender_per_day=unlimited,
+            global_per_hour=unlimited,
+        )
+        [refusal] = self.shares.accept([pending], self.clock.now(), rules)
+        if refusal is not None:
+            raise _refused(refusal)
+        self._count("accepted")
+        return Receipt(pending.id, pending.release_id)
+
+    def _pending(
+        self, request: ShareRequest, stored: StoredRelease, nonce: str, client_ip: str
+    ) -> PendingShare:
+        site = self.settings.site
+        share_id = new_id()
+        release = stored.release
+        sender = request.from_name
+        display = f"{sender} via {site.title}" if sender else site.title
+        subject = f"{sender or 'Someone'} suggests: {release.title}"
+        link = f"{site.base_url}s/{share_id}"
+        context: dict[str, Any] = {
+            "site": site,
+            "release": release,
+            "link": link,
+            "sender": sender,
+            "message": _defang(request.message) if request.message else None,
+        }
+        emails = []
+        for address in request.to:
+            digest = address_hash(self.signer, address)
+            unsubscribe = f"{site.base_url}unsubscribe?t={self.signer.sign('unsubscribe', digest)}"
+            context["unsubscribe"] = unsubscribe
+            payload = {
+                "to": address,
+                "from_name": display,
+                "reply_to": request.from_email,
+                "subject": subject,
+                "text": self._text.render(context),
+                "html": self._html.render(context),
+                # RFC 8058: one click in the mail client, no page to visit.
+                "headers": {
+                    "List-Unsubscribe": f"<{unsubscribe}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+            }
+            key = f"share {share_id} {digest}"
+            emails.append((digest, Outgoing("email", address, payload, key, subject=share_id)))
+        return PendingShare(
+            id=share_id,
+            release_id=release.id,
+            nonce=nonce,
+            ip_hash=ip_hash(self.signer, client_ip),
+            sender_name=request.from_name,
+            sender_email=request.from_email,
+            sender_hash=address_hash(self.signer, request.from_email)
+            if request.from_email
+            else None,
+            message=request.message,
+            emails=emails,
+            announcements=self._announcements(share_id, release.id, request),
+        )
+
+    def _announcements(
+        self, share_id: str, release_id: str, request: ShareRequest
+    ) -> list[Outgoing]:
+        now = self.clock.now().astimezone(dt.UTC).isoformat(timespec="seconds")
+        out = []
+        for endpoint in self.settings.webhooks:
+            if "share.created" not in endpoint.events:
+                continue
+            data: dict[str, Any] = {
+                "id": share_id,
+                "release": release_id,
+                "recipients": len(request.to),
+            }
+            if endpoint.include_recipients:
+                data["to"] = list(request.to)
+            body = {"type": "share.created", "timestamp": now.replace("+00:00", "Z"), "data": data}
+            key = f"share.created {share_id} {endpoint.url}"
+            out.append(Outgoing("webhook", endpoint.url, body, key, subject=share_id))
+        return out
+
+    def _visible(self, release_id: str) -> StoredRelease | None:
+        stored = self.store.get(release_id)
+        if stored is None or stored.seq is None or stored.withdrawn_at is not None:
+            return None
+        return stored
+
+    def _count(self, outcome: str) -> None:
+        with self._lock:
+            self.counts[outcome] = self.counts.get(outcome, 0) + 1
+
+    # -- the writer ------------------------------------------------------------------------
+
+    def _ensure_writer(self) -> None:
+        if self._writer is None:
+            with self._lock:
+                if self._writer is None:
+                    self._writer = threading.Thread(
+                        target=self._write, name="share-writer", daemon=True
+                    )
+                    self._writer.start()
+
+    def _write(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < _BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            try:
+                outcomes = self.shares.accept([p for p, _ in batch], self.clock.now(), self.rules)
+            except Exception as e:
+                log.exception("storing %d share(s) failed", len(batch))
+                for _, future in batch:
+                    future.set_exception(e)
+                continue
+            for (_, future), outcome in zip(batch, outcomes, strict=True):
+                future.set_result(outcome)
+
+    def close(self) -> None:
+        """Store what was accepted before, then stop the writer."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join(timeout=30)
+
+    # -- the recipient's side ----------------------------------------------------------------
+
+    def unsubscribe(self, token: str) -> bool:
+        digest = self.signer.unsign("unsubscribe", token)
+        if digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
+            return False
+        self.shares.suppress(digest, self.clock.now())
+        return True
+
+    def unsubscribe_token_ok(self, token: str) -> bool:
+        return self.signer.unsign("unsubscribe", token) is not None
+
+
+def _refused(refusal: Refusal) -> ShareRefused:
+    if refusal.reason == "release":
+        return ShareRefused(404, "no such release")
+    if refusal.reason == "token":
+        return ShareRefused(400, "the form expired or was already sent: load it again")
+    return ShareRefused(429, "too many suggestions for now: try again later", refusal.retry_after)
+
+
+_URL_PARTS = re.compile(r"(?i)(://|www\.)")
+
+
+def _defang(message: str) -> str:
+    """The sharer's words, with nothing a mail program turns into a link: a zero-width
+    space breaks up '://' and 'www.' (the text stays readable, and copyable)."""
+    return _URL_PARTS.sub(lambda m: m.group(1)[0] + "\u200b" + m.group(1)[1:], message)

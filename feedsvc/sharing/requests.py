@@ -1,0 +1,142 @@
+"""A share request as people and programs send it (a form or JSON), checked field by field.
+
+Every problem names its field. Malformed input (wrong types, control characters, unknown
+fields) is a 400; well-formed input that is not acceptable (an invalid address, too many
+recipients, a message too long) is a 422.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+
+from feedsvc.config import ShareSettings
+
+FIELDS = ("release", "to", "from_name", "from_email", "message", "token", "website")
+NAME_MAX_CHARS = 64
+ADDRESS_MAX_CHARS = 254  # RFC 5321 4.5.3.1.3, as a path
+_BREAKS = {"\r", "\n", "\x00"}
+
+
+class ShareInvalid(Exception):
+    def __init__(self, status: int, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.status = status
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class ShareRequest:
+    release: str
+    to: tuple[str, ...]  # normalised addresses, no duplicates
+    from_name: str | None
+    from_email: str | None
+    message: str | None  # plain text, LF line ends
+    token: str
+    trapped: bool  # the honeypot field was filled in: a bot
+
+
+def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
+    """Check a request; raise ShareInvalid naming every field that is wrong."""
+    bad: dict[str, str] = {}
+    unknown = sorted(set(raw) - set(FIELDS))
+    for name in unknown:
+        bad[name] = "unknown field"
+
+    def text(name: str, *, lines: bool = False) -> str | None:
+        value = raw.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            bad[name] = "must be a string"
+            return None
+        if "\x00" in value or (not lines and ("\r" in value or "\n" in value)):
+            bad[name] = "must not contain line breaks or NUL characters"
+            return None
+        if any(ord(c) < 32 and c not in "\r\n\t" for c in value) or "\x7f" in value:
+            bad[name] = "must not contain control characters"
+            return None
+        return value.strip() or None
+
+    release = text("release")
+    token = text("token")
+    from_name = text("from_name")
+    from_email_raw = text("from_email")
+    message = text("message", lines=True)
+    trap = raw.get("website")
+    targets = raw.get("to")
+    if isinstance(targets, str):
+        targets = [targets]
+    recipients: list[str] = []
+    if targets is None:
+        bad["to"] = "give at least one email address"
+    elif not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        bad["to"] = "must be a list of email addresses"
+    elif any(c in t for t in targets for c in _BREAKS):
+        bad["to"] = "must not contain line breaks or NUL characters"
+    else:
+        recipients = [t.strip() for t in targets if t.strip()]
+        if not recipients:
+            bad["to"] = "give at least one email address"
+    if release is None and "release" not in bad:
+        bad["release"] = "missing"
+    if token is None and "token" not in bad:
+        bad["token"] = "missing: fetch one from /api/shares/token"
+    if bad:
+        raise ShareInvalid(400, bad)
+
+    wrong: dict[str, str] = {}
+    normalised: list[str] = []
+    if len(recipients) > rules.max_recipients:
+        wrong["to"] = f"at most {rules.max_recipients} addresses"
+    else:
+        for address in recipients:
+            checked = _address(address)
+            if checked.startswith("!"):
+                wrong["to"] = checked[1:]
+                break
+            if checked.lower() not in {a.lower() for a in normalised}:
+                normalised.append(checked)
+    from_email = None
+    if from_email_raw is not None:
+        checked = _address(from_email_raw)
+        if checked.startswith("!"):
+            wrong["from_email"] = checked[1:]
+        else:
+            from_email = checked
+    if from_name is not None and len(from_name) > NAME_MAX_CHARS:
+        wrong["from_name"] = f"at most {NAME_MAX_CHARS} characters"
+    if message is not None:
+        message = message.replace("\r\n", "\n").replace("\r", "\n")
+        if len(message) > rules.message_max_chars:
+            wrong["message"] = f"at most {rules.message_max_chars} characters"
+    if wrong:
+        raise ShareInvalid(422, wrong)
+    return ShareRequest(
+        release=release,  # type: ignore[arg-type]
+        to=tuple(normalised),
+        from_name=from_name,
+        from_email=from_email,
+        message=message,
+        token=token,  # type: ignore[arg-type]
+        trapped=bool(trap),
+    )
+
+
+def _address(text: str) -> str:
+    """The normalised address, or '!' and why it is not one."""
+    if len(text) > ADDRESS_MAX_CHARS:
+        return f"!{_shorten(text)} is longer than {ADDRESS_MAX_CHARS} characters"
+    try:
+        # No DNS in the request path: deliverability is the SMTP server's to judge.
+        checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+    except EmailNotValidError as e:
+        return f"!{_shorten(text)} is not an email address: {e}"
+    return checked.normalized
+
+
+def _shorten(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:39] + "…")

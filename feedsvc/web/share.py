@@ -1,0 +1,387 @@
+"""HTTP for "Suggest To A Friend": the form, the JSON API, the confirmation and
+click-through, and one-click unsubscribe. Nothing here is cached by anyone.
+
+    GET  api/shares/token?release=ID     -> 200 {"token", "min_fill_seconds", "expires_in"}
+    POST api/shares   (application/json) -> 202 {"id"}
+    GET  api/openapi.json                -> the API described (OpenAPI 3.1)
+    GET  releases/ID/share               -> the form on a page of its own
+    POST releases/ID/share (form)        -> 303 shares/SHARE/ | the form again, with errors
+    GET  shares/SHARE/                   -> "your suggestion is on its way"
+    GET  s/SHARE                         -> 303 to the release (a click-through, counted)
+    GET  unsubscribe?t=TOKEN             -> a page asking to confirm
+    POST unsubscribe?t=TOKEN             -> the address gets no more email (RFC 8058)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import re
+from collections.abc import Awaitable, Callable
+from importlib.resources import files
+from typing import Any
+from urllib.parse import parse_qs
+
+from feedsvc.config import Settings
+from feedsvc.publishing.pages import Pages
+from feedsvc.sharing.desk import ShareDesk, ShareRefused
+from feedsvc.sharing.requests import ShareInvalid, parse
+
+Scope = dict[str, Any]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Answer = tuple[int, str, int]  # status, route label, body bytes
+
+MAX_BODY = 16 * 1024
+_SHARE_PATH = re.compile(r"releases/([^/]+)/share")
+_SENT_PATH = re.compile(r"shares/([A-Za-z0-9_-]{1,40})/")
+_CLICK_PATH = re.compile(r"s/([A-Za-z0-9_-]{1,40})")
+_SECURITY = [
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),  # unsubscribe tokens live in URLs
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none';"
+        b" form-action 'self'; base-uri 'none'",
+    ),
+]
+
+
+class TooLarge(Exception):
+    pass
+
+
+class ShareRoutes:
+    def __init__(self, settings: Settings, desk: ShareDesk, pages: Pages) -> None:
+        self.settings = settings
+        self.desk = desk
+        self.pages = pages
+        self.base_path = settings.site.base_path
+        self._proxies = [
+            ipaddress.ip_network(p, strict=False) for p in settings.server.trusted_proxies
+        ]
+        self._form = pages.env.get_template("share.html")
+        self._sent = pages.env.get_template("share_sent.html")
+        self._unsubscribe = pages.env.get_template("unsubscribe.html")
+        self._openapi = files("feedsvc").joinpath("static/openapi.json").read_bytes()
+
+    async def __call__(
+        self, scope: Scope, receive: Receive, send: Send, method: str, rel: str
+    ) -> Answer | None:
+        """Answer a share route, or None when `rel` is not one."""
+        if rel == "api/shares" and method == "POST":
+            return await self._api_share(scope, receive, send)
+        if rel == "api/shares/token" and method in ("GET", "HEAD"):
+            return await self._api_token(scope, send, method)
+        if rel == "api/openapi.json" and method in ("GET", "HEAD"):
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"cache-control", b"public, max-age=3600"),
+            ]
+            return await _send(send, 200, headers, self._openapi, method, "/api/openapi.json")
+        if rel == "unsubscribe":
+            return await self._unsubscribe_route(scope, receive, send, method)
+        if (m := _SHARE_PATH.fullmatch(rel)) is not None:
+            if method == "POST":
+                return await self._form_share(scope, receive, send, m[1])
+            if method in ("GET", "HEAD"):
+                return await self._form_page(send, method, m[1])
+            return await self._not_allowed(send, b"GET, HEAD, POST")
+        if (m := _SENT_PATH.fullmatch(rel)) is not None and method in ("GET", "HEAD"):
+            return await self._sent_page(send, method, m[1])
+        if (m := _CLICK_PATH.fullmatch(rel)) is not None and method in ("GET", "HEAD"):
+            return await self._click(send, method, m[1])
+        if rel.startswith("api/"):
+            if rel in ("api/shares", "api/shares/token"):
+                return await self._not_allowed(
+                    send, b"POST" if rel == "api/shares" else b"GET, HEAD"
+                )
+            return await self._json(send, 404, {"error": "no such API"}, "/api/")
+        return None
+
+    # -- the JSON API ------------------------------------------------------------------------
+
+    async def _api_token(self, scope: Scope, send: Send, method: str) -> Answer:
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        release = (query.get("release") or [""])[0]
+        if not release:
+            return await self._json(
+                send, 400, _error("release is missing", release="missing"), "/api/shares/token"
+            )
+        loop = asyncio.get_running_loop()
+        token = await loop.run_in_executor(None, self.desk.token, release)
+        if token is None:
+            return await self._json(send, 404, {"error": "no such release"}, "/api/shares/token")
+        rules = self.settings.share
+        body = {
+            "token": token,
+            "min_fill_seconds": rules.min_fill_seconds,
+            "expires_in": rules.token_max_age_seconds,
+        }
+        return await self._json(send, 200, body, "/api/shares/token", method)
+
+    async def _api_share(self, scope: Scope, receive: Receive, send: Send) -> Answer:
+        route = "/api/shares"
+        ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            return await self._json(send, 415, {"error": "send application/json"}, route)
+        try:
+            raw = await _body(scope, receive)
+        except TooLarge:
+            return await self._json(send, 413, {"error": f"at most {MAX_BODY} bytes"}, route)
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            return await self._json(send, 400, {"error": f"not valid JSON: {e}"}, route)
+        if not isinstance(data, dict):
+            return await self._json(send, 400, {"error": "send a JSON object"}, route)
+        try:
+            request = parse(data, self.settings.share)
+            receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
+        except ShareInvalid as e:
+            return await self._json(send, e.status, _error("check the fields", **e.fields), route)
+        except ShareRefused as e:
+            extra = [(b"retry-after", str(e.retry_after).encode())] if e.status == 429 else []
+            return await self._json(send, e.status, {"error": str(e)}, route, headers=extra)
+        return await self._json(send, 202, {"id": receipt.id}, route)
+
+    # -- the form ------------------------------------------------------------------------------
+
+    async def _form_page(self, send: Send, method: str, release_id: str) -> Answer:
+        page = await self._render_form(release_id, {}, {}, None)
+        if page is None:
+            return await self._html(send, 404, self._missing(), "/releases/{id}/share", method)
+        return await self._html(send, 200, page, "/releases/{id}/share", method)
+
+    async def _form_share(
+        self, scope: Scope, receive: Receive, send: Send, release_id: str
+    ) -> Answer:
+        route = "/releases/{id}/share"
+        ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            return await self._html(send, 415, self._problem("Send the form from its page."), route)
+        try:
+            raw = await _body(scope, receive)
+        except TooLarge:
+            return await self._html(
+                send, 413, self._problem("That is more than a form holds."), route
+            )
+        try:
+            fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
+        except (UnicodeDecodeError, ValueError):
+            return await self._html(send, 400, self._problem("The form arrived garbled."), route)
+        values: dict[str, Any] = {k: v[0] for k, v in fields.items() if k != "to"}
+        values["to"] = fields.get("to", [])
+        values["release"] = release_id
+        try:
+            request = parse(values, self.settings.share)
+            receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
+        except ShareInvalid as e:
+            if set(e.fields) == {"token"}:  # no JavaScript: the form again, with a token
+                return await self._form_again(send, release_id, values, {}, _AGAIN, 200)
+            return await self._form_again(send, release_id, values, e.fields, None, e.status)
+        except ShareRefused as e:
+            if e.status == 404:
+                return await self._html(send, 404, self._missing(), route)
+            if e.status == 429:
+                note = (
+                    "Too many suggestions have been sent from here for now. Please try again later."
+                )
+                extra = [(b"retry-after", str(e.retry_after).encode())]
+                return await self._form_again(send, release_id, values, {}, note, 429, extra)
+            return await self._form_again(send, release_id, values, {}, _AGAIN, 400)
+        location = f"{self.base_path}shares/{receipt.id}/"
+        headers = [(b"location", location.encode()), (b"content-length", b"0")]
+        return await _send(send, 303, headers, b"", "POST", route)
+
+    async def _form_again(
+        self,
+        send: Send,
+        release_id: str,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        notice: str | None,
+        status: int,
+        extra: list[tuple[bytes, bytes]] | None = None,
+    ) -> Answer:
+        page = await self._render_form(release_id, values, errors, notice)
+        if page is None:
+            return await self._html(send, 404, self._missing(), "/releases/{id}/share")
+        return await self._html(send, status, page, "/releases/{id}/share", headers=extra)
+
+    async def _render_form(
+        self, release_id: str, values: dict[str, Any], errors: dict[str, str], notice: str | None
+    ) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, self.desk.form, release_id)
+        if found is None:
+            return None
+        stored, token = found
+        return self._form.render(
+            **self.pages.base,
+            r=stored.release,
+            rules=self.settings.share,
+            values=values,
+            errors=errors,
+            token=token,
+            notice=notice,
+        ).encode()
+
+    async def _sent_page(self, send: Send, method: str, share_id: str) -> Answer:
+        loop = asyncio.get_running_loop()
+        found = await loop.run_in_executor(None, self.desk.sent, share_id)
+        if found is None:
+            return await self._html(send, 404, self._missing(), "/shares/{id}/", method)
+        stored, count = found
+        page = self._sent.render(**self.pages.base, r=stored.release, count=count).encode()
+        return await self._html(send, 200, page, "/shares/{id}/", method)
+
+    async def _click(self, send: Send, method: str, share_id: str) -> Answer:
+        loop = asyncio.get_running_loop()
+        release_id = await loop.run_in_executor(None, self.desk.shares.click, share_id)
+        if release_id is None:
+            return await self._html(send, 404, self._missing(), "/s/{id}", method)
+        self.desk._count("clicked")
+        location = f"{self.base_path}releases/{release_id}/"
+        headers = [(b"location", location.encode()), (b"content-length", b"0"), *_SECURITY]
+        return await _send(send, 303, headers, b"", method, "/s/{id}")
+
+    # -- unsubscribe ---------------------------------------------------------------------------
+
+    async def _unsubscribe_route(
+        self, scope: Scope, receive: Receive, send: Send, method: str
+    ) -> Answer:
+        route = "/unsubscribe"
+        query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+        token = (query.get("t") or [""])[0]
+        if method in ("GET", "HEAD"):
+            # A GET never unsubscribes: link checkers and mail scanners open every link.
+            state = "ask" if self.desk.unsubscribe_token_ok(token) else "bad"
+            page = self._unsubscribe.render(**self.pages.base, state=state, token=token).encode()
+            return await self._html(send, 200 if state == "ask" else 400, page, route, method)
+        if method != "POST":
+            return await self._not_allowed(send, b"GET, HEAD, POST")
+        try:
+            await _body(scope, receive)
+        except TooLarge:
+            return await self._html(send, 413, self._problem("Too much."), route)
+        loop = asyncio.get_running_loop()
+        done = await loop.run_in_executor(None, self.desk.unsubscribe, token)
+        page = self._unsubscribe.render(
+            **self.pages.base, state="done" if done else "bad", token=""
+        ).encode()
+        return await self._html(send, 200 if done else 400, page, route)
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _client(self, scope: Scope) -> str:
+        """The client's address: the socket's peer, or, behind a trusted proxy, the last
+        address in X-Forwarded-For that is not a trusted proxy itself."""
+        peer = (scope.get("client") or ("",))[0]
+        if not self._proxies or not self._trusted(peer):
+            return peer
+        forwarded = _header(scope, b"x-forwarded-for")
+        for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
+            if not self._trusted(hop):
+                try:
+                    return str(ipaddress.ip_address(hop))
+                except ValueError:
+                    return peer
+        return peer
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._proxies)
+
+    def _missing(self) -> bytes:
+        return self._problem("There is no such release.")
+
+    def _problem(self, text: str) -> bytes:
+        page = self._unsubscribe.environment.from_string(
+            '{% extends "base.html" %}{% block main %}<p role="alert">{{ text }}</p>{% endblock %}'
+        )
+        return page.render(**self.pages.base, text=text).encode()
+
+    async def _html(
+        self,
+        send: Send,
+        status: int,
+        body: bytes,
+        route: str,
+        method: str = "GET",
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> Answer:
+        out = [(b"content-type", b"text/html; charset=utf-8"), *_SECURITY, *(headers or [])]
+        out.append((b"content-length", str(len(body)).encode()))
+        return await _send(send, status, out, body, method, route)
+
+    async def _json(
+        self,
+        send: Send,
+        status: int,
+        data: Any,
+        route: str,
+        method: str = "GET",
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> Answer:
+        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        out = [(b"content-type", b"application/json"), *_SECURITY, *(headers or [])]
+        out.append((b"content-length", str(len(body)).encode()))
+        return await _send(send, status, out, body, method, route)
+
+    async def _not_allowed(self, send: Send, allow: bytes) -> Answer:
+        body = b"method not allowed\n"
+        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", allow)]
+        headers.append((b"content-length", str(len(body)).encode()))
+        return await _send(send, 405, headers, body, "POST", "other")
+
+
+_AGAIN = "To keep this form from being used for spam, please check it and press Send again."
+
+
+def _error(message: str, **fields: str) -> dict[str, Any]:
+    return {"error": message, "fields": fields}
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
+
+
+async def _body(scope: Scope, receive: Receive) -> bytes:
+    declared = _header(scope, b"content-length")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise TooLarge
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+async def _send(
+    send: Send,
+    status: int,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes,
+    method: str,
+    route: str,
+) -> Answer:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+    return status, route, len(body)
