@@ -63,6 +63,8 @@ class Service:
         self.signer = Signer(load_key(settings))
         self.desk = ShareDesk(settings, self.store, self.signer, self.clock)
         self.metrics.shares = lambda: self.desk.counts
+        self.metrics.gauges["feedsvc_shares_stored"] = lambda: self.desk.shares.totals()[0]
+        self.metrics.gauges["feedsvc_share_clicks_stored"] = lambda: self.desk.shares.totals()[1]
         self.metrics.deliveries = lambda: self.dispatcher.totals
         self.metrics.outbox_depth = self.store.outbox.counts
         self.metrics.gauges["feedsvc_webhook_endpoints_disabled"] = lambda: sum(

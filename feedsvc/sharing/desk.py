@@ -119,19 +119,19 @@ class ShareDesk:
         done: Future[Receipt] = Future()
         nonce = self._nonce(request)
         if nonce is None:
-            self._count("refused_token")
+            self.count("refused_token")
             done.set_exception(
                 ShareRefused(400, "the form expired or was already sent: load it again")
             )
             return done
         if request.trapped:
             # The honeypot: a bot is answered as if it had succeeded, and nothing is sent.
-            self._count("trapped")
+            self.count("trapped")
             done.set_result(Receipt(new_id(), request.release))
             return done
         stored = self._visible(request.release)
         if stored is None:
-            self._count("refused_release")
+            self.count("refused_release")
             done.set_exception(ShareRefused(404, "no such release"))
             return done
         pending = self._pending(request, stored, nonce, client_ip)
@@ -144,10 +144,10 @@ class ShareDesk:
                 done.set_exception(e)
                 return
             if refusal is None:
-                self._count("accepted")
+                self.count("accepted")
                 done.set_result(Receipt(pending.id, pending.release_id))
             else:
-                self._count(f"refused_{refusal.limit or refusal.reason}")
+                self.count(f"refused_{refusal.limit or refusal.reason}")
                 done.set_exception(_refused(refusal))
 
         stored_future.add_done_callback(settle)
@@ -172,7 +172,7 @@ class ShareDesk:
         [refusal] = self.shares.accept([pending], self.clock.now(), rules)
         if refusal is not None:
             raise _refused(refusal)
-        self._count("accepted")
+        self.count("accepted")
         return Receipt(pending.id, pending.release_id)
 
     def _pending(
@@ -253,7 +253,7 @@ class ShareDesk:
             return None
         return stored
 
-    def _count(self, outcome: str) -> None:
+    def count(self, outcome: str) -> None:
         with self._lock:
             self.counts[outcome] = self.counts.get(outcome, 0) + 1
 

@@ -243,7 +243,7 @@ class ShareRoutes:
         release_id = await loop.run_in_executor(None, self.desk.shares.click, share_id)
         if release_id is None:
             return await self._html(send, 404, self._missing(), "/s/{id}", method)
-        self.desk._count("clicked")
+        self.desk.count("clicked")
         location = f"{self.base_path}releases/{release_id}/"
         headers = [(b"location", location.encode()), (b"content-length", b"0"), *_SECURITY]
         return await _send(send, 303, headers, b"", method, "/s/{id}")
