@@ -88,7 +88,7 @@ class ShareDesk:
         stored = self._visible(release_id)
         if stored is None:
             return None
-        issued = int(self.clock.now().timestamp())
+        issued = int(self.clock.now().timestamp() * 1000)  # ms: min_fill is in fractions
         return stored, self.signer.sign("share", f"{release_id}|{issued}|{secrets.token_hex(8)}")
 
     def sent(self, share_id: str) -> tuple[StoredRelease, int] | None:
@@ -106,7 +106,7 @@ class ShareDesk:
         parts = payload.rsplit("|", 2)  # a release id may hold a '|'
         if len(parts) != 3 or parts[0] != request.release or not parts[1].isdigit():
             return None
-        age = self.clock.now().timestamp() - int(parts[1])
+        age = self.clock.now().timestamp() - int(parts[1]) / 1000
         if not self.rules.min_fill_seconds <= age <= self.rules.token_max_age_seconds:
             return None
         return parts[2]

@@ -22,10 +22,14 @@ _BREAKS = {"\r", "\n", "\x00"}
 
 
 class ShareInvalid(Exception):
-    def __init__(self, status: int, fields: dict[str, str]) -> None:
+    """`fields`: field -> what is wrong; `at`: for a list field (to), which item (0-based,
+    counting blank items too, as a form's inputs are counted)."""
+
+    def __init__(self, status: int, fields: dict[str, str], at: dict[str, int] | None = None):
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
         self.status = status
         self.fields = fields
+        self.at = at or {}
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
     targets = raw.get("to")
     if isinstance(targets, str):
         targets = [targets]
-    recipients: list[str] = []
+    recipients: list[tuple[int, str]] = []  # (position, address)
     if targets is None:
         bad["to"] = "give at least one email address"
     elif not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
@@ -78,7 +82,7 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
     elif any(c in t for t in targets for c in _BREAKS):
         bad["to"] = "must not contain line breaks or NUL characters"
     else:
-        recipients = [t.strip() for t in targets if t.strip()]
+        recipients = [(n, t.strip()) for n, t in enumerate(targets) if t.strip()]
         if not recipients:
             bad["to"] = "give at least one email address"
     if release is None and "release" not in bad:
@@ -89,14 +93,16 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
         raise ShareInvalid(400, bad)
 
     wrong: dict[str, str] = {}
+    at: dict[str, int] = {}
     normalised: list[str] = []
     if len(recipients) > rules.max_recipients:
-        wrong["to"] = f"at most {rules.max_recipients} addresses"
+        wrong["to"] = f"Give at most {rules.max_recipients} addresses."
     else:
-        for address in recipients:
+        for position, address in recipients:
             checked = _address(address)
             if checked.startswith("!"):
                 wrong["to"] = checked[1:]
+                at["to"] = position
                 break
             if checked.lower() not in {a.lower() for a in normalised}:
                 normalised.append(checked)
@@ -108,13 +114,13 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
         else:
             from_email = checked
     if from_name is not None and len(from_name) > NAME_MAX_CHARS:
-        wrong["from_name"] = f"at most {NAME_MAX_CHARS} characters"
+        wrong["from_name"] = f"Use at most {NAME_MAX_CHARS} characters."
     if message is not None:
         message = message.replace("\r\n", "\n").replace("\r", "\n")
         if len(message) > rules.message_max_chars:
-            wrong["message"] = f"at most {rules.message_max_chars} characters"
+            wrong["message"] = f"Use at most {rules.message_max_chars} characters."
     if wrong:
-        raise ShareInvalid(422, wrong)
+        raise ShareInvalid(422, wrong, at)
     return ShareRequest(
         release=release,  # type: ignore[arg-type]
         to=tuple(normalised),
@@ -129,14 +135,14 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
 def _address(text: str) -> str:
     """The normalised address, or '!' and why it is not one."""
     if len(text) > ADDRESS_MAX_CHARS:
-        return f"!{_shorten(text)} is longer than {ADDRESS_MAX_CHARS} characters"
+        return f"!{_shorten(text)} is longer than an email address can be."
     try:
         # No DNS in the request path: deliverability is the SMTP server's to judge.
         checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as e:
-        return f"!{_shorten(text)} is not an email address: {e}"
+        return f"!{_shorten(text)} is not an email address. {e}"
     return checked.normalized
 
 
 def _shorten(text: str) -> str:
-    return repr(text if len(text) <= 40 else text[:39] + "…")
+    return "“" + (text if len(text) <= 40 else text[:39] + "…") + "”"

@@ -181,7 +181,9 @@ class ShareRoutes:
         except ShareInvalid as e:
             if set(e.fields) == {"token"}:  # no JavaScript: the form again, with a token
                 return await self._form_again(send, release_id, values, {}, _AGAIN, 200)
-            return await self._form_again(send, release_id, values, e.fields, None, e.status)
+            errors: dict[str, Any] = dict(e.fields)
+            errors["to@"] = e.at.get("to", 0)  # which of the address inputs is wrong
+            return await self._form_again(send, release_id, values, errors, None, e.status)
         except ShareRefused as e:
             if e.status == 404:
                 return await self._html(send, 404, self._missing(), route)

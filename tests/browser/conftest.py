@@ -82,6 +82,19 @@ def phone_page(browser: Browser) -> Iterator[Page]:
     yield from _page(browser, PHONE)
 
 
+@pytest.fixture
+def no_script_page(browser: Browser) -> Iterator[Page]:
+    """A desktop page with JavaScript turned off, as some readers and most crawlers have it."""
+    yield from _page(browser, {**DESKTOP, "java_script_enabled": False})
+
+
+@pytest.fixture
+def csp_free_page(browser: Browser) -> Iterator[Page]:
+    """A desktop page that ignores Content-Security-Policy: escaping is then tested on its
+    own, not hidden behind the policy that would block an injected script anyway."""
+    yield from _page(browser, {**DESKTOP, "bypass_csp": True})
+
+
 def page_errors(page: Page) -> list[str]:
     """From now on, every console error and uncaught exception on `page`, as text."""
     errors: list[str] = []
