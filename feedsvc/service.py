@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
@@ -93,6 +94,14 @@ class Service:
                     endpoint.url,
                     endpoint.secret_env,
                 )
+        site = self.settings.site
+        host = urlsplit(site.base_url).hostname or ""
+        local = host == "localhost" or host.startswith("127.") or host == "::1"
+        if self.settings.share.enabled and not site.base_url.startswith("https://") and not local:
+            log.warning(
+                "site.base_url is not https: the one-click unsubscribe link of share emails "
+                "(RFC 8058) needs https, and mail programs may not offer it"
+            )
         mail = self.settings.mail
         if mail.transport == "smtp" and mail.smtp_username and mail.smtp_password is None:
             log.warning("mail: smtp_username is set but FEEDSVC_SMTP_PASSWORD is not; emails wait")

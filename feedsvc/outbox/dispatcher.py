@@ -26,7 +26,7 @@ from feedsvc.store.outbox import Claim, Outbox
 log = logging.getLogger("feedsvc.outbox")
 
 SENT, NOT_TRIED = "sent", "not tried"
-_ADDRESS = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+)")
+_ADDRESS = re.compile(r"([^\s@<>\"(),;:\[\]])[^\s@<>\"(),;:\[\]]*@([A-Za-z0-9.-]+)")
 
 
 def masked(text: str) -> str:

@@ -124,17 +124,16 @@ class ShareDesk:
                 ShareRefused(400, "the form expired or was already sent: load it again")
             )
             return done
-        if request.trapped:
-            # The honeypot: a bot is answered as if it had succeeded, and nothing is sent.
-            self.count("trapped")
-            done.set_result(Receipt(new_id(), request.release))
-            return done
         stored = self._visible(request.release)
         if stored is None:
             self.count("refused_release")
             done.set_exception(ShareRefused(404, "no such release"))
             return done
         pending = self._pending(request, stored, nonce, client_ip)
+        if request.trapped:
+            # The honeypot: stored like a share (it spends its token, counts towards the
+            # limits, has a confirmation page) and answered like one; nothing is sent.
+            pending = dataclasses.replace(pending, trapped=True, announcements=())
         stored_future: Future[Refusal | None] = Future()
 
         def settle(f: Future[Refusal | None]) -> None:
@@ -144,7 +143,7 @@ class ShareDesk:
                 done.set_exception(e)
                 return
             if refusal is None:
-                self.count("accepted")
+                self.count("trapped" if pending.trapped else "accepted")
                 done.set_result(Receipt(pending.id, pending.release_id))
             else:
                 self.count(f"refused_{refusal.limit or refusal.reason}")

@@ -7,6 +7,7 @@ recipients, a message too long) is a 422.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,16 @@ FIELDS = ("release", "to", "from_name", "from_email", "message", "token", "websi
 NAME_MAX_CHARS = 64
 ADDRESS_MAX_CHARS = 254  # RFC 5321 4.5.3.1.3, as a path
 _BREAKS = {"\r", "\n", "\x00"}
+# What no header may hold (the email channel refuses them too): controls, format characters
+# (bidi overrides), and the Unicode line and paragraph separators. A message's own line
+# breaks and tabs are allowed.
+_FORBIDDEN = {"Cc", "Cf", "Zl", "Zp"}
+
+
+def _forbidden(c: str, lines: bool) -> bool:
+    if lines and c in "\n\r\t":
+        return False
+    return unicodedata.category(c) in _FORBIDDEN
 
 
 class ShareInvalid(Exception):
@@ -60,8 +71,8 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
         if "\x00" in value or (not lines and ("\r" in value or "\n" in value)):
             bad[name] = "must not contain line breaks or NUL characters"
             return None
-        if any(ord(c) < 32 and c not in "\r\n\t" for c in value) or "\x7f" in value:
-            bad[name] = "must not contain control characters"
+        if not value.isprintable() and any(_forbidden(c, lines) for c in value):
+            bad[name] = "must not contain control characters or line separators"
             return None
         return value.strip() or None
 
@@ -141,7 +152,9 @@ def _address(text: str) -> str:
         checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as e:
         return f"!{_shorten(text)} is not an email address. {e}"
-    return checked.normalized
+    # The ASCII form (Punycode domain): what SMTP without SMTPUTF8 carries. A local part
+    # that is not ASCII was refused above (allow_smtputf8=False).
+    return checked.ascii_email or checked.normalized
 
 
 def _shorten(text: str) -> str:

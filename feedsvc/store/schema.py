@@ -134,6 +134,9 @@ shares = Table(
     Column("recipients", Integer, nullable=False),  # accepted, suppressed ones included
     Column("clicks", Integer, nullable=False, default=0),
     Column("erased_at", UTCDateTime),
+    # The honeypot caught it: stored like any share (it counts towards the limits, its
+    # confirmation page works) and sends nothing.
+    Column("trapped", Integer, nullable=False, default=0),
     Index("shares_created", "created_at"),
     Index("shares_ip", "ip_hash", "created_at"),
     Index("shares_sender", "sender_hash", "created_at"),

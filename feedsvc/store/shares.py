@@ -41,6 +41,7 @@ class PendingShare:
     # (recipient hash, its email); a suppressed recipient's email is not queued.
     emails: Sequence[tuple[str, Outgoing]]
     announcements: Sequence[Outgoing] = field(default_factory=tuple)  # share.created
+    trapped: bool = False  # the honeypot caught it: stored, nothing sent
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,20 @@ class ShareStore:
         return None
 
     def _store(self, conn: Any, share: PendingShare, now: dt.datetime) -> None:
+        if share.trapped:
+            conn.execute(
+                _INSERT_SHARE,
+                {
+                    "id": share.id,
+                    "release_id": share.release_id,
+                    "created_at": now,
+                    "ip_hash": share.ip_hash,
+                    "recipients": len(share.emails),
+                    "clicks": 0,
+                    "trapped": 1,
+                },
+            )
+            return
         hashes = [h for h, _ in share.emails]
         suppressed = (
             set(conn.execute(_SUPPRESSED, {"hashes": hashes}).scalars()) if hashes else set()
@@ -143,6 +158,7 @@ class ShareStore:
                 "message": share.message,
                 "recipients": len(share.emails),
                 "clicks": 0,
+                "trapped": 0,
             },
         )
         if hashes:
@@ -211,6 +227,7 @@ class ShareStore:
         """(release id, shares, recipients, click-throughs), the most shared first."""
         query = (
             select(_s.release_id, func.count(), func.sum(_s.recipients), func.sum(_s.clicks))
+            .where(_s.trapped == 0)
             .group_by(_s.release_id)
             .order_by(func.count().desc(), _s.release_id)
         )
@@ -219,7 +236,9 @@ class ShareStore:
 
     def totals(self) -> tuple[int, int]:
         with self.engine.connect() as conn:
-            n, clicks = conn.execute(select(func.count(), func.sum(_s.clicks))).one()
+            n, clicks = conn.execute(
+                select(func.count(), func.sum(_s.clicks)).where(_s.trapped == 0)
+            ).one()
         return n, int(clicks or 0)
 
     # -- privacy ---------------------------------------------------------------------------

@@ -91,7 +91,8 @@ class ShareRoutes:
             return await self._not_allowed(send, b"GET, HEAD, POST")
         if (m := _SENT_PATH.fullmatch(rel)) is not None and method in ("GET", "HEAD"):
             return await self._sent_page(send, method, m[1])
-        if (m := _CLICK_PATH.fullmatch(rel)) is not None and method in ("GET", "HEAD"):
+        # Only a GET counts: a HEAD is a link checker, not a reader.
+        if (m := _CLICK_PATH.fullmatch(rel)) is not None and method == "GET":
             return await self._click(send, method, m[1])
         if rel.startswith("api/"):
             if rel in ("api/shares", "api/shares/token"):
@@ -108,7 +109,7 @@ class ShareRoutes:
         release = (query.get("release") or [""])[0]
         if not release:
             return await self._json(
-                send, 400, _error("release is missing", release="missing"), "/api/shares/token"
+                send, 400, _error("release is missing", {"release": "missing"}), "/api/shares/token"
             )
         loop = asyncio.get_running_loop()
         token = await loop.run_in_executor(None, self.desk.token, release)
@@ -141,7 +142,7 @@ class ShareRoutes:
             request = parse(data, self.settings.share)
             receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
         except ShareInvalid as e:
-            return await self._json(send, e.status, _error("check the fields", **e.fields), route)
+            return await self._json(send, e.status, _error("check the fields", e.fields), route)
         except ShareRefused as e:
             extra = [(b"retry-after", str(e.retry_after).encode())] if e.status == 429 else []
             return await self._json(send, e.status, {"error": str(e)}, route, headers=extra)
@@ -346,8 +347,8 @@ class ShareRoutes:
 _AGAIN = "To keep this form from being used for spam, please check it and press Send again."
 
 
-def _error(message: str, **fields: str) -> dict[str, Any]:
-    return {"error": message, "fields": fields}
+def _error(message: str, fields: dict[str, str]) -> dict[str, Any]:
+    return {"error": message, "fields": dict(fields)}
 
 
 def _header(scope: Scope, name: bytes) -> str:

@@ -113,9 +113,14 @@ def test_a_token_is_good_once_not_too_soon_not_too_late_and_for_its_release(
 
 
 def test_the_honeypot_looks_like_success_and_sends_nothing(desk: ShareDesk, room: Newsroom) -> None:
-    receipt = submit(desk, request(desk, room, trapped=True))
+    req = request(desk, room, trapped=True)
+    receipt = submit(desk, req)
     assert receipt.id and emails(room) == []
     assert desk.counts["trapped"] == 1
+    # Its confirmation page works like any other, and its token is spent.
+    assert desk.sent(receipt.id) is not None
+    assert refusal(desk, dataclasses.replace(req, trapped=False)).status == 400
+    assert desk.shares.stats() == []  # not counted as a share
 
 
 def test_a_withdrawn_release_cannot_be_shared(desk: ShareDesk, room: Newsroom) -> None:

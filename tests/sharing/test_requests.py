@@ -55,7 +55,9 @@ def test_line_breaks_and_nul_are_a_400_naming_the_field(field: str, value: objec
 
 def test_a_message_may_have_line_breaks_but_no_other_controls() -> None:
     assert parse({**GOOD, "message": "a\nb"}, RULES).message == "a\nb"
-    assert refused(message="a\x1bb").fields == {"message": "must not contain control characters"}
+    assert refused(message="a\x1bb").fields == {
+        "message": "must not contain control characters or line separators"
+    }
 
 
 @pytest.mark.parametrize(
@@ -95,3 +97,18 @@ def test_unacceptable_values_are_a_422_naming_the_field(changes: dict, field: st
 
 def test_the_honeypot_is_noticed_not_refused() -> None:
     assert parse({**GOOD, "website": "http://spam.example"}, RULES).trapped
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\u202e"])
+def test_unicode_line_separators_and_bidi_overrides_are_refused(separator: str) -> None:
+    e = refused(from_name=f"Ana{separator}Bcc: x@example.org")
+    assert e.status == 400 and "from_name" in e.fields
+
+
+def test_an_international_domain_is_kept_in_its_ascii_form() -> None:
+    request = parse(
+        {**GOOD, "to": ["friend@bücher.example"], "from_email": "ana@bücher.example"}, RULES
+    )
+    assert request.to == ("friend@xn--bcher-kva.example",)
+    assert request.from_email == "ana@xn--bcher-kva.example"
+    assert refused(to=["zoë@example.org"]).status == 422  # no SMTPUTF8: refused, not lost
