@@ -110,6 +110,8 @@ class Service:
         with self._lock:
             look = self._look()
             self.cache.apply(look.changes)
+            if look.changes:
+                self.desk.forget()
         self._report(look.changes)
         return Tick(look.changes, look.unsettled)
 
@@ -133,6 +135,8 @@ class Service:
         with self._lock:
             changes = self.store.publish_due(self.clock.now())
             self.cache.apply(changes)
+            if changes:
+                self.desk.forget()
         if changes:
             log.info("embargo lifted: %s", ", ".join(changes.published))
         return Tick(changes)

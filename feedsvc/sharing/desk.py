@@ -19,6 +19,7 @@ import queue
 import re
 import secrets
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ from feedsvc.store.shares import PendingShare, Refusal, ShareStore
 log = logging.getLogger("feedsvc.share")
 
 _BATCH = 64
+_REMEMBER_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class ShareDesk:
         self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {}  # outcome -> how many, for /metrics
+        self._releases: dict[str, tuple[float, StoredRelease | None]] = {}
 
     # -- tokens ----------------------------------------------------------------------------
 
@@ -247,10 +250,25 @@ class ShareDesk:
         return out
 
     def _visible(self, release_id: str) -> StoredRelease | None:
+        """The release, if visible, remembered for a few seconds: a popular release is
+        shared many times a second, and the writer checks visibility again in the
+        transaction that stores the share (a withdrawal is never missed, only an edit of
+        the title can lag a moment behind in an email)."""
+        now = time.monotonic()
+        known = self._releases.get(release_id)
+        if known is not None and known[0] > now:
+            return known[1]
         stored = self.store.get(release_id)
-        if stored is None or stored.seq is None or stored.withdrawn_at is not None:
-            return None
+        if stored is not None and (stored.seq is None or stored.withdrawn_at is not None):
+            stored = None
+        if len(self._releases) > 1024:
+            self._releases.clear()
+        self._releases[release_id] = (now + _REMEMBER_SECONDS, stored)
         return stored
+
+    def forget(self) -> None:
+        """The published set changed: look releases up afresh."""
+        self._releases = {}
 
     def count(self, outcome: str) -> None:
         with self._lock:

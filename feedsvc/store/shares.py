@@ -4,11 +4,12 @@ suppression list, spent form tokens, and the rate limits counted across instance
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from feedsvc.config import ShareSettings
@@ -56,25 +57,52 @@ def _count(where: Any) -> Any:
 
 
 _s, _r = shares.c, share_recipients.c
-_BY_IP = _count(and_(_s.ip_hash == bindparam("h"), _s.created_at > bindparam("since")))
-_BY_SENDER = _count(and_(_s.sender_hash == bindparam("h"), _s.created_at > bindparam("since")))
+
+
+def _grouped(column: Any, created: Any) -> Any:
+    """key -> count of rows since a moment, for a set of keys."""
+    return (
+        select(column, func.count())
+        .where(column.in_(bindparam("keys", expanding=True)), created > bindparam("since"))
+        .group_by(column)
+    )
+
+
+_BY_IP_IN = _grouped(_s.ip_hash, _s.created_at)
+_BY_SENDER_IN = _grouped(_s.sender_hash, _s.created_at)
+_BY_RECIPIENT_IN = _grouped(_r.recipient_hash, _r.created_at)
 _ALL = _count(_s.created_at > bindparam("since"))
-_BY_RECIPIENT = _count(
-    and_(_r.recipient_hash == bindparam("h"), _r.created_at > bindparam("since"))
-)
 _OLDEST_BY_IP = select(func.min(_s.created_at)).where(
     _s.ip_hash == bindparam("h"), _s.created_at > bindparam("since")
 )
-_VISIBLE = select(releases.c.id).where(
-    releases.c.id == bindparam("id"),
+_VISIBLE_IN = select(releases.c.id).where(
+    releases.c.id.in_(bindparam("keys", expanding=True)),
     releases.c.seq.is_not(None),
     releases.c.withdrawn_at.is_(None),
 )
 _SUPPRESSED = select(suppressions.c.address_hash).where(
-    suppressions.c.address_hash.in_(bindparam("hashes", expanding=True))
+    suppressions.c.address_hash.in_(bindparam("keys", expanding=True))
 )
+_SPENT_IN = select(used_tokens.c.nonce).where(
+    used_tokens.c.nonce.in_(bindparam("keys", expanding=True))
+)
+_INSERT_TOKENS = insert(used_tokens)
 _INSERT_SHARE = insert(shares)
 _INSERT_RECIPIENTS = insert(share_recipients)
+
+
+def _set(conn: Any, query: Any, keys: set[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(conn.execute(query, {"keys": sorted(keys)}).scalars())
+
+
+def _counts(conn: Any, query: Any, keys: set[str], since: dt.datetime) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    if keys:
+        rows = conn.execute(query, {"keys": sorted(keys), "since": since})
+        counts.update({key: n for key, n in rows})
+    return counts
 
 
 class ShareStore:
@@ -85,98 +113,115 @@ class ShareStore:
         self, batch: Sequence[PendingShare], now: dt.datetime, rules: ShareSettings
     ) -> list[Refusal | None]:
         """Store the shares that pass (None) and say why the others do not, in one
-        transaction: a share, its recipients and its emails commit together, and the
-        request is answered only after the commit."""
-        outcomes: list[Refusal | None] = []
+        transaction: a share, its recipients and its emails commit together, and every
+        request is answered only after the commit.
+
+        The batch is checked as a set: one query per kind of fact (visible releases, each
+        limit's counts, spent tokens, suppressed addresses), then counted on in Python as
+        the batch's own shares are admitted, one after another, so that a batch admits
+        exactly what the same requests one at a time would have."""
+        hour, day = now - HOUR, now - DAY
         with writing(self.engine) as conn:
+            visible = _set(conn, _VISIBLE_IN, {s.release_id for s in batch})
+            by_ip = _counts(conn, _BY_IP_IN, {s.ip_hash for s in batch}, hour)
+            by_sender = _counts(
+                conn, _BY_SENDER_IN, {s.sender_hash for s in batch if s.sender_hash}, day
+            )
+            by_recipient = _counts(
+                conn, _BY_RECIPIENT_IN, {h for s in batch for h, _ in s.emails}, day
+            )
+            overall = conn.execute(_ALL, {"since": hour}).scalar_one()
+            spent = _set(conn, _SPENT_IN, {s.nonce for s in batch})
+            outcomes: list[Refusal | None] = []
+            admitted: list[PendingShare] = []
             for share in batch:
-                refusal = self._check(conn, share, now, rules)
+                refusal = self._check(
+                    conn, share, now, rules, visible, by_ip, by_sender, by_recipient, overall
+                )
+                if refusal is None and share.nonce in spent:
+                    refusal = Refusal("token")
                 if refusal is None:
-                    self._store(conn, share, now)
+                    spent.add(share.nonce)
+                    by_ip[share.ip_hash] += 1
+                    if share.sender_hash:
+                        by_sender[share.sender_hash] += 1
+                    for h, _ in share.emails:
+                        by_recipient[h] += 1
+                    overall += 1
+                    admitted.append(share)
                 outcomes.append(refusal)
+            if admitted:
+                self._store(conn, admitted, now)
         return outcomes
 
     def _check(
-        self, conn: Any, share: PendingShare, now: dt.datetime, rules: ShareSettings
+        self,
+        conn: Any,
+        share: PendingShare,
+        now: dt.datetime,
+        rules: ShareSettings,
+        visible: set[str],
+        by_ip: Counter[str],
+        by_sender: Counter[str],
+        by_recipient: Counter[str],
+        overall: int,
     ) -> Refusal | None:
-        if conn.execute(_VISIBLE, {"id": share.release_id}).first() is None:
+        if share.release_id not in visible:
             return Refusal("release")
-        hour, day = now - HOUR, now - DAY
-        if conn.execute(_BY_IP, {"h": share.ip_hash, "since": hour}).scalar_one() >= (
-            rules.per_ip_per_hour
-        ):
-            oldest = conn.execute(_OLDEST_BY_IP, {"h": share.ip_hash, "since": hour}).scalar()
+        if by_ip[share.ip_hash] >= rules.per_ip_per_hour:
+            oldest = conn.execute(_OLDEST_BY_IP, {"h": share.ip_hash, "since": now - HOUR}).scalar()
             wait = (oldest + HOUR - now).total_seconds() if oldest else HOUR.total_seconds()
             return Refusal("limit", max(1, int(wait) + 1), "per_ip_per_hour")
-        if conn.execute(_ALL, {"since": hour}).scalar_one() >= rules.global_per_hour:
+        if overall >= rules.global_per_hour:
             return Refusal("limit", 600, "global_per_hour")
-        if share.sender_hash is not None:
-            sent = conn.execute(_BY_SENDER, {"h": share.sender_hash, "since": day}).scalar_one()
-            if sent >= rules.per_sender_per_day:
-                return Refusal("limit", 3600, "per_sender_per_day")
-        for recipient, _ in share.emails:
-            got = conn.execute(_BY_RECIPIENT, {"h": recipient, "since": day}).scalar_one()
-            if got >= rules.per_recipient_per_day:
-                return Refusal("limit", 3600, "per_recipient_per_day")
-        # Last, so a request refused for a limit keeps its token for a second try.
-        spent = conn.execute(
-            _insert_ignore(conn, used_tokens, "nonce"), {"nonce": share.nonce, "used_at": now}
-        )
-        if spent.rowcount != 1:
-            return Refusal("token")
+        if share.sender_hash and by_sender[share.sender_hash] >= rules.per_sender_per_day:
+            return Refusal("limit", 3600, "per_sender_per_day")
+        if any(by_recipient[h] >= rules.per_recipient_per_day for h, _ in share.emails):
+            return Refusal("limit", 3600, "per_recipient_per_day")
         return None
 
-    def _store(self, conn: Any, share: PendingShare, now: dt.datetime) -> None:
-        if share.trapped:
-            conn.execute(
-                _INSERT_SHARE,
-                {
-                    "id": share.id,
-                    "release_id": share.release_id,
-                    "created_at": now,
-                    "ip_hash": share.ip_hash,
-                    "recipients": len(share.emails),
-                    "clicks": 0,
-                    "trapped": 1,
-                },
-            )
-            return
-        hashes = [h for h, _ in share.emails]
-        suppressed = (
-            set(conn.execute(_SUPPRESSED, {"hashes": hashes}).scalars()) if hashes else set()
-        )
+    def _store(self, conn: Any, admitted: Sequence[PendingShare], now: dt.datetime) -> None:
+        hashes = {h for s in admitted if not s.trapped for h, _ in s.emails}
+        suppressed = _set(conn, _SUPPRESSED, hashes)
+        conn.execute(_INSERT_TOKENS, [{"nonce": s.nonce, "used_at": now} for s in admitted])
         conn.execute(
             _INSERT_SHARE,
-            {
-                "id": share.id,
-                "release_id": share.release_id,
-                "created_at": now,
-                "ip_hash": share.ip_hash,
-                "sender_name": share.sender_name,
-                "sender_email": share.sender_email,
-                "sender_hash": share.sender_hash,
-                "message": share.message,
-                "recipients": len(share.emails),
-                "clicks": 0,
-                "trapped": 0,
-            },
+            [
+                {
+                    "id": s.id,
+                    "release_id": s.release_id,
+                    "created_at": now,
+                    "ip_hash": s.ip_hash,
+                    # A share the honeypot caught keeps nothing it was sent.
+                    "sender_name": None if s.trapped else s.sender_name,
+                    "sender_email": None if s.trapped else s.sender_email,
+                    "sender_hash": None if s.trapped else s.sender_hash,
+                    "message": None if s.trapped else s.message,
+                    "recipients": len(s.emails),
+                    "clicks": 0,
+                    "trapped": int(s.trapped),
+                }
+                for s in admitted
+            ],
         )
-        if hashes:
-            conn.execute(
-                _INSERT_RECIPIENTS,
-                [
-                    {
-                        "share_id": share.id,
-                        "recipient_hash": h,
-                        "created_at": now,
-                        "suppressed": int(h in suppressed),
-                    }
-                    for h in hashes
-                ],
-            )
+        real = [s for s in admitted if not s.trapped]
+        recipients = [
+            {
+                "share_id": s.id,
+                "recipient_hash": h,
+                "created_at": now,
+                "suppressed": int(h in suppressed),
+            }
+            for s in real
+            for h, _ in s.emails
+        ]
+        if recipients:
+            conn.execute(_INSERT_RECIPIENTS, recipients)
         # A suppressed address gets nothing, and the sharer is told the same as for any.
-        outgoing = [email for h, email in share.emails if h not in suppressed]
-        enqueue(conn, [*outgoing, *share.announcements], now)
+        outgoing = [email for s in real for h, email in s.emails if h not in suppressed] + [
+            a for s in real for a in s.announcements
+        ]
+        enqueue(conn, outgoing, now)
 
     # -- the recipient's side ---------------------------------------------------------------
 
@@ -205,7 +250,7 @@ class ShareStore:
 
     def is_suppressed(self, address_hash: str) -> bool:
         with self.engine.connect() as conn:
-            return conn.execute(_SUPPRESSED, {"hashes": [address_hash]}).first() is not None
+            return conn.execute(_SUPPRESSED, {"keys": [address_hash]}).first() is not None
 
     def click(self, share_id: str) -> str | None:
         """Count a click-through; the release it leads to (None for an unknown share)."""
