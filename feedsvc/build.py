@@ -77,7 +77,7 @@ def _render_part(
     parts: int,
     progress: Callable[[int], None] | None = None,
 ) -> ExportStats:
-    store = Store.open(database_url(settings))
+    store = Store.open(database_url(settings), upgrade=False)  # the parent upgraded it
     try:
         site = Site(settings, store, clock)
         counted = progress if _done is None else _count

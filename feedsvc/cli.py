@@ -22,7 +22,8 @@ from feedsvc.ingest import ingest
 from feedsvc.model import CHANNELS, STATUSES, Delivery, ReadProblem
 from feedsvc.progress import Progress
 from feedsvc.reading import read_folder
-from feedsvc.store import Changes, Store
+from feedsvc.store import Changes, Store, schema_version
+from feedsvc.store.schema_version import SchemaError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -36,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"feedsvc: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except ExportError as e:
+    except (ExportError, SchemaError) as e:
         print(f"feedsvc: {e}", file=sys.stderr)
         return EXIT_PROBLEMS
 
@@ -72,6 +73,16 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check", help="read every release and report problems")
     _config_option(check)
     check.set_defaults(run=cmd_check)
+
+    db = commands.add_parser("db", help="the database schema (Alembic migrations)")
+    _config_option(db)
+    db_steps = db.add_subparsers(dest="step", metavar="STEP", required=True)
+    upgrade = db_steps.add_parser("upgrade", help="bring the schema up to date")
+    _config_option(upgrade)
+    upgrade.set_defaults(run=cmd_db_upgrade)
+    current = db_steps.add_parser("current", help="the schema's revision, and the newest")
+    _config_option(current)
+    current.set_defaults(run=cmd_db_current)
 
     share = commands.add_parser("share", help="suggest a release to someone by email")
     _config_option(share)
@@ -174,7 +185,7 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
 
     out = (args.out or settings.build.out).resolve()
     started = time.perf_counter()
-    store = Store.open(database_url(settings))
+    store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
     if args.now is None:
         store.announce = Announcer(settings)
     try:
@@ -205,7 +216,7 @@ def _announce_build(settings: Settings, clock: Clock) -> None:
     the feed before the swap would find the old one)."""
     from feedsvc.service import dispatcher
 
-    store = Store.open(database_url(settings))
+    store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
     try:
         report = dispatcher(settings, store, clock).run(budget=60)
     finally:
@@ -311,7 +322,7 @@ def _display(path: Path) -> str:
 
 
 def _outbox_store(settings: Settings) -> Store:
-    return Store.open(database_url(settings))
+    return Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
 
 
 def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
@@ -477,7 +488,7 @@ def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
         for name, problem in e.fields.items():
             print(f"feedsvc: --{name.replace('_', '-')}: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    store = Store.open(database_url(settings))
+    store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
     try:
         desk = ShareDesk(settings, store, Signer(load_key(settings)), SystemClock())
         receipt = desk.share_now(request)
@@ -497,7 +508,7 @@ def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from feedsvc.store.shares import ShareStore
 
-    store = Store.open(database_url(settings))
+    store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
     try:
         rows = ShareStore(store.engine).stats()
     finally:
@@ -512,3 +523,32 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     total = [sum(row[i] for row in rows) for i in (1, 2, 3)]
     print(f"{'all':<{width}}  {total[0]:>6}  {total[1]:>6}  {total[2]:>6}")
     return EXIT_OK
+
+
+# -- feedsvc db ----------------------------------------------------------------------------------
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url(settings))
+    try:
+        done = schema_version.upgrade(engine)
+    finally:
+        engine.dispose()
+    print(f"database schema {done}")
+    return EXIT_OK
+
+
+def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url(settings))
+    try:
+        revision = schema_version.current(engine)
+    finally:
+        engine.dispose()
+    newest = schema_version.head()
+    state = "up to date" if revision == newest else "behind: run `feedsvc db upgrade`"
+    print(f"{revision or 'no revision'} (newest {newest}; {state})")
+    return EXIT_OK if revision == newest else EXIT_PROBLEMS

@@ -60,6 +60,9 @@ class ItemsSettings:
 @dataclass(frozen=True)
 class DatabaseSettings:
     url: str = "sqlite:///var/feedsvc.db"
+    # Bring the schema up to date at start (Alembic). With several instances, set false
+    # and run `feedsvc db upgrade` once per release of feedsvc.
+    auto_upgrade: bool = True
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from feedsvc.scanner import Look, Scanner
 from feedsvc.sharing.desk import ShareDesk
 from feedsvc.sharing.keys import Signer, load_key
 from feedsvc.store import Changes, Store
+from feedsvc.store.leader import Leadership
 from feedsvc.web.metrics import Metrics
 
 log = logging.getLogger("feedsvc")
@@ -45,7 +46,7 @@ class Service:
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
-        self.store = Store.open(database_url(settings))
+        self.store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
         self.store.announce = Announcer(settings)
         self.dispatcher = dispatcher(settings, self.store, self.clock, channels)
         self.site = Site(settings, self.store, self.clock)
@@ -71,18 +72,39 @@ class Service:
         self.metrics.gauges["feedsvc_webhook_endpoints_disabled"] = lambda: sum(
             1 for e in self.store.outbox.endpoints() if e.disabled_at is not None
         )
+        self.leadership = Leadership(self.store.engine)
+        self._generation = 0  # the last change-log entry this cache reflects
+        self._own: set[int] = set()  # entries this instance wrote (already applied)
         self._lock = threading.Lock()  # one change at a time, whichever job makes it
         self._sending = threading.Lock()  # held while the dispatcher runs
 
     def start(self) -> None:
-        """Catch up with the folder and the clock, then fill the cache."""
+        """Catch up with the folder and the clock (when leading), then fill the cache."""
         self._warn_missing_secrets()
         with self._lock:
-            look = self._look()
-            # Releases that fell due while the service was down.
-            self.store.publish_due(self.clock.now())
+            look = None
+            if self.leadership.held():
+                look = self._look()
+                # Releases that fell due while the service was down.
+                self.store.publish_due(self.clock.now())
+            self._generation = self.store.generation()
             self.cache.load()
-        self._report(look.changes)
+        if look is not None:
+            self._report(look.changes)
+
+    def follow(self) -> Changes:
+        """Apply what other instances (or `feedsvc build`) changed since the last look."""
+        seen = Changes()
+        for changes in self.store.changes_since(self._generation):
+            self._generation = changes.generation
+            if changes.generation in self._own:
+                self._own.discard(changes.generation)
+                continue
+            self.cache.apply(changes)
+            seen.merge(changes)
+        if seen:
+            self.desk.forget()
+        return seen
 
     def _warn_missing_secrets(self) -> None:
         # Deliveries wait (and retry) rather than die for these: say so once, loudly.
@@ -107,13 +129,22 @@ class Service:
             log.warning("mail: smtp_username is set but FEEDSVC_SMTP_PASSWORD is not; emails wait")
 
     def scan(self) -> Tick:
+        """The leader looks at items/; every instance applies what others changed."""
         with self._lock:
+            self.follow()
+            if not self.leadership.held():
+                return Tick(Changes())
             look = self._look()
-            self.cache.apply(look.changes)
-            if look.changes:
-                self.desk.forget()
+            self._applied(look.changes)
         self._report(look.changes)
         return Tick(look.changes, look.unsettled)
+
+    def _applied(self, changes: Changes) -> None:
+        self.cache.apply(changes)
+        if changes:
+            self.desk.forget()
+            if changes.generation:
+                self._own.add(changes.generation)
 
     def _look(self) -> Look:
         look = self.scanner.look()
@@ -133,10 +164,10 @@ class Service:
 
     def publish_due(self) -> Tick:
         with self._lock:
+            if not self.leadership.held():
+                return Tick(Changes())
             changes = self.store.publish_due(self.clock.now())
-            self.cache.apply(changes)
-            if changes:
-                self.desk.forget()
+            self._applied(changes)
         if changes:
             log.info("embargo lifted: %s", ", ".join(changes.published))
         return Tick(changes)
@@ -147,6 +178,10 @@ class Service:
             return self.dispatcher.run(stop=stop)
 
     def purge(self) -> int:
+        self.store.forget_changes(self.clock.now() - dt.timedelta(days=1))
+        return self._purge()
+
+    def _purge(self) -> int:
         """Forget deliveries that ended (delivered, cancelled) more than outbox.keep_days ago,
         and erase what names a person in shares older than share.retention_days."""
         now = self.clock.now()
@@ -174,6 +209,7 @@ class Service:
         self.desk.close()  # shares accepted so far are stored before the store closes
         # A job still running finishes first: its change, or the send it is in.
         with self._lock, self._sending:
+            self.leadership.release()
             self.cache.close()
             self.store.close()
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     create_engine,
+    delete,
     event,
     func,
     insert,
@@ -26,8 +27,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from feedsvc.model import FileState, ListedRelease, Outgoing, Release, StoredRelease
-from feedsvc.store.outbox import Outbox, enqueue, writing
-from feedsvc.store.schema import metadata, releases
+from feedsvc.store import schema_version
+from feedsvc.store.outbox import RELEASES_LOCK, Outbox, enqueue, writing
+from feedsvc.store.schema import releases, site_changes
 
 __all__ = ["Announce", "Changes", "FileState", "ReleaseEvent", "Store"]
 
@@ -49,6 +51,7 @@ class Changes:
     # What readers outside should hear of: (event type, release id), for public releases only.
     events: list[tuple[str, str]] = field(default_factory=list)
     enqueued: int = 0  # deliveries the outbox took in the same transaction
+    generation: int = 0  # its place in the change log (site_changes), once recorded
 
     def __bool__(self) -> bool:
         return bool(self.added or self.updated or self.withdrawn or self.published)
@@ -83,14 +86,21 @@ class Store:
         self.announce: Announce | None = None
 
     @classmethod
-    def open(cls, url: str) -> Store:
+    def open(cls, url: str, upgrade: bool = True) -> Store:
+        """Open the database at `url` (SQLite or PostgreSQL), bringing its schema up to
+        date (or, with `upgrade` false, refusing one that is not)."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url)
+        if parsed.get_backend_name() == "postgresql":
+            # Connections are checked before use: a PostgreSQL restart or a dropped idle
+            # connection costs a retry, not a failed request.
+            engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+        else:
+            engine = create_engine(url)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        metadata.create_all(engine)
+        schema_version.upgrade(engine, allowed=upgrade)
         return cls(engine)
 
     def close(self) -> None:
@@ -142,7 +152,7 @@ class Store:
             cols.seq,
             cols.section_slug,
         )
-        with writing(self.engine) as conn:
+        with writing(self.engine, RELEASES_LOCK) as conn:
             existing = {
                 row.id: row
                 for chunk in _chunks([r.id for r, _ in read])
@@ -251,13 +261,29 @@ class Store:
     def publish_due(self, now: dt.datetime) -> Changes:
         """Make visible every stored release whose embargo (if any) has passed."""
         changes = Changes()
-        with writing(self.engine) as conn:
+        with writing(self.engine, RELEASES_LOCK) as conn:
             self._publish_due(conn, now, changes)
             self._announce(conn, changes, now)
         return changes
 
     def _announce(self, conn: Any, changes: Changes, now: dt.datetime) -> None:
-        if self.announce is None or not changes:
+        if not changes:
+            return
+        # The change log first: instances that do not scan replay it to stay current.
+        logged = {
+            "added": changes.added,
+            "updated": changes.updated,
+            "withdrawn": changes.withdrawn,
+            "published": changes.published,
+            "sections": sorted(changes.sections),
+            "seqs": sorted(changes.seqs),
+        }
+        changes.generation = conn.execute(
+            insert(site_changes)
+            .values(at=now, changes=json.dumps(logged, ensure_ascii=False))
+            .returning(site_changes.c.generation)
+        ).scalar_one()
+        if self.announce is None:
             return
         ids = sorted({rid for _, rid in changes.events})
         rows = {
@@ -296,6 +322,42 @@ class Store:
         changes.events.extend(("release.published", rid) for rid, _ in due)
         changes.sections.update(slug for _, slug in due)
         changes.seqs.update(range(top + 1, top + len(due) + 1))
+
+    def changes_since(self, generation: int, limit: int = 1000) -> list[Changes]:
+        """The logged changes after `generation`, oldest first."""
+        c = site_changes.c
+        query = (
+            select(c.generation, c.changes)
+            .where(c.generation > generation)
+            .order_by(c.generation)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for number, text_ in rows:
+            logged = json.loads(text_)
+            out.append(
+                Changes(
+                    added=logged["added"],
+                    updated=logged["updated"],
+                    withdrawn=logged["withdrawn"],
+                    published=logged["published"],
+                    sections=set(logged["sections"]),
+                    seqs=set(logged["seqs"]),
+                    generation=number,
+                )
+            )
+        return out
+
+    def generation(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(site_changes.c.generation))).scalar()
+        return int(value or 0)
+
+    def forget_changes(self, before: dt.datetime) -> int:
+        with writing(self.engine) as conn:
+            return conn.execute(delete(site_changes).where(site_changes.c.at < before)).rowcount
 
     def next_embargo(self) -> dt.datetime | None:
         """When the next embargoed release falls due."""

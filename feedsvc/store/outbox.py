@@ -28,6 +28,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -123,8 +124,10 @@ def enqueue(conn: Connection, outgoing: Iterable[Outgoing], now: dt.datetime) ->
     ]
     if not rows:
         return 0
-    result = conn.execute(_insert_ignoring_keys(conn), rows)
-    return max(result.rowcount, 0)
+    # RETURNING: the rows really inserted (a driver's rowcount for many rows is not to be
+    # trusted, and a key already stored inserts nothing).
+    result = conn.execute(_insert_ignoring_keys(conn).returning(deliveries.c.id), rows)
+    return len(result.all())
 
 
 def _insert_ignoring_keys(conn: Connection) -> Any:
@@ -472,14 +475,24 @@ class Outbox:
         return writing(self.engine)
 
 
+# PostgreSQL advisory locks (transaction scope) for writes that must take turns across
+# instances: the published set (archive positions are numbered in turn) and the shares
+# (limits and single-use tokens are checked, then written).
+RELEASES_LOCK, SHARES_LOCK = 0x66656501, 0x66656502
+
+
 @contextmanager
-def writing(engine: Engine) -> Iterator[Connection]:
+def writing(engine: Engine, turn: int | None = None) -> Iterator[Connection]:
     """A write transaction. On SQLite it starts with BEGIN IMMEDIATE: the write lock is
     taken first, so two processes never both read and then fail to upgrade to writing.
     Threads of one process queue on a lock of their own first: SQLite's busy handler
-    would make them sleep whole milliseconds each time they met."""
+    would make them sleep whole milliseconds each time they met. On PostgreSQL, `turn`
+    names an advisory lock held until the transaction ends (SQLite's one writer at a
+    time, where it matters)."""
     if engine.dialect.name != "sqlite":
         with engine.begin() as conn:
+            if turn is not None:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": turn})
             yield conn
         return
     with _sqlite_lock(engine), engine.begin() as conn:

@@ -170,3 +170,13 @@ used_tokens = Table(
     Column("used_at", UTCDateTime, nullable=False),
     Index("used_tokens_used", "used_at"),
 )
+
+# Every change of the published set, in order: instances that do not scan (followers, on
+# PostgreSQL) replay it to keep their caches current. Kept a day.
+site_changes = Table(
+    "site_changes",
+    metadata,
+    Column("generation", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("changes", Text, nullable=False),  # JSON: ids, sections and seqs that changed
+)

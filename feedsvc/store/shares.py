@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from feedsvc.config import ShareSettings
 from feedsvc.model import Outgoing
-from feedsvc.store.outbox import enqueue, writing
+from feedsvc.store.outbox import SHARES_LOCK, enqueue, writing
 from feedsvc.store.schema import (
     deliveries,
     releases,
@@ -121,7 +121,7 @@ class ShareStore:
         the batch's own shares are admitted, one after another, so that a batch admits
         exactly what the same requests one at a time would have."""
         hour, day = now - HOUR, now - DAY
-        with writing(self.engine) as conn:
+        with writing(self.engine, SHARES_LOCK) as conn:
             visible = _set(conn, _VISIBLE_IN, {s.release_id for s in batch})
             by_ip = _counts(conn, _BY_IP_IN, {s.ip_hash for s in batch}, hour)
             by_sender = _counts(
