@@ -278,3 +278,24 @@ def test_disk_cache_keeps_only_current_versions(service: Service) -> None:
         for path in ("releases/r1/", "page/2/", "archive/1/atom.xml", "sitemap.xml"):
             assert isinstance(service.cache.get(path), Ready)
     assert files() == 5  # the four above, and archive page 3, which the edits never touched
+
+
+def test_changes_made_by_another_process_reach_the_cache(service: Service) -> None:
+    """`feedsvc build` (or another instance) changes the store; this service replays the
+    change log at its next tick, though its own look at the folder finds nothing new."""
+    from feedsvc.ingest import ingest
+    from feedsvc.store import Store
+
+    service.start()
+    assert service.cache.get(f"releases/{SEED_ID}/") is Missing.NOT_FOUND
+    shutil.copy(SEED, service.settings.items.dir / SEED.name)
+    other = Store.open(str(service.store.engine.url))
+    try:
+        ingest(service.settings, other, FixedClock(NOW))
+    finally:
+        other.close()
+    assert service.scan().changes.published == []  # the files were already read by the other
+    assert isinstance(service.cache.get(f"releases/{SEED_ID}/"), Ready)
+    assert SEED_ID.encode() in service.cache.hot["feed.xml"].body
+    # Its own changes are not applied twice: the log says what it already did.
+    assert service.follow().published == []
