@@ -100,10 +100,9 @@ class Service:
             if changes.generation in self._own:
                 self._own.discard(changes.generation)
                 continue
+            self.desk.forget()
             self.cache.apply(changes)
             seen.merge(changes)
-        if seen:
-            self.desk.forget()
         return seen
 
     def _warn_missing_secrets(self) -> None:
@@ -140,11 +139,13 @@ class Service:
         return Tick(look.changes, look.unsettled)
 
     def _applied(self, changes: Changes) -> None:
-        self.cache.apply(changes)
         if changes:
+            # Before the cache: no moment where a page says 410 and the share API still
+            # remembers the release as visible.
             self.desk.forget()
             if changes.generation:
                 self._own.add(changes.generation)
+        self.cache.apply(changes)
 
     def _look(self) -> Look:
         look = self.scanner.look()

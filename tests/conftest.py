@@ -1,17 +1,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 from feedsvc.clock import FixedClock
 from feedsvc.config import Settings, database_url, settings_from_dict
 from feedsvc.ingest import IngestResult, ingest
 from feedsvc.publishing.site import Document, Site
 from feedsvc.store import Store
+from tests import pg
 
 REPO = Path(__file__).resolve().parents[1]
 SEED = REPO / "items" / "2020-09-11-wang-yi-china-russia-stability.txt"
@@ -20,6 +26,62 @@ SEED_TITLE = (
     "Wang Yi: China and Russia Are Key Forces of Stability in Turbulent International Situation"
 )
 BASE_URL = "https://press.example.org/"
+
+# The database the whole suite runs on: "sqlite" (a file per test) or "postgresql" (a
+# cluster the run starts itself, tests/pg.py).
+TEST_DATABASE = os.environ.get("FEEDSVC_TEST_DATABASE", "sqlite")
+DATABASES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if TEST_DATABASE not in DATABASES:
+        raise pytest.UsageError(
+            f"FEEDSVC_TEST_DATABASE={TEST_DATABASE!r}: expected one of {', '.join(DATABASES)}"
+        )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if TEST_DATABASE == "sqlite":
+        return
+    skip = pytest.mark.skip(reason=f"about SQLite; this run is on {TEST_DATABASE}")
+    for item in items:
+        if item.get_closest_marker("sqlite_only"):
+            item.add_marker(skip)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish() -> None:
+    pg.stop()
+
+
+@pytest.fixture(autouse=True)
+def _databases_go_back_after_the_test() -> Iterator[None]:
+    """A PostgreSQL database lent while a test runs (its body or its function-scoped
+    fixtures) is emptied for the next test once the test is over. Module and session
+    fixtures are set up before this one, so theirs last the whole run."""
+    with pg.lending_scope():
+        yield
+
+
+def new_database_url(root: Path, name: str = "feedsvc") -> str:
+    """A store for the service folder `root`: the SQLite file `var/<name>.db` in it, or an
+    empty PostgreSQL database (FEEDSVC_TEST_DATABASE=postgresql)."""
+    if TEST_DATABASE == "postgresql":
+        return pg.fresh_database()
+    return f"sqlite:///{root / 'var' / name}.db"
+
+
+@functools.cache
+def _engine(url: str) -> Engine:
+    return create_engine(url, poolclass=NullPool)  # holds no connection between calls
+
+
+def db_rows(url: str, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    """What one statement (`:name` parameters) returns on the database at `url`, run in a
+    transaction of its own: a test looks into the store as it is, or changes it."""
+    with _engine(url).begin() as conn:
+        result = conn.execute(text(sql), params)
+        return [tuple(row) for row in result] if result.returns_rows else []
 
 
 def newsroom_text(
@@ -33,7 +95,8 @@ def newsroom_text(
 
 @dataclass
 class Newsroom:
-    """A press office on disk: an items folder, a config, a SQLite store and a clock."""
+    """A press office on disk: an items folder, a config, a store (SQLite or PostgreSQL)
+    and a clock."""
 
     root: Path
     settings: Settings
@@ -77,7 +140,7 @@ def make_newsroom(root: Path, **sections: dict) -> Newsroom:
             "timezone": "Asia/Shanghai",
         },
         "items": {"dir": "items"},
-        "database": {"url": "sqlite:///var/feedsvc.db"},
+        "database": {"url": new_database_url(root)},
         "build": {"out": "public"},
     }
     for name, values in sections.items():

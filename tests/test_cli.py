@@ -12,7 +12,7 @@ import feedparser
 import pytest
 
 from feedsvc.cli import main
-from tests.conftest import REPO, SEED, SEED_ID, SEED_TITLE, newsroom_text
+from tests.conftest import REPO, SEED, SEED_ID, SEED_TITLE, new_database_url, newsroom_text
 
 CONFIG = """
 [site]
@@ -26,8 +26,12 @@ timezone = "Asia/Shanghai"
 def office(tmp_path: Path) -> Path:
     (tmp_path / "items").mkdir()
     shutil.copy(SEED, tmp_path / "items" / SEED.name)
-    (tmp_path / "config.toml").write_text(CONFIG)
+    (tmp_path / "config.toml").write_text(with_database(new_database_url(tmp_path)))
     return tmp_path
+
+
+def with_database(url: str) -> str:
+    return f'{CONFIG}\n[database]\nurl = "{url}"\n'
 
 
 def run(office: Path, *args: str) -> int:
@@ -61,7 +65,8 @@ def test_console_script_builds_the_seed(office: Path) -> None:
 
 def test_two_builds_are_byte_identical(office: Path) -> None:
     assert run(office, "build", "--out", str(office / "one")) == 0
-    (office / "var" / "feedsvc.db").unlink()  # even from a fresh store
+    fresh = with_database(new_database_url(office, "fresh"))
+    (office / "config.toml").write_text(fresh)  # even from a fresh store
     assert run(office, "build", "--out", str(office / "two"), "--jobs", "1") == 0
     one, two = tree(office / "one"), tree(office / "two")
     assert one.keys() == two.keys()

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from feedsvc.cli import main
+from feedsvc.config import database_url, load_settings
 from feedsvc.model import Outgoing
 from feedsvc.store import Store
 from tests.channels.conftest import new_secret
 from tests.channels.http_receiver import Answer, Receiver, verify
-from tests.conftest import newsroom_text
+from tests.conftest import db_rows, new_database_url, newsroom_text
 
 SECRET_ENV = "FEEDSVC_TEST_CLI_HOOK_SECRET"
 
@@ -33,6 +33,9 @@ def office(tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch) 
 [site]
 base_url = "https://press.example.org/"
 id_authority = "press.example.org"
+
+[database]
+url = "{new_database_url(tmp_path)}"
 
 [outbox]
 allow_private_targets = true
@@ -54,8 +57,12 @@ def run(office: Path, *args: str) -> int:
     return main([*args, "--config", str(office / "config.toml")])
 
 
+def database(office: Path) -> str:
+    return database_url(load_settings(office / "config.toml"))
+
+
 def store(office: Path) -> Store:
-    return Store.open(f"sqlite:///{office}/var/feedsvc.db")
+    return Store.open(database(office))
 
 
 def today() -> str:
@@ -103,8 +110,7 @@ def test_list_show_retry_cancel(office: Path, receiver: Receiver, capsys) -> Non
 
     receiver.default = Answer(status=204)
     # The pings wait 5 s before their second attempt; a test does not.
-    with sqlite3.connect(office / "var" / "feedsvc.db") as db:
-        db.execute("UPDATE deliveries SET next_attempt_at = '2000-01-01 00:00:00'")
+    db_rows(database(office), "UPDATE deliveries SET next_attempt_at = '2000-01-01 00:00:00'")
     assert run(office, "outbox", "dispatch") == 0
     assert "7 claimed: 7 delivered, 0 retry, 0 dead, 0 lost" in capsys.readouterr().out
     assert run(office, "outbox", "show", "999") == 1

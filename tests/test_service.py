@@ -14,7 +14,7 @@ from feedsvc.clock import FixedClock
 from feedsvc.config import settings_from_dict
 from feedsvc.publishing.cache import Missing, Ready
 from feedsvc.service import Service
-from tests.conftest import BASE_URL, SEED, SEED_ID, newsroom_text
+from tests.conftest import BASE_URL, SEED, SEED_ID, new_database_url, newsroom_text
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 
@@ -38,6 +38,7 @@ def service(tmp_path: Path) -> Iterator[Service]:
             "pages": {"per_page": 2},
             "feeds": {"archive_page_size": 2},
             "server": {"memory_cache_mb": 1},
+            "database": {"url": new_database_url(tmp_path)},
         },
         root=tmp_path,
     )

@@ -142,6 +142,8 @@ def _parse_yaml(path: str, raw: str) -> Any:
         return yaml.load(raw, Loader=_YamlLoader)  # a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        line = mark.line + 2 if mark is not None else 2
+        # YAML counts U+0085, U+2028 and U+2029 as line breaks too; the file's lines (what
+        # an editor shows) end only at '\n': count those up to where YAML stopped.
+        line = raw.count("\n", 0, mark.index) + 2 if mark is not None else 2
         problem = getattr(e, "problem", None) or str(e)
         raise ReleaseError(path, line, f"front matter is not valid YAML: {problem}") from None

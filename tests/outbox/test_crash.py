@@ -13,6 +13,7 @@ from pathlib import Path
 from feedsvc.model import Outgoing
 from feedsvc.store import Store
 from tests.channels.smtp_server import Recorder, smtp_server
+from tests.conftest import new_database_url
 from tests.web.conftest import wait_for
 
 
@@ -25,12 +26,16 @@ class SlowRecorder(Recorder):
 def test_sigkill_mid_batch_then_restart_delivers_every_email(tmp_path: Path) -> None:
     total = 30
     handler = SlowRecorder()
+    url = new_database_url(tmp_path)
     with smtp_server(handler) as server:
         config = tmp_path / "config.toml"
         config.write_text(
             f"""
 [site]
 id_authority = "press.example.org"
+
+[database]
+url = "{url}"
 
 [mail]
 transport = "smtp"
@@ -42,7 +47,7 @@ smtp_security = "none"
 lease_seconds = 1
 """
         )
-        store = Store.open(f"sqlite:///{tmp_path}/var/feedsvc.db")
+        store = Store.open(url)
         try:
             now = time.time()
             import datetime as dt
@@ -71,7 +76,7 @@ lease_seconds = 1
         time.sleep(1.1)  # the dead dispatcher's lease runs out
         done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-    store = Store.open(f"sqlite:///{tmp_path}/var/feedsvc.db")
+    store = Store.open(url)
     try:
         assert store.outbox.counts() == {("email", "delivered"): total}
     finally:

@@ -1,4 +1,4 @@
-"""The share desk against a real SQLite store: tokens, limits, suppression, privacy."""
+"""The share desk against a real store: tokens, limits, suppression, privacy."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from feedsvc.config import settings_from_dict
 from feedsvc.sharing.desk import Receipt, ShareDesk, ShareRefused
@@ -239,12 +240,14 @@ def test_personal_data_is_erased_after_retention(desk: ShareDesk, room: Newsroom
     before = room.clock.now() - dt.timedelta(days=30)
     assert desk.shares.erase(before, room.clock.now()) == (1, 0)
     with room.store.engine.connect() as conn:
-        row = conn.exec_driver_sql(
-            "SELECT sender_name, sender_email, sender_hash, message, ip_hash, erased_at"
-            " FROM shares WHERE id = ?",
-            (receipt.id,),
+        row = conn.execute(
+            text(
+                "SELECT sender_name, sender_email, sender_hash, message, ip_hash, erased_at"
+                " FROM shares WHERE id = :id"
+            ),
+            {"id": receipt.id},
         ).one()
-        tokens = conn.exec_driver_sql("SELECT count(*) FROM used_tokens").scalar()
+        tokens = conn.execute(text("SELECT count(*) FROM used_tokens")).scalar()
     assert row[:5] == (None,) * 5 and row[5] is not None
     assert tokens == 0
     assert desk.shares.stats() == [("news", 1, 1, 0)]  # counts survive

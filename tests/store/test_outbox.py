@@ -10,6 +10,7 @@ import pytest
 from feedsvc.model import Outgoing
 from feedsvc.store import Store
 from feedsvc.store.outbox import Outbox
+from tests.conftest import new_database_url
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 LEASE = dt.timedelta(minutes=5)
@@ -17,7 +18,7 @@ LEASE = dt.timedelta(minutes=5)
 
 @pytest.fixture
 def outbox(tmp_path: Path) -> Outbox:
-    store = Store.open(f"sqlite:///{tmp_path}/feedsvc.db")
+    store = Store.open(new_database_url(tmp_path))
     yield store.outbox
     store.close()
 
@@ -159,7 +160,7 @@ def test_disabled_endpoint_gets_nothing_until_enabled(outbox: Outbox) -> None:
 
 
 def test_concurrent_claimers_never_share_a_row(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/feedsvc.db"
+    url = new_database_url(tmp_path)
     store = Store.open(url)
     store.outbox.enqueue([email(n) for n in range(600)], NOW)
     claimed: list[list[int]] = []

@@ -4,6 +4,8 @@ import datetime as dt
 import os
 import sqlite3
 
+import pytest
+
 from tests.conftest import Newsroom, newsroom_text
 
 
@@ -163,6 +165,7 @@ def test_withdrawing_an_embargoed_release_leaves_no_tombstone(newsroom: Newsroom
     assert newsroom.store.withdrawn_since(newsroom.clock.now() - dt.timedelta(days=30)) == []
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_file_is_in_wal_mode(newsroom: Newsroom) -> None:
     newsroom.add("a.txt", "First", "March 1, 2021")
     newsroom.ingest()

@@ -15,17 +15,20 @@ from typing import Any, TypeVar
 
 import requests
 
+from tests.conftest import new_database_url
+
 START_TIMEOUT = 20.0  # seconds until /healthz answers 200
 STOP_TIMEOUT = 10.0  # seconds from SIGTERM to exit
 T = TypeVar("T")
 # `feedsvc serve` exits 0 after SIGTERM/SIGINT once its graceful shutdown is done.
 CLEAN_EXIT = (0,)
 
-# The settings every live server in these tests runs with; a test adds its own.
+# The settings every live server in these tests runs with; a test adds its own. Unless it
+# names a `database`, each server gets a store of its own: SQLite in its var/, or an empty
+# PostgreSQL database (FEEDSVC_TEST_DATABASE=postgresql).
 BASE_CONFIG: dict[str, dict[str, Any]] = {
     "site": {"id_authority": "press.example.org", "timezone": "Asia/Shanghai"},
     "items": {"dir": "items", "scan_seconds": 1, "settle_seconds": 0.3},
-    "database": {"url": "sqlite:///var/feedsvc.db"},
     "server": {"cache_dir": "var/cache"},
 }
 
@@ -95,11 +98,14 @@ class Server:
         tables = {name: dict(values) for name, values in BASE_CONFIG.items()}
         tables["site"]["base_url"] = self.base + "/"
         tables["server"]["port"] = self.port
+        if "database" not in (config or {}):
+            tables["database"] = {"url": new_database_url(root)}  # a store of its own
         for name, values in (config or {}).items():
             if isinstance(values, list):
                 tables[name] = values
             else:
                 tables.setdefault(name, {}).update(values)
+        self.database_url: str = tables["database"]["url"]
         self.config = root / "config.toml"
         self.config.write_text(toml_text(tables), encoding="utf-8")
         self.items = root / "items"

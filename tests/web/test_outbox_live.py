@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ import pytest
 
 from tests.channels.conftest import new_secret
 from tests.channels.http_receiver import Answer, Receiver, verify
-from tests.conftest import newsroom_text
+from tests.conftest import db_rows, newsroom_text
 from tests.web.conftest import CLEAN_EXIT, Server, metric, wait_for
 
 SECRET_ENV = "FEEDSVC_TEST_LIVE_HOOK_SECRET"
@@ -34,8 +33,9 @@ def today() -> str:
 
 
 def statuses(srv: Server) -> dict[str, int]:
-    with sqlite3.connect(srv.root / "var" / "feedsvc.db") as db:
-        return dict(db.execute("SELECT status, count(*) FROM deliveries GROUP BY status"))
+    return dict(
+        db_rows(srv.database_url, "SELECT status, count(*) FROM deliveries GROUP BY status")
+    )
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from feedsvc.sharing.keys import Signer, address_hash
 from tests.channels.conftest import new_secret
 from tests.channels.http_receiver import Receiver, Request, verify
 from tests.channels.smtp_server import Received, Recorder, smtp_server
-from tests.conftest import SEED, SEED_ID, SEED_TITLE
+from tests.conftest import SEED, SEED_ID, SEED_TITLE, db_rows
 from tests.web.conftest import CLEAN_EXIT, Server, metric, wait_for
 
 SITE_TITLE = "Ministry Press Office"
@@ -156,9 +155,8 @@ def healthy(srv: Server) -> None:
     assert srv.get("/healthz").status_code == 200
 
 
-def db(srv: Server, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(srv.root / "var" / "feedsvc.db") as conn:
-        return conn.execute(sql, params).fetchall()
+def db(srv: Server, sql: str, **params: Any) -> list[tuple[Any, ...]]:
+    return db_rows(srv.database_url, sql, **params)
 
 
 def email_count(srv: Server) -> int:
@@ -168,8 +166,8 @@ def email_count(srv: Server) -> int:
 def email_statuses(srv: Server, share_id: str) -> list[str]:
     rows = db(
         srv,
-        "SELECT status FROM deliveries WHERE channel = 'email' AND subject = ?",
-        share_id,
+        "SELECT status FROM deliveries WHERE channel = 'email' AND subject = :share",
+        share=share_id,
     )
     return [status for (status,) in rows]
 
@@ -183,7 +181,7 @@ def stable_message_id(srv: Server, share_id: str, address: str) -> str:
     """The Message-ID of the email of this share to `address`: made from its delivery's key,
     so the same on every attempt."""
     key = f"share {share_id} {address_hash(signer(srv), address)}"
-    assert db(srv, "SELECT count(*) FROM deliveries WHERE key = ?", key) == [(1,)]
+    assert db(srv, "SELECT count(*) FROM deliveries WHERE key = :key", key=key) == [(1,)]
     now = dt.datetime.now(dt.UTC)
     delivery = Delivery(0, "email", address, {}, key, "pending", 0, now, now)
     return f"<{delivery.stable_id}@press.example.org>"
@@ -485,7 +483,7 @@ def test_one_click_unsubscribe_stops_every_later_email(
     after = api_share(server, to=[leaver])
     assert after.status_code == 202, after.text
     share_id = after.json()["id"]
-    assert db(server, "SELECT recipients FROM shares WHERE id = ?", share_id) == [(1,)]
+    assert db(server, "SELECT recipients FROM shares WHERE id = :id", id=share_id) == [(1,)]
     assert email_statuses(server, share_id) == []
     time.sleep(1.0)  # five outbox ticks
     assert len(mail_to(recorder, leaver)) == 2
@@ -497,7 +495,7 @@ def test_one_click_unsubscribe_stops_every_later_email(
     assert sent.status_code == 303, (sent.url, sent.status_code)
     assert server.get(sent.headers["Location"]).status_code == 200
     share_id = sent.headers["Location"].split("/")[2]
-    assert db(server, "SELECT recipients FROM shares WHERE id = ?", share_id) == [(1,)]
+    assert db(server, "SELECT recipients FROM shares WHERE id = :id", id=share_id) == [(1,)]
     assert email_statuses(server, share_id) == []
     healthy(server)
 
@@ -598,8 +596,8 @@ def test_an_address_with_an_international_domain_gets_its_email(
     )
     error = db(
         server,
-        "SELECT last_error FROM deliveries WHERE channel = 'email' AND subject = ?",
-        share_id,
+        "SELECT last_error FROM deliveries WHERE channel = 'email' AND subject = :share",
+        share=share_id,
     )
     assert status == "delivered", error
     assert mail_to(smtp[0], friend)
