@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, inspect
 from feedsvc.store import Store, schema_version
 from feedsvc.store.schema import metadata
 from feedsvc.store.schema_version import SchemaError
+from tests.conftest import new_database_url
 
 
 def diff(url: str) -> list:
@@ -26,7 +27,9 @@ def diff(url: str) -> list:
 
 
 def test_the_migrations_build_exactly_the_schema_of_the_code(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/migrated.db"
+    # On the suite's database: SQLite, or PostgreSQL in that run.
+    url = new_database_url(tmp_path, "migrated")
+    (tmp_path / "var").mkdir(exist_ok=True)
     engine = create_engine(url)
     with engine.begin() as conn:
         command.upgrade(schema_version.config(conn), "head")
