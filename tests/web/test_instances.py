@@ -162,3 +162,45 @@ def test_an_instance_killed_mid_run_loses_nothing(
         for server in servers:
             if server.proc is not None:
                 assert server.stop() in CLEAN_EXIT
+
+
+def test_limits_and_single_use_tokens_hold_across_instances(
+    tmp_path: Path, sink: tuple[Recorder, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, port = sink
+    monkeypatch.setenv("FEEDSVC_SECRET_KEY", "k" * 48)
+    servers = instances(tmp_path, port)
+    # The instances' own limits: 10 shares an hour from one address, counted in the database.
+    for server in servers:
+        server.stop()
+    for server in servers:
+        text = server.config.read_text().replace(
+            f"per_ip_per_hour = {UNLIMITED}", "per_ip_per_hour = 10"
+        )
+        server.config.write_text(text)
+        server.start()
+    try:
+        http = requests.Session()
+        token = http.get(
+            f"{servers[0].base}/api/shares/token", params={"release": SEED_ID}, timeout=5
+        ).json()["token"]
+        body = {"release": SEED_ID, "to": ["once@example.org"], "token": token}
+        assert http.post(f"{servers[0].base}/api/shares", json=body, timeout=5).status_code == 202
+        # The same token at another instance: already spent.
+        again = http.post(f"{servers[1].base}/api/shares", json=body, timeout=5)
+        assert again.status_code == 400
+        answers = []
+        for k in range(14):
+            server = servers[k % 3]
+            token = http.get(
+                f"{server.base}/api/shares/token", params={"release": SEED_ID}, timeout=5
+            ).json()["token"]
+            body = {"release": SEED_ID, "to": [f"r{k}@example.org"], "token": token}
+            answers.append(http.post(f"{server.base}/api/shares", json=body, timeout=5))
+        # One address, three instances: 10 in the hour all told (the first one included).
+        assert [a.status_code for a in answers].count(202) == 9
+        assert all(int(a.headers["Retry-After"]) > 0 for a in answers if a.status_code == 429)
+    finally:
+        for server in servers:
+            if server.proc is not None:
+                assert server.stop() in CLEAN_EXIT
