@@ -180,3 +180,12 @@ site_changes = Table(
     Column("at", UTCDateTime, nullable=False),
     Column("changes", Text, nullable=False),  # JSON: ids, sections and seqs that changed
 )
+
+# Shares accepted per minute: the overall limit sums the last hour's sixty rows instead of
+# counting an hour of shares one by one.
+share_minutes = Table(
+    "share_minutes",
+    metadata,
+    Column("minute", UTCDateTime, primary_key=True),
+    Column("count", Integer, nullable=False),
+)

@@ -18,6 +18,7 @@ from feedsvc.store.outbox import SHARES_LOCK, enqueue, writing
 from feedsvc.store.schema import (
     deliveries,
     releases,
+    share_minutes,
     share_recipients,
     shares,
     suppressions,
@@ -71,7 +72,10 @@ def _grouped(column: Any, created: Any) -> Any:
 _BY_IP_IN = _grouped(_s.ip_hash, _s.created_at)
 _BY_SENDER_IN = _grouped(_s.sender_hash, _s.created_at)
 _BY_RECIPIENT_IN = _grouped(_r.recipient_hash, _r.created_at)
-_ALL = _count(_s.created_at > bindparam("since"))
+# The minute that holds `since` counts whole: the limit errs by at most a minute's shares.
+_LAST_HOUR = select(func.coalesce(func.sum(share_minutes.c.count), 0)).where(
+    share_minutes.c.minute > bindparam("since") - dt.timedelta(minutes=1)
+)
 _OLDEST_BY_IP = select(func.min(_s.created_at)).where(
     _s.ip_hash == bindparam("h"), _s.created_at > bindparam("since")
 )
@@ -130,7 +134,7 @@ class ShareStore:
             by_recipient = _counts(
                 conn, _BY_RECIPIENT_IN, {h for s in batch for h, _ in s.emails}, day
             )
-            overall = conn.execute(_ALL, {"since": hour}).scalar_one()
+            overall = conn.execute(_LAST_HOUR, {"since": hour}).scalar_one()
             spent = _set(conn, _SPENT_IN, {s.nonce for s in batch})
             outcomes: list[Refusal | None] = []
             admitted: list[PendingShare] = []
@@ -152,6 +156,11 @@ class ShareStore:
                 outcomes.append(refusal)
             if admitted:
                 self._store(conn, admitted, now)
+                minute = now.replace(second=0, microsecond=0)
+                conn.execute(
+                    _count_minute(conn),
+                    {"minute": minute, "count": len(admitted)},
+                )
         return outcomes
 
     def _check(
@@ -318,7 +327,18 @@ class ShareStore:
                 .values(target="", payload="{}")
             ).rowcount
             conn.execute(delete(used_tokens).where(used_tokens.c.used_at < tokens_before))
+            old = tokens_before - HOUR  # the overall limit looks back one hour
+            conn.execute(delete(share_minutes).where(share_minutes.c.minute < old))
         return erased, emails
+
+
+def _count_minute(conn: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(share_minutes)
+    return statement.on_conflict_do_update(
+        index_elements=["minute"],
+        set_={"count": share_minutes.c.count + statement.excluded["count"]},
+    )
 
 
 def _insert_ignore(conn: Any, table: Any, key: str) -> Any:
