@@ -19,6 +19,7 @@ from feedsvc.config import Settings, database_url
 from feedsvc.publishing.export import ExportStats, staged, write_documents
 from feedsvc.publishing.site import Site
 from feedsvc.store import Store
+from feedsvc.workers import die_with_parent
 
 _done: Any = None  # shared counter of release pages written, set in each worker
 
@@ -40,7 +41,10 @@ def build_site(
         context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
         counter = context.Value("i", 0)
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker, initargs=(counter,)
+            workers,
+            mp_context=context,
+            initializer=_init_worker,
+            initargs=(counter, os.getpid()),
         ) as pool:
             futures = [
                 pool.submit(_render_part, settings, clock, staging, part, parts)
@@ -59,8 +63,9 @@ def build_site(
         return total
 
 
-def _init_worker(counter: Any) -> None:
+def _init_worker(counter: Any, parent: int) -> None:
     global _done
+    die_with_parent(parent)  # a killed build leaves no renderer writing on
     _done = counter
 
 

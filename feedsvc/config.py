@@ -197,7 +197,9 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 SMTP_PASSWORD_ENV = "FEEDSVC_SMTP_PASSWORD"
 # Keys of config.toml that are Python keywords: (section, key) -> the field's name.
 _KEY_NAMES = {("mail", "from"): "sender"}
-_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# Upper case, as environment variable names are: a secret pasted here by mistake (mixed-case
+# base64, "whsec_...") is refused instead of being taken for a name and logged.
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _SECTIONS: dict[str, Any] = {
     f.name: f.default_factory for f in fields(Settings) if f.name not in ("root", "webhooks")
 }

@@ -18,6 +18,7 @@ from feedsvc.config import Settings
 from feedsvc.model import FileState, ReadProblem
 from feedsvc.reading import FolderRead, file_at, read_files, release_files
 from feedsvc.store import Changes, Store
+from feedsvc.workers import die_with_parent
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,9 @@ def _read_in_parallel(
     single = threading.active_count() == 1
     context = multiprocessing.get_context("fork" if os.name == "posix" and single else "spawn")
     done = 0
-    with ProcessPoolExecutor(os.cpu_count(), mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        os.cpu_count(), mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         for chunk, part in zip(chunks, pool.map(read_files, repeat(settings), chunks), strict=True):
             out.releases += part.releases
             out.problems += part.problems

@@ -26,6 +26,10 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from feedsvc.service import Service
 
 log = logging.getLogger("feedsvc.schedule")
+# "Skipped: maximum number of running instances reached" is how coalescing works here (a
+# job still running when its next tick comes), not news for the log.
+logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
+logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
 
 
 class Schedule:

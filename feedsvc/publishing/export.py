@@ -54,7 +54,9 @@ def staged(out: Path) -> Iterator[Path]:
         _remove_stale(parent, out.name)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=parent))
     except OSError as e:
-        raise ExportError(f"cannot write the export next to {out}: {e.strerror}") from None
+        raise ExportError(
+            f"cannot write the export next to {out}: {e.strerror}; the previous export is unchanged"
+        ) from None
     try:
         yield staging
         staging.chmod(0o755)

@@ -35,6 +35,11 @@ __all__ = ["Announce", "Changes", "FileState", "ReleaseEvent", "Store"]
 
 _ANALYZE_AFTER = 100  # rows inserted or published at once
 _VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
+_DUE = select(releases.c.id).where(
+    releases.c.seq.is_(None),
+    releases.c.withdrawn_at.is_(None),
+    or_(releases.c.publish_at.is_(None), releases.c.publish_at <= bindparam("now")),
+)
 
 
 @dataclass
@@ -144,6 +149,9 @@ class Store:
         cols = releases.c
         read = sorted(read, key=lambda item: item[0].source)
         gone = set(gone)
+        if not read and not gone:
+            # An idle scan: no write lock for nothing (another writer may want it).
+            return self.publish_due(now) if publish else changes
         wanted = (
             cols.id,
             cols.source,
@@ -261,6 +269,9 @@ class Store:
     def publish_due(self, now: dt.datetime) -> Changes:
         """Make visible every stored release whose embargo (if any) has passed."""
         changes = Changes()
+        with self.engine.connect() as conn:  # most looks find nothing: no write lock then
+            if conn.execute(_DUE.limit(1), {"now": now}).first() is None:
+                return changes
         with writing(self.engine, RELEASES_LOCK) as conn:
             self._publish_due(conn, now, changes)
             self._announce(conn, changes, now)

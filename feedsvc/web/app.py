@@ -91,9 +91,16 @@ class FeedApp:
             self.cache.hot.get(path[self._base_len :]) if path.startswith(self.base_path) else None
         )
         if found is None or too_big or (method != "GET" and method != "HEAD"):
-            status, route, size = await self._other(
-                scope, receive, send, method, path, too_big, (inm, ims, accept)
-            )
+            try:
+                status, route, size = await self._other(
+                    scope, receive, send, method, path, too_big, (inm, ims, accept)
+                )
+            except Exception:
+                # Counted and logged like any answer; uvicorn answers 500 if nothing was sent.
+                self.metrics.requests[("other", 500)] += 1
+                if self.log is not None:
+                    self._log(scope, 500, 0, started)
+                raise
         else:
             status, size = await self._reply(send, found, method, inm, ims, accept)
             route = self._routes.get(found.path) or self._route(found.path)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
@@ -146,6 +147,9 @@ class ShareRoutes:
         except ShareRefused as e:
             extra = [(b"retry-after", str(e.retry_after).encode())] if e.status == 429 else []
             return await self._json(send, e.status, {"error": str(e)}, route, headers=extra)
+        except Exception:  # the database is locked or down: nothing was stored
+            log.exception("a share could not be stored")
+            return await self._json(send, 503, {"error": _UNAVAILABLE}, route, headers=_LATER)
         return await self._json(send, 202, {"id": receipt.id}, route)
 
     # -- the form ------------------------------------------------------------------------------
@@ -195,6 +199,10 @@ class ShareRoutes:
                 extra = [(b"retry-after", str(e.retry_after).encode())]
                 return await self._form_again(send, release_id, values, {}, note, 429, extra)
             return await self._form_again(send, release_id, values, {}, _AGAIN, 400)
+        except Exception:  # the database is locked or down: nothing was stored
+            log.exception("a share could not be stored")
+            page = self._problem(_UNAVAILABLE.capitalize() + ".")
+            return await self._html(send, 503, page, route, headers=_LATER)
         location = f"{self.base_path}shares/{receipt.id}/"
         headers = [(b"location", location.encode()), (b"content-length", b"0")]
         return await _send(send, 303, headers, b"", "POST", route)
@@ -344,6 +352,9 @@ class ShareRoutes:
         return await _send(send, 405, headers, body, "POST", "other")
 
 
+_UNAVAILABLE = "the suggestion could not be stored just now: please try again in a moment"
+_LATER = [(b"retry-after", b"5")]
+log = logging.getLogger("feedsvc.share")
 _AGAIN = "To keep this form from being used for spam, please check it and press Send again."
 
 
