@@ -60,15 +60,19 @@ class Address:
         encoded as needed, folded to 78 characters a line."""
         if not self.name:
             return self.addr_spec
-        if not self.name.isascii():
-            words = Header(self.name, "utf-8", header_name=field).encode(linesep="\r\n")
-            last = words.rsplit("\r\n", 1)[-1]
-            fold = "\r\n " if len(last) + len(self.addr_spec) + 3 > 78 else " "
-            return f"{words}{fold}<{self.addr_spec}>"
-        if _NEEDS_QUOTES.search(self.name):
-            escaped = self.name.replace("\\", "\\\\").replace('"', '\\"')
-            return f'"{escaped}" <{self.addr_spec}>'
-        return f"{self.name} <{self.addr_spec}>"
+        # ASCII is written as it is, unless it would read as an encoded word (RFC 2047).
+        if self.name.isascii() and "=?" not in self.name:
+            name = self.name
+            if _NEEDS_QUOTES.search(name):
+                name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+            written = f"{name} <{self.addr_spec}>"
+            # RFC 5322 2.1.1: a line is at most 998 bytes; a longer name goes as encoded words.
+            if len(field) + 2 + len(written) <= 998:
+                return written
+        words = Header(self.name, "utf-8", header_name=field).encode(linesep="\r\n")
+        last = words.rsplit("\r\n", 1)[-1]
+        fold = "\r\n " if len(last) + len(self.addr_spec) + 3 > 78 else " "
+        return f"{words}{fold}<{self.addr_spec}>"
 
 
 @dataclass(frozen=True)
@@ -137,10 +141,14 @@ def _part(subtype: str, text: str) -> bytes:
 
 
 def _subject(subject: str) -> str:
-    if subject.isascii() and "=?" not in subject and len(subject) <= 68:
+    plain = subject.isascii() and "=?" not in subject
+    if plain and len(subject) <= 68:
         return subject
-    charset = "us-ascii" if subject.isascii() and "=?" not in subject else "utf-8"
-    return Header(subject, charset, header_name="Subject").encode(linesep="\r\n")
+    # Plain text folds only between words: a word too long for a line of its own (a URL)
+    # would be moved under "Subject:", gaining a space, or make a line over 998 bytes.
+    if plain and max(map(len, subject.split(" "))) <= 66:
+        return Header(subject, "us-ascii", header_name="Subject").encode(linesep="\r\n")
+    return Header(subject, "utf-8", header_name="Subject").encode(linesep="\r\n")
 
 
 # Headers a producer may add, and nothing else: no Bcc, no Received, no second From.

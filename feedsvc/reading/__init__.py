@@ -40,6 +40,9 @@ FRONT_MATTER_KEYS = (
 )
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# The widths of the store's columns (store/schema.py): PostgreSQL refuses a longer value.
+ID_MAX_CHARS = SLUG_MAX_CHARS = 200
+LANGUAGE_MAX_CHARS = 35  # RFC 5646 4.4.1: the length every implementation must support
 # Bump when a reader's output changes for the same bytes, so stored releases are re-read.
 READER_VERSION = "1"
 
@@ -198,7 +201,8 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
     stem = os.path.splitext(os.path.basename(path))[0]
     release_id = text("id", None)
     if release_id is None:
-        release_id = stem if _ID.match(stem) else slugify(stem)
+        # A file name that is no id (or too long for one) gives its slug, cut to fit.
+        release_id = stem if _ID.match(stem) else slugify(stem)[:ID_MAX_CHARS].rstrip("-")
     elif not _ID.match(release_id):
         raise fail("id", "front-matter 'id' must be letters, digits, '.', '_' or '-' (<= 200)")
 
@@ -208,6 +212,12 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
     section = text("section", parsed.section)
     if not section:
         raise fail("section", "no section: expected a breadcrumb or 'section' in front matter")
+    if len(slugify(section)) > SLUG_MAX_CHARS:
+        raise fail(
+            "section",
+            f"section is too long: {len(slugify(section)):,} characters in its URL form "
+            f"(at most {SLUG_MAX_CHARS})",
+        )
 
     published = moment("date")
     if published is None:
@@ -220,7 +230,7 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
         published = dt.datetime.combine(parsed.date, default_time, tzinfo=tz)
 
     language = text("language", settings.site.language) or settings.site.language
-    if not _LANGUAGE.match(language):
+    if len(language) > LANGUAGE_MAX_CHARS or not _LANGUAGE.match(language):
         raise fail("language", f"front-matter 'language' {language!r} is not a language tag")
 
     summary = text("summary", None) or cut_summary(

@@ -90,7 +90,9 @@ def _plain_text(inline: Token) -> str:
         elif hidden is not None:
             continue
         elif child.type in ("text", "code_inline"):
-            parts.append(child.content)
+            # Only soft and hard breaks are line breaks of the file, and the dateline's line
+            # is counted from this text's '\n's: one from an entity (&#10;) is a space.
+            parts.append(child.content.replace("\n", " "))
         elif child.type in ("softbreak", "hardbreak"):
             parts.append("\n")
     return "".join(parts)

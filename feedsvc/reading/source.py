@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 import yaml
+from yaml.reader import ReaderError
 
 from feedsvc.errors import ReleaseError
 
@@ -140,10 +141,15 @@ def _parse_toml(path: str, raw: str, count: int) -> Any:
 def _parse_yaml(path: str, raw: str) -> Any:
     try:
         return yaml.load(raw, Loader=_YamlLoader)  # a SafeLoader subclass
+    except ReaderError as e:
+        # A character YAML refuses (a control character): no mark, but its position.
+        line = raw.count("\n", 0, e.position) + 2
+        problem = f"unacceptable character #x{e.character:04x}: {e.reason}"
+        raise ReleaseError(path, line, f"front matter is not valid YAML: {problem}") from None
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         # YAML counts U+0085, U+2028 and U+2029 as line breaks too; the file's lines (what
         # an editor shows) end only at '\n': count those up to where YAML stopped.
         line = raw.count("\n", 0, mark.index) + 2 if mark is not None else 2
-        problem = getattr(e, "problem", None) or str(e)
+        problem = getattr(e, "problem", None) or str(e).split("\n", 1)[0]
         raise ReleaseError(path, line, f"front matter is not valid YAML: {problem}") from None

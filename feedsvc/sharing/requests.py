@@ -22,8 +22,9 @@ ADDRESS_MAX_CHARS = 254  # RFC 5321 4.5.3.1.3, as a path
 _BREAKS = {"\r", "\n", "\x00"}
 # What no header may hold (the email channel refuses them too): controls, format characters
 # (bidi overrides), and the Unicode line and paragraph separators. A message's own line
-# breaks and tabs are allowed.
-_FORBIDDEN = {"Cc", "Cf", "Zl", "Zp"}
+# breaks and tabs are allowed. And lone surrogates: JSON may carry "\ud800", which is no
+# text that UTF-8 (the database, the email) can hold.
+_FORBIDDEN = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
 
 def _forbidden(c: str, lines: bool) -> bool:
