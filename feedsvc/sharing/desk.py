@@ -37,6 +37,7 @@ from feedsvc.store.shares import PendingShare, Refusal, ShareStore
 log = logging.getLogger("feedsvc.share")
 
 _BATCH = 64
+_RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # as reading/ makes them
 _REMEMBER_SECONDS = 2.0
 
 
@@ -254,6 +255,8 @@ class ShareDesk:
         shared many times a second, and the writer checks visibility again in the
         transaction that stores the share (a withdrawal is never missed, only an edit of
         the title can lag a moment behind in an email)."""
+        if not _RELEASE_ID.fullmatch(release_id):
+            return None  # no release has such an id (and PostgreSQL refuses a NUL in text)
         now = time.monotonic()
         known = self._releases.get(release_id)
         if known is not None and known[0] > now:
