@@ -36,7 +36,8 @@ def read_markdown(source: Source) -> Parsed:
         and tokens[0].type == "heading_open"
         and tokens[0].tag == "h1"
     ):
-        title = _plain_text(tokens[1]).strip() or None
+        # One line, as every title: a setext heading may span several.
+        title = " ".join(_plain_text(tokens[1]).split()) or None
         found["title"] = _line(source, tokens[0])
         tokens = tokens[3:]
     if title is None and "title" not in source.meta:
