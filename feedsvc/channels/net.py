@@ -33,6 +33,8 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util import Timeout
 
 from feedsvc.channels import DeliveryFailed, PermanentFailure, TransientFailure
+from feedsvc.clock import Clock, SystemClock
+from feedsvc.config import Settings
 
 try:
     USER_AGENT = f"feedsvc/{importlib.metadata.version('feedsvc')}"
@@ -304,3 +306,24 @@ def _connection_problem(e: requests.RequestException) -> str:
 
 def _os_reason(e: BaseException) -> str:
     return e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+
+
+class HttpChannel:
+    """What the webhook and WebSub channels share: settings, one guarded session for their
+    sends (closed at the end of a batch), the clock and the resolver."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: requests.Session | None = None,
+        *,
+        clock: Clock | None = None,
+        resolve: Resolver = resolve_host,
+    ) -> None:
+        self._settings = settings
+        self._session = session or http_session(settings.outbox.allow_private_targets)
+        self._clock = clock or SystemClock()
+        self._resolve = resolve
+
+    def close(self) -> None:
+        self._session.close()

@@ -10,33 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-import requests
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from feedsvc.channels import EndpointGone, PermanentFailure, TransientFailure
-from feedsvc.channels.net import Resolver, describe, failure_for, http_session, post, resolve_host
-from feedsvc.clock import Clock, SystemClock
-from feedsvc.config import Settings, WebhookSettings
+from feedsvc.channels.net import HttpChannel, describe, failure_for, post
+from feedsvc.config import WebhookSettings
 from feedsvc.model import Delivery
 
 MAX_BODY_BYTES = 20_000  # Standard Webhooks, "Payload size": smaller than 20 kB
 
 
-class WebhookChannel:
+class WebhookChannel(HttpChannel):
     name = "webhook"
-
-    def __init__(
-        self,
-        settings: Settings,
-        session: requests.Session | None = None,
-        *,
-        clock: Clock | None = None,
-        resolve: Resolver = resolve_host,
-    ) -> None:
-        self._settings = settings
-        self._session = session or http_session(settings.outbox.allow_private_targets)
-        self._clock = clock or SystemClock()
-        self._resolve = resolve
 
     def send(self, delivery: Delivery) -> None:
         endpoint = self._endpoint(delivery.target)
@@ -71,9 +56,6 @@ class WebhookChannel:
         failure = failure_for(reply, now)
         if failure is not None:
             raise failure
-
-    def close(self) -> None:
-        self._session.close()
 
     def _endpoint(self, url: str) -> WebhookSettings:
         for endpoint in self._settings.webhooks:

@@ -9,30 +9,13 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-import requests
-
 from feedsvc.channels import PermanentFailure
-from feedsvc.channels.net import Resolver, failure_for, http_session, post, resolve_host
-from feedsvc.clock import Clock, SystemClock
-from feedsvc.config import Settings
+from feedsvc.channels.net import HttpChannel, failure_for, post
 from feedsvc.model import Delivery
 
 
-class WebSubChannel:
+class WebSubChannel(HttpChannel):
     name = "websub"
-
-    def __init__(
-        self,
-        settings: Settings,
-        session: requests.Session | None = None,
-        *,
-        clock: Clock | None = None,
-        resolve: Resolver = resolve_host,
-    ) -> None:
-        self._settings = settings
-        self._session = session or http_session(settings.outbox.allow_private_targets)
-        self._clock = clock or SystemClock()
-        self._resolve = resolve
 
     def send(self, delivery: Delivery) -> None:
         hub = delivery.target
@@ -59,6 +42,3 @@ class WebSubChannel:
         failure = failure_for(reply, self._clock.now())
         if failure is not None:
             raise failure
-
-    def close(self) -> None:
-        self._session.close()
