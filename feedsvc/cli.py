@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import io
@@ -10,9 +11,11 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
+
+from sqlalchemy import Engine
 
 from feedsvc.build import build_site
 from feedsvc.clock import Clock, FixedClock, SystemClock
@@ -528,26 +531,28 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
 # -- feedsvc db ----------------------------------------------------------------------------------
 
 
-def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+@contextlib.contextmanager
+def _schema_engine(settings: Settings) -> Iterator[Engine]:
+    """An engine on the database that does not touch its schema (Store.open would)."""
     from sqlalchemy import create_engine
 
     engine = create_engine(database_url(settings))
     try:
-        done = schema_version.upgrade(engine)
+        yield engine
     finally:
         engine.dispose()
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    with _schema_engine(settings) as engine:
+        done = schema_version.upgrade(engine)
     print(f"database schema {done}")
     return EXIT_OK
 
 
 def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy import create_engine
-
-    engine = create_engine(database_url(settings))
-    try:
+    with _schema_engine(settings) as engine:
         revision = schema_version.current(engine)
-    finally:
-        engine.dispose()
     newest = schema_version.head()
     state = "up to date" if revision == newest else "behind: run `feedsvc db upgrade`"
     print(f"{revision or 'no revision'} (newest {newest}; {state})")
