@@ -281,6 +281,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         on_shutdown=stop,
         access_log=_access_log() if settings.server.access_log else None,
         dynamic=routes if settings.share.enabled else None,
+        clients=routes.clients,
+        metrics_allow=settings.server.metrics_allow,
     )
     run_server(app, host, port)
     return EXIT_OK
@@ -536,7 +538,7 @@ def _schema_engine(settings: Settings) -> Iterator[Engine]:
     """An engine on the database that does not touch its schema (Store.open would)."""
     from sqlalchemy import create_engine
 
-    engine = create_engine(database_url(settings))
+    engine = create_engine(database_url(settings), hide_parameters=True)  # as Store.open
     try:
         yield engine
     finally:

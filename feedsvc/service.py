@@ -19,6 +19,7 @@ from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
 from feedsvc.config import Settings, database_url
 from feedsvc.outbox.dispatcher import LANES, Dispatcher, Report
+from feedsvc.privacy import private_folder
 from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.site import Site
 from feedsvc.scanner import Look, Scanner
@@ -46,6 +47,10 @@ class Service:
     ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
+        # The service's private state (var/ by default: the key, the rendered cache, and on
+        # SQLite the database and the maildir) is its owner's only, whatever the database.
+        private_folder(settings.server.secret_key_file.parent)
+        private_folder(settings.server.cache_dir)
         self.store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
         self.store.announce = Announcer(settings)
         self.dispatcher = dispatcher(settings, self.store, self.clock, channels)
@@ -183,19 +188,20 @@ class Service:
         return self._purge()
 
     def _purge(self) -> int:
-        """Forget deliveries that ended (delivered, cancelled) more than outbox.keep_days ago,
-        and erase what names a person in shares older than share.retention_days."""
+        """Forget deliveries that ended (delivered, cancelled, dead) more than
+        outbox.keep_days ago, and erase what names a person in shares, and in deliveries
+        that ended, older than share.retention_days."""
         now = self.clock.now()
         purged = self.store.outbox.purge(now - dt.timedelta(days=self.settings.outbox.keep_days))
         if purged:
             log.info("purged %d old deliveries", purged)
         rules = self.settings.share
-        shares, emails = self.desk.shares.erase(
+        shares, erased = self.desk.shares.erase(
             now - dt.timedelta(days=rules.retention_days),
             now - dt.timedelta(seconds=rules.token_max_age_seconds),
         )
-        if shares or emails:
-            log.info("erased the personal data of %d shares and %d emails", shares, emails)
+        if shares or erased:
+            log.info("erased the personal data of %d shares and %d deliveries", shares, erased)
         return purged
 
     def next_embargo(self) -> dt.datetime | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import logging
-import re
 import threading
 import time
 from collections import Counter
@@ -21,18 +20,12 @@ from feedsvc.channels import Channel, DeliveryFailed, EndpointGone, TransientFai
 from feedsvc.clock import Clock
 from feedsvc.model import Delivery
 from feedsvc.outbox.policy import RetryPolicy
+from feedsvc.privacy import masked
 from feedsvc.store.outbox import Claim, Outbox
 
 log = logging.getLogger("feedsvc.outbox")
 
 SENT, NOT_TRIED = "sent", "not tried"
-_ADDRESS = re.compile(r"([^\s@<>\"(),;:\[\]])[^\s@<>\"(),;:\[\]]*@([A-Za-z0-9.-]+)")
-
-
-def masked(text: str) -> str:
-    """Logs never hold a whole email address: 'friend@example.org' -> 'f…@example.org'."""
-    return _ADDRESS.sub(r"\1…@\2", text)
-
 
 # How many messages of a channel are sent at once. Webhooks and pings are independent HTTP
 # calls; email lanes each keep an SMTP connection of their own (mail.smtp_connections).

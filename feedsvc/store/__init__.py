@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from feedsvc.model import FileState, ListedRelease, Outgoing, Release, StoredRelease
+from feedsvc.privacy import private_file, private_folder
 from feedsvc.store import schema_version
 from feedsvc.store.outbox import RELEASES_LOCK, Outbox, enqueue, writing
 from feedsvc.store.schema import releases, site_changes
@@ -96,13 +97,17 @@ class Store:
         date (or, with `upgrade` false, refusing one that is not)."""
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_database(Path(parsed.database))
+        # Statement parameters (addresses, names, messages) never reach a log line or an
+        # error message, even with SQLAlchemy's logging on (issue 11).
         if parsed.get_backend_name() == "postgresql":
             # Connections are checked before use: a PostgreSQL restart or a dropped idle
             # connection costs a retry, not a failed request.
-            engine = create_engine(url, pool_pre_ping=True, pool_size=8, max_overflow=8)
+            engine = create_engine(
+                url, pool_pre_ping=True, pool_size=8, max_overflow=8, hide_parameters=True
+            )
         else:
-            engine = create_engine(url)
+            engine = create_engine(url, hide_parameters=True)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
         schema_version.upgrade(engine, allowed=upgrade)
@@ -587,6 +592,16 @@ def _stored(row: Row[Any]) -> StoredRelease:
         updated=m["updated"],
         withdrawn_at=m["withdrawn_at"],
     )
+
+
+def _private_database(path: Path) -> None:
+    """The database holds names, addresses and messages: its folder (var/) is 0700 and the
+    file 0600, made so before SQLite opens it, which gives its -wal and -shm the same mode
+    (issue 11). Files a looser feedsvc left are tightened."""
+    private_folder(path.parent)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        private_file(path.with_name(path.name + suffix), create=False)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -34,9 +34,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from feedsvc.model import Delivery, Outgoing
+from feedsvc.privacy import masked
 from feedsvc.store.schema import deliveries, delivery_attempts, webhook_endpoints
 
-__all__ = ["Attempt", "Claim", "Endpoint", "Outbox", "enqueue"]
+__all__ = [
+    "ENDED",
+    "Attempt",
+    "Claim",
+    "Endpoint",
+    "Outbox",
+    "enqueue",
+    "payload_text",
+    "without_recipients",
+]
+
+ENDED = ("delivered", "cancelled", "dead")  # nothing more is sent unless retried by hand
 
 _COLUMNS = (
     deliveries.c.id,
@@ -112,7 +124,7 @@ def enqueue(conn: Connection, outgoing: Iterable[Outgoing], now: dt.datetime) ->
             "channel": o.channel,
             "target": o.target,
             "subject": o.subject,
-            "payload": json.dumps(o.payload, ensure_ascii=False, separators=(",", ":")),
+            "payload": payload_text(o.payload),
             "key": o.key,
             "status": "pending",
             "attempts": 0,
@@ -130,6 +142,11 @@ def enqueue(conn: Connection, outgoing: Iterable[Outgoing], now: dt.datetime) ->
     return len(result.all())
 
 
+def payload_text(payload: dict[str, Any]) -> str:
+    """A payload as the outbox stores it."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
 def _insert_ignoring_keys(conn: Connection) -> Any:
     if conn.dialect.name == "sqlite":
         return sqlite.insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
@@ -138,7 +155,31 @@ def _insert_ignoring_keys(conn: Connection) -> Any:
     raise NotImplementedError(f"the outbox does not support {conn.dialect.name}")
 
 
-def _record_statement(status: str, erase: bool = False) -> Any:
+def without_recipients(payload: dict[str, Any]) -> dict[str, Any]:
+    """A share.created event without the addresses an endpoint with include_recipients
+    gets (their count stays)."""
+    data = {k: v for k, v in payload.get("data", {}).items() if k != "to"}
+    return {**payload, "data": data}
+
+
+def _names_recipients(payload: dict[str, Any]) -> bool:
+    return payload.get("type") == "share.created" and "to" in payload.get("data", {})
+
+
+def _kept_payload(delivery: Delivery, outcome: str) -> dict[str, Any] | None:
+    """What stays of the payload once `outcome` is recorded, when that is less than all of
+    it (issue 11: an address is kept no longer than its message needs it). A dead email
+    keeps its recipient, for a retry by hand until the retention purge, but not the
+    sharer's Reply-To; a delivered share.created keeps no recipient."""
+    payload = delivery.payload
+    if outcome == "dead" and delivery.channel == "email" and payload.get("reply_to"):
+        return {k: v for k, v in payload.items() if k != "reply_to"}
+    if outcome == "delivered" and _names_recipients(payload):
+        return without_recipients(payload)
+    return None
+
+
+def _record_statement(status: str, erase: bool = False, payload: bool = False) -> Any:
     c = deliveries.c
     values: dict[str, Any] = {
         "status": status,
@@ -153,6 +194,8 @@ def _record_statement(status: str, erase: bool = False) -> Any:
         # An email's recipient and text are kept only until it is delivered (privacy).
         values["target"] = ""
         values["payload"] = "{}"
+    if payload:
+        values["payload"] = bindparam("b_payload")
     if status == "pending":
         values["next_attempt_at"] = bindparam("b_retry_at")
     return (
@@ -167,8 +210,10 @@ def _record_statement(status: str, erase: bool = False) -> Any:
 _RECORD = {
     "delivered": _record_statement("delivered"),
     "delivered email": _record_statement("delivered", erase=True),
+    "delivered, less payload": _record_statement("delivered", payload=True),
     "retry": _record_statement("pending"),
     "dead": _record_statement("dead"),
+    "dead, less payload": _record_statement("dead", payload=True),
 }
 _ATTEMPT = insert(delivery_attempts)
 
@@ -284,12 +329,18 @@ class Outbox:
     ) -> bool:
         # One short transaction a send, so a crash repeats at most what was in flight. The
         # statements are built once: building them each time cost more than SQLite did.
+        if error is not None:
+            # An SMTP refusal names the recipient ("550 <x@y> refused"): the error is kept
+            # (deliveries, attempts) longer than the address may be (issue 11).
+            error = masked(error)
+        kept = _kept_payload(delivery, outcome)
+        if outcome == "delivered" and delivery.channel == "email":
+            statement = _RECORD["delivered email"]
+        elif kept is not None:
+            statement = _RECORD[f"{outcome}, less payload"]
+        else:
+            statement = _RECORD[outcome]
         with self._writing() as conn:
-            statement = _RECORD[
-                "delivered email"
-                if outcome == "delivered" and delivery.channel == "email"
-                else outcome
-            ]
             result = conn.execute(
                 statement,
                 {
@@ -298,6 +349,7 @@ class Outbox:
                     "b_now": now,
                     "b_error": error,
                     "b_retry_at": retry_at,
+                    "b_payload": None if kept is None else payload_text(kept),
                 },
             )
             if result.rowcount != 1:
@@ -372,7 +424,9 @@ class Outbox:
                 update(deliveries)
                 .where(c.channel == "webhook", c.target == url, c.status == "pending")
                 .values(
-                    status="cancelled", last_error=f"endpoint disabled: {reason}", updated_at=now
+                    status="cancelled",
+                    last_error=masked(f"endpoint disabled: {reason}"),
+                    updated_at=now,
                 )
             )
             return result.rowcount
@@ -458,9 +512,10 @@ class Outbox:
             return Counter({(ch, st): n for ch, st, n in conn.execute(query)})
 
     def purge(self, before: dt.datetime) -> int:
-        """Forget delivered and cancelled deliveries last touched before `before`."""
+        """Forget deliveries that ended (delivered, cancelled, dead) and were last touched
+        before `before`, with their attempts. A dead one can be retried by hand until then."""
         c = deliveries.c
-        old = select(c.id).where(c.status.in_(("delivered", "cancelled")), c.updated_at < before)
+        old = select(c.id).where(c.status.in_(ENDED), c.updated_at < before)
         with self._writing() as conn:
             ids = list(conn.execute(old).scalars())
             for start in range(0, len(ids), 500):

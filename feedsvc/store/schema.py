@@ -118,8 +118,10 @@ webhook_endpoints = Table(
 )
 
 # "Suggest To A Friend". Addresses are kept as keyed hashes (for rate limits and the
-# suppression list); a recipient's address itself lives only in its email delivery, and
-# only until that is delivered. Names, messages and IP hashes go after share.retention_days.
+# suppression list); an address itself lives only in its email delivery (the recipient as
+# its target, the sharer as its Reply-To), and only until that is delivered; an email that
+# died keeps its recipient, not its Reply-To, until share.retention_days. Names, messages
+# and IP hashes go after share.retention_days.
 shares = Table(
     "shares",
     metadata,
@@ -128,6 +130,8 @@ shares = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("ip_hash", String(64)),
     Column("sender_name", Text),
+    # Written by feedsvc before issue 11 only, and emptied by the purge; kept (NULL) so an
+    # older instance beside a newer one during an upgrade still works.
     Column("sender_email", Text),
     Column("sender_hash", String(64)),
     Column("message", Text),

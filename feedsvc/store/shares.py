@@ -4,19 +4,29 @@ suppression list, spent form tokens, and the rate limits counted across instance
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from feedsvc.config import ShareSettings
 from feedsvc.model import Outgoing
-from feedsvc.store.outbox import SHARES_LOCK, enqueue, writing
+from feedsvc.privacy import masked
+from feedsvc.store.outbox import (
+    ENDED,
+    SHARES_LOCK,
+    enqueue,
+    payload_text,
+    without_recipients,
+    writing,
+)
 from feedsvc.store.schema import (
     deliveries,
+    delivery_attempts,
     releases,
     share_minutes,
     share_recipients,
@@ -37,6 +47,8 @@ class PendingShare:
     nonce: str  # the form token's, spent by this share
     ip_hash: str
     sender_name: str | None
+    # Not stored: the sharer's address is needed only as each email's Reply-To, which lives
+    # in that email's delivery (issue 11). Kept here until the desk stops passing it.
     sender_email: str | None
     sender_hash: str | None
     message: str | None
@@ -203,7 +215,6 @@ class ShareStore:
                     "ip_hash": s.ip_hash,
                     # A share the honeypot caught keeps nothing it was sent.
                     "sender_name": None if s.trapped else s.sender_name,
-                    "sender_email": None if s.trapped else s.sender_email,
                     "sender_hash": None if s.trapped else s.sender_hash,
                     "message": None if s.trapped else s.message,
                     "recipients": len(s.emails),
@@ -240,7 +251,8 @@ class ShareStore:
                 _insert_ignore(conn, suppressions, "address_hash"),
                 {"address_hash": address_hash, "created_at": now},
             )
-            # Nothing more to that address, not even what is already queued.
+            # Nothing more to that address, not even what is already queued; and nothing is
+            # kept of those emails (their addresses, the sharer's words) for a retry.
             pending = conn.execute(
                 select(deliveries.c.id, deliveries.c.key).where(
                     deliveries.c.channel == "email",
@@ -253,7 +265,11 @@ class ShareStore:
                     update(deliveries)
                     .where(deliveries.c.id.in_([row.id for row in pending]))
                     .values(
-                        status="cancelled", last_error="the recipient unsubscribed", updated_at=now
+                        status="cancelled",
+                        last_error="the recipient unsubscribed",
+                        updated_at=now,
+                        target="",
+                        payload="{}",
                     )
                 )
 
@@ -298,8 +314,9 @@ class ShareStore:
     # -- privacy ---------------------------------------------------------------------------
 
     def erase(self, before: dt.datetime, tokens_before: dt.datetime) -> tuple[int, int]:
-        """Erase what names a person in shares older than `before`, and the addresses and
-        texts of email deliveries that ended (dead, cancelled) before it; forget spent
+        """Erase what names a person in shares older than `before`; in deliveries that ended
+        before it, the addresses and texts of emails, the recipients of share.created
+        events, and any address in an error (the outbox's and its attempts'); forget spent
         tokens that could not be used anyway. Returns (shares, deliveries) erased."""
         d = deliveries.c
         with writing(self.engine) as conn:
@@ -316,20 +333,59 @@ class ShareStore:
                 ),
                 {"now": before},
             ).rowcount
+            # Kept in clear by feedsvc before issue 11 (and by one still running beside
+            # this during an upgrade): gone at the first purge, whatever its age.
+            conn.execute(
+                update(shares).where(_s.sender_email.is_not(None)).values(sender_email=None)
+            )
+            ended = and_(d.status.in_(ENDED), d.updated_at < before)
             emails = conn.execute(
                 update(deliveries)
-                .where(
-                    d.channel == "email",
-                    d.target != "",
-                    or_(d.status.in_(("dead", "cancelled")), d.status == "delivered"),
-                    d.updated_at < before,
-                )
+                .where(d.channel == "email", d.target != "", ended)
                 .values(target="", payload="{}")
             ).rowcount
+            events = conn.execute(
+                select(d.id, d.payload).where(
+                    d.channel == "webhook",
+                    d.key.like("share.created %"),
+                    d.payload.like('%"to":%'),
+                    ended,
+                )
+            ).all()
+            for delivery_id, payload in events:
+                conn.execute(
+                    update(deliveries)
+                    .where(d.id == delivery_id)
+                    .values(payload=payload_text(without_recipients(json.loads(payload))))
+                )
+            _mask_errors(conn, before)
             conn.execute(delete(used_tokens).where(used_tokens.c.used_at < tokens_before))
             old = tokens_before - HOUR  # the overall limit looks back one hour
             conn.execute(delete(share_minutes).where(share_minutes.c.minute < old))
-        return erased, emails
+        return erased, emails + len(events)
+
+
+def _mask_errors(conn: Any, before: dt.datetime) -> None:
+    """Mask the addresses in the errors kept of deliveries and attempts older than `before`:
+    errors are masked as they are recorded, but a feedsvc before issue 11 kept them whole."""
+    d, a = deliveries.c, delivery_attempts.c
+    for delivery_id, error in conn.execute(
+        select(d.id, d.last_error).where(d.last_error.like("%@%"), d.updated_at < before)
+    ).all():
+        if masked(error) != error:
+            conn.execute(
+                update(deliveries).where(d.id == delivery_id).values(last_error=masked(error))
+            )
+    attempts = select(a.delivery_id, a.number, a.error).where(
+        a.error.like("%@%"), a.finished_at < before
+    )
+    for delivery_id, number, error in conn.execute(attempts).all():
+        if masked(error) != error:
+            conn.execute(
+                update(delivery_attempts)
+                .where(a.delivery_id == delivery_id, a.number == number, a.error == error)
+                .values(error=masked(error))
+            )
 
 
 def _count_minute(conn: Any) -> Any:
