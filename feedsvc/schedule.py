@@ -8,7 +8,7 @@
   deliveries: send what is due (Service.dispatch);
 - purge: every six hours, forget deliveries that ended long ago.
 Jobs never overlap (max_instances=1, coalesce=True); a failing job is logged and counted
-and the service goes on.
+and the service goes on (while the database is out of reach, one line a minute).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from feedsvc.service import Service
+from feedsvc.store.outage import OUTAGES, is_unreachable
 
 log = logging.getLogger("feedsvc.schedule")
 # "Skipped: maximum number of running instances reached" is how coalescing works here (a
@@ -139,10 +140,16 @@ class Schedule:
         def run() -> None:
             try:
                 work()
-            except Exception:
-                log.exception("job %s failed", name)
+            except Exception as e:
+                # A database outage fails every tick alike: one line a minute, not a
+                # traceback a tick (issue 11). Anything else is a defect.
+                if is_unreachable(e):
+                    OUTAGES.failed(e, f"job {name} tries again at its next tick", job=name)
+                else:
+                    log.exception("job %s failed", name)
                 self.service.metrics.job(name, ok=False)
             else:
+                OUTAGES.succeeded(name)
                 self.service.metrics.job(name, ok=True)
 
         return run

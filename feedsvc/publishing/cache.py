@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from email.utils import format_datetime
 from pathlib import Path
 
-from feedsvc.publishing.site import HTML, Document, Site
+from feedsvc.publishing.site import HTML, Document, Site, sitemap_parts
 from feedsvc.store import Changes, Store
 
 _GZIP_MIN = 256  # bytes; below this gzip costs more than it saves
@@ -32,7 +32,7 @@ _RELEASE = re.compile(r"^releases/([A-Za-z0-9][A-Za-z0-9._-]{0,199})/$")
 _ARCHIVE = re.compile(r"^archive/([1-9][0-9]{0,8})/(feed\.xml|atom\.xml|feed\.json)$")
 _INDEX = re.compile(r"^page/([1-9][0-9]{0,8})/$")
 _SECTION_PAGE = re.compile(r"^sections/([a-z0-9-]{1,200})/$")
-_SITEMAP = re.compile(r"^(sitemap\.xml|sitemaps/[1-9][0-9]{0,4}\.xml)$")
+_SITEMAP = re.compile(r"^(sitemap\.xml|sitemaps/([1-9][0-9]{0,4})\.xml)$")
 
 
 _ARCHIVE_FILES = ("feed.xml", "atom.xml", "feed.json")
@@ -126,6 +126,7 @@ class DocumentCache:
         self.max_age = settings.feeds.ttl_minutes * 60
         self.hot: dict[str, Ready] = {}
         self.errors: dict[Missing, Ready] = {}  # the 404 and 410 pages
+        self.unavailable: Ready | None = None  # the 503 page, while the database is down
         self.tokens: dict[str, str] = {}  # visible release id -> version of its page
         self.withdrawn: set[str] = set()  # ids that were public and are not any more
         self.sections: dict[str, str] = {}
@@ -158,6 +159,9 @@ class DocumentCache:
                 Document("410.html", HTML, self.site.pages.simple("410.html"))
             ),
         }
+        self.unavailable = self._ready(
+            Document("503.html", HTML, self.site.pages.simple("503.html"))
+        )
         self._refresh_hot(set(self.sections))
 
     def apply(self, changes: Changes) -> None:
@@ -235,6 +239,9 @@ class DocumentCache:
         return ready
 
     def _key(self, path: str) -> tuple[object, ...] | Missing:
+        """What identifies the document at `path` now, or why there is none. Whether a
+        numbered document exists is decided from counts kept here, so a request past the
+        end is a 404 before anything is read or rendered (issue 11)."""
         if m := _RELEASE.match(path):
             rid = m.group(1)
             token = self.tokens.get(rid)
@@ -247,12 +254,18 @@ class DocumentCache:
                 return Missing.NOT_FOUND
             return ("archive", n, m.group(2), self.archive_versions.get(n, 0))
         if m := _INDEX.match(path):
-            return ("index", int(m.group(1)), self.generation)
+            n = int(m.group(1))
+            if n > self.site.index_page_count(len(self.tokens)):
+                return Missing.NOT_FOUND
+            return ("index", n, self.generation)
         if m := _SECTION_PAGE.match(path):
             if m.group(1) not in self.sections:
                 return Missing.NOT_FOUND
             return ("section", m.group(1), self.generation)
-        if _SITEMAP.match(path):
+        if m := _SITEMAP.match(path):
+            urls = 1 + len(self.sections) + len(self.tokens)  # as Site.sitemaps lists them
+            if m.group(2) is not None and int(m.group(2)) > sitemap_parts(urls):
+                return Missing.NOT_FOUND
             return ("sitemap", path, self.generation)
         return Missing.NOT_FOUND
 
@@ -273,9 +286,9 @@ class DocumentCache:
             slug = str(key[1])
             return self.site.section_page(slug, self.sections.get(slug, slug))
         if kind == "sitemap":
-            wanted = key[1]
+            wanted = str(key[1])
             entries = self.store.sitemap_entries()
-            return next((d for d in self.site.sitemaps(entries) if d.path == wanted), None)
+            return next(self.site.sitemaps(entries, only=wanted), None)
         return None
 
     def _remember(self, key: tuple[object, ...], ready: Ready) -> None:

@@ -281,14 +281,18 @@ class Site:
     def index_pages(self, listing: Sequence[ListedRelease]) -> Iterator[Document]:
         """The HTML index, newest first, pages.per_page a page."""
         per_page = self.settings.pages.per_page
-        total = max(1, math.ceil(len(listing) / per_page))
+        total = self.index_page_count(len(listing))
         for n in range(1, total + 1):
             yield self._index_page(n, total, listing[(n - 1) * per_page : n * per_page])
+
+    def index_page_count(self, visible: int) -> int:
+        """How many pages the HTML index of `visible` releases has (the home page at least)."""
+        return max(1, math.ceil(visible / self.settings.pages.per_page))
 
     def index_page(self, n: int) -> Document | None:
         """One page of the HTML index, read from the store (for the live server)."""
         per_page = self.settings.pages.per_page
-        total = max(1, math.ceil(self.store.visible_count() / per_page))
+        total = self.index_page_count(self.store.visible_count())
         if not 1 <= n <= total:
             return None
         return self._index_page(n, total, self.store.listing((n - 1) * per_page, per_page))
@@ -304,9 +308,11 @@ class Site:
         )
         return Document(index_folder(n), HTML, body, modified=_newest(listed))
 
-    def sitemaps(self, releases: Sequence[tuple[str, dt.datetime]]) -> Iterator[Document]:
+    def sitemaps(
+        self, releases: Sequence[tuple[str, dt.datetime]], only: str | None = None
+    ) -> Iterator[Document]:
         """sitemap.xml from (id, updated) of every visible release, newest first; a sitemap
-        index past 50,000 URLs."""
+        index past 50,000 URLs. With `only`, just the document at that path (if any)."""
         base_url = self.settings.site.base_url
         urls: list[tuple[str, str | None]] = [(base_url, None)]
         urls += [(f"{base_url}sections/{slug}/", None) for slug, _ in self.store.sections()]
@@ -315,8 +321,9 @@ class Site:
             for rid, updated in releases
         ]
         newest = max((updated for _, updated in releases), default=None)
-        if len(urls) <= SITEMAP_MAX_URLS:
-            yield Document("sitemap.xml", XML, self.pages.sitemap(urls), GZIP_HOT, newest)
+        if sitemap_parts(len(urls)) == 0:
+            if only in (None, "sitemap.xml"):
+                yield Document("sitemap.xml", XML, self.pages.sitemap(urls), GZIP_HOT, newest)
             return
         index = []
         for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
@@ -324,8 +331,10 @@ class Site:
             path = f"sitemaps/{n}.xml"
             lastmod = max((day for _, day in chunk if day), default="")
             index.append((base_url + path, lastmod))
-            yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT, newest)
-        yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT, newest)
+            if only in (None, path):
+                yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT, newest)
+        if only in (None, "sitemap.xml"):
+            yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT, newest)
 
     def not_found_page(self) -> Document:
         return Document("404.html", HTML, self.pages.simple("404.html"))
@@ -337,6 +346,12 @@ class Site:
             path = static / name
             modified = dt.datetime.fromtimestamp(int(path.stat().st_mtime), dt.UTC)
             yield Document(f"assets/{name}", media_type, path.read_bytes(), modified=modified)
+
+
+def sitemap_parts(urls: int) -> int:
+    """How many sitemaps/<n>.xml a sitemap of `urls` URLs (the home page, one per section,
+    one per visible release) is split into: none while sitemap.xml holds them all."""
+    return 0 if urls <= SITEMAP_MAX_URLS else math.ceil(urls / SITEMAP_MAX_URLS)
 
 
 def index_folder(n: int) -> str:
