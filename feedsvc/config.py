@@ -95,6 +95,9 @@ class ServerSettings:
     # Proxies (addresses or networks) whose X-Forwarded-For names the client; none: the
     # client is the socket's peer, and X-Forwarded-For is ignored.
     trusted_proxies: tuple[str, ...] = ()
+    # Clients (addresses or networks) that may read /metrics; others get a 404. It tells
+    # more than a bot should know (issue 11: which of its shares fell into the honeypot).
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1")
     # The key that signs form tokens and unsubscribe links when FEEDSVC_SECRET_KEY is not
     # set: made on first start, readable by its owner only.
     secret_key_file: Path = Path("var/secret_key")
@@ -146,7 +149,7 @@ class OutboxSettings:
     webhook_disable_after_days: float = 5.0  # an endpoint failing this long is disabled
     allow_private_targets: bool = False  # http and loopback/private addresses (development)
     announce_max_age_days: float = 7.0  # older releases appear without a release.published
-    keep_days: int = 30  # delivered and cancelled deliveries are purged after this
+    keep_days: int = 30  # delivered, cancelled and dead deliveries are purged after this
 
 
 WEBHOOK_EVENTS = ("release.published", "release.updated", "release.withdrawn")
@@ -361,13 +364,15 @@ def _validate(s: Settings) -> Settings:
     for hub in s.websub.hubs:
         if not _is_http_url(hub):
             raise ConfigError(f"websub.hubs: {hub!r} is not an absolute http(s) URL")
-    for proxy in s.server.trusted_proxies:
-        try:
-            ipaddress.ip_network(proxy, strict=False)
-        except ValueError:
-            raise ConfigError(
-                f"server.trusted_proxies: {proxy!r} is not an address or network"
-            ) from None
+    for key, nets in (
+        ("server.trusted_proxies", s.server.trusted_proxies),
+        ("server.metrics_allow", s.server.metrics_allow),
+    ):
+        for net in nets:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ConfigError(f"{key}: {net!r} is not an address or network") from None
     for key, value in (
         ("share.max_recipients", s.share.max_recipients),
         ("share.message_max_chars", s.share.message_max_chars),

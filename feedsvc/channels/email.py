@@ -35,7 +35,11 @@ from feedsvc.config import Settings
 from feedsvc.model import Delivery
 
 # Line and paragraph separators too: some mail software splits header lines on them.
-_FORBIDDEN = {"Cc", "Zl", "Zp", "Cf"}
+# Format characters (a soft hyphen, the joiner in an emoji, a bidi mark in an Arabic or
+# Hebrew title) are not refused: they are never ASCII, so they are always written as
+# RFC 2047 encoded words and cannot end a line (issue 11: such titles made every share
+# email of the release die).
+_FORBIDDEN = {"Cc", "Zl", "Zp"}
 # RFC 5322 dot-atom local part @ a host name: no quoted local parts, no address literals.
 _ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _ADDR_SPEC = re.compile(
@@ -84,17 +88,43 @@ class Composed:
     data: bytes
 
 
-def compose(delivery: Delivery, settings: Settings) -> Composed:
-    payload = delivery.payload
+@dataclass(frozen=True)
+class _Fields:
+    to: Address
+    subject: str
+    text: str
+    html: str | None
+    reply_to: Address | None
+    from_name: str
+    extra: list[tuple[str, str]]
+
+
+def check(payload: Any) -> None:
+    """Raise PermanentFailure if no message can be made of this payload: what a producer
+    calls before it accepts the work (a share is refused at the door, never accepted and
+    then dead)."""
+    _fields(payload)
+
+
+def _fields(payload: Any) -> _Fields:
     if not isinstance(payload, Mapping):
         raise PermanentFailure("email payload: expected a JSON object")
-    to = _address(_header_text(payload, "to"), "to")
-    subject = _header_text(payload, "subject")
-    text = _text(payload, "text")
-    html = _text(payload, "html", optional=True)
     reply_to = _header_text(payload, "reply_to", optional=True)
-    from_name = _header_text(payload, "from_name", optional=True)
-    extra = _extra_headers(payload)
+    return _Fields(
+        to=_address(_header_text(payload, "to"), "to"),
+        subject=_header_text(payload, "subject"),
+        text=_text(payload, "text"),  # type: ignore[arg-type]
+        html=_text(payload, "html", optional=True),
+        reply_to=_address(reply_to, "reply_to") if reply_to else None,
+        from_name=_header_text(payload, "from_name", optional=True),
+        extra=_extra_headers(payload),
+    )
+
+
+def compose(delivery: Delivery, settings: Settings) -> Composed:
+    fields = _fields(delivery.payload)
+    to, subject, text, html = fields.to, fields.subject, fields.text, fields.html
+    reply_to, from_name, extra = fields.reply_to, fields.from_name, fields.extra
     try:
         sender = _sender(settings.mail_sender)
     except PermanentFailure as error:
@@ -105,8 +135,8 @@ def compose(delivery: Delivery, settings: Settings) -> Composed:
         sender = Address(" ".join(from_name.split()), sender.addr_spec)
 
     lines = [f"From: {sender.header('From')}", f"To: {to.header('To')}"]
-    if reply_to:
-        lines.append(f"Reply-To: {_address(reply_to, 'reply_to').header('Reply-To')}")
+    if reply_to is not None:
+        lines.append(f"Reply-To: {reply_to.header('Reply-To')}")
     lines += [
         f"Subject: {_subject(subject)}",
         f"Date: {format_datetime(delivery.created_at)}",

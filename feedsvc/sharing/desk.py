@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hmac
 import logging
 import queue
 import re
@@ -26,12 +27,16 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from feedsvc.channels import PermanentFailure
+from feedsvc.channels.email import check as check_email
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
 from feedsvc.model import Outgoing, StoredRelease
-from feedsvc.sharing.keys import Signer, address_hash, ip_hash, new_id
+from feedsvc.sharing.keys import Signer, address_hash, ip_hash, network_of, new_id
+from feedsvc.sharing.links import defang
 from feedsvc.sharing.requests import ShareRequest
 from feedsvc.store import Store
+from feedsvc.store.outage import is_unreachable
 from feedsvc.store.shares import PendingShare, Refusal, ShareStore
 
 log = logging.getLogger("feedsvc.share")
@@ -50,10 +55,13 @@ class Receipt:
 class ShareRefused(Exception):
     """status: 400 (token), 404 (release), 429 (a limit, with retry_after seconds)."""
 
-    def __init__(self, status: int, message: str, retry_after: int = 0) -> None:
+    def __init__(
+        self, status: int, message: str, retry_after: int = 0, field: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
+        self.field = field  # the request field at fault, if one is
 
 
 class ShareDesk:
@@ -82,18 +90,25 @@ class ShareDesk:
 
     # -- tokens ----------------------------------------------------------------------------
 
-    def token(self, release_id: str) -> str | None:
+    def token(self, release_id: str, client_ip: str) -> str | None:
         """A fresh form token for a visible release; None for any other."""
-        found = self.form(release_id)
+        found = self.form(release_id, client_ip)
         return None if found is None else found[1]
 
-    def form(self, release_id: str) -> tuple[StoredRelease, str] | None:
-        """A visible release and a fresh token for its form."""
+    def form(self, release_id: str, client_ip: str) -> tuple[StoredRelease, str] | None:
+        """A visible release and a fresh token for its form, good only from the network
+        that asked for it (issue 11: tokens harvested by one machine were spent by the
+        browsers of many)."""
         stored = self._visible(release_id)
         if stored is None:
             return None
         issued = int(self.clock.now().timestamp() * 1000)  # ms: min_fill is in fractions
-        return stored, self.signer.sign("share", f"{release_id}|{issued}|{secrets.token_hex(8)}")
+        payload = f"{release_id}|{issued}|{secrets.token_hex(8)}|{self._network(client_ip)}"
+        return stored, self.signer.sign("share", payload)
+
+    def _network(self, client_ip: str) -> str:
+        # A keyed hash: the token shows its bearer nothing about the network.
+        return self.signer.digest("network", network_of(client_ip))[:16]
 
     def sent(self, share_id: str) -> tuple[StoredRelease, int] | None:
         """The release a share was for, and how many addresses it went to."""
@@ -103,13 +118,15 @@ class ShareDesk:
         stored = self.store.get(found[0])
         return None if stored is None else (stored, found[2])
 
-    def _nonce(self, request: ShareRequest) -> str | None:
+    def _nonce(self, request: ShareRequest, client_ip: str) -> str | None:
         payload = self.signer.unsign("share", request.token)
         if payload is None:
             return None
-        parts = payload.rsplit("|", 2)  # a release id may hold a '|'
-        if len(parts) != 3 or parts[0] != request.release or not parts[1].isdigit():
+        parts = payload.rsplit("|", 3)
+        if len(parts) != 4 or parts[0] != request.release or not parts[1].isdigit():
             return None
+        if not hmac.compare_digest(parts[3], self._network(client_ip)):
+            return None  # fetched from another network: refused like an expired token
         age = self.clock.now().timestamp() - int(parts[1]) / 1000
         if not self.rules.min_fill_seconds <= age <= self.rules.token_max_age_seconds:
             return None
@@ -121,7 +138,7 @@ class ShareDesk:
         """Check, compose and queue a share for the writer; the future is resolved after
         the commit (or fails with ShareRefused)."""
         done: Future[Receipt] = Future()
-        nonce = self._nonce(request)
+        nonce = self._nonce(request, client_ip)
         if nonce is None:
             self.count("refused_token")
             done.set_exception(
@@ -133,7 +150,12 @@ class ShareDesk:
             self.count("refused_release")
             done.set_exception(ShareRefused(404, "no such release"))
             return done
-        pending = self._pending(request, stored, nonce, client_ip)
+        try:
+            pending = self._pending(request, stored, nonce, client_ip)
+        except ShareRefused as e:
+            self.count("refused_email")
+            done.set_exception(e)
+            return done
         if request.trapped:
             # The honeypot: stored like a share (it spends its token, counts towards the
             # limits, has a confirmation page) and answered like one; nothing is sent.
@@ -186,14 +208,17 @@ class ShareDesk:
         release = stored.release
         sender = request.from_name
         display = f"{sender} via {site.title}" if sender else site.title
-        subject = f"{sender or 'Someone'} suggests: {release.title}"
+        # A title's line or paragraph separators (and controls) would make a subject no
+        # email can carry; anything else in it is encoded (RFC 2047).
+        title = " ".join(_HEADER_BREAKS.sub(" ", release.title).split())
+        subject = f"{sender or 'Someone'} suggests: {title}"
         link = f"{site.base_url}s/{share_id}"
         context: dict[str, Any] = {
             "site": site,
             "release": release,
             "link": link,
             "sender": sender,
-            "message": _defang(request.message) if request.message else None,
+            "message": defang(request.message) if request.message else None,
         }
         emails = []
         for address in request.to:
@@ -213,6 +238,14 @@ class ShareDesk:
                     "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                 },
             }
+            try:
+                check_email(payload)
+            except PermanentFailure as e:
+                # Refused now rather than accepted and then dead (issue 11).
+                log.error("release %s cannot be shared by email: %s", release.id, e)
+                raise ShareRefused(
+                    422, "this release cannot be sent by email", field="release"
+                ) from None
             key = f"share {share_id} {digest}"
             emails.append((digest, Outgoing("email", address, payload, key, subject=share_id)))
         return PendingShare(
@@ -306,7 +339,10 @@ class ShareDesk:
             try:
                 outcomes = self.shares.accept([p for p, _ in batch], self.clock.now(), self.rules)
             except Exception as e:
-                log.exception("storing %d share(s) failed", len(batch))
+                # An outage is told once a minute by whoever answers the requests (503);
+                # anything else is a bug, with its traceback.
+                if not is_unreachable(e):
+                    log.exception("storing %d share(s) failed", len(batch))
                 for _, future in batch:
                     future.set_exception(e)
                 continue
@@ -340,10 +376,4 @@ def _refused(refusal: Refusal) -> ShareRefused:
     return ShareRefused(429, "too many suggestions for now: try again later", refusal.retry_after)
 
 
-_URL_PARTS = re.compile(r"(?i)(://|www\.)")
-
-
-def _defang(message: str) -> str:
-    """The sharer's words, with nothing a mail program turns into a link: a zero-width
-    space breaks up '://' and 'www.' (the text stays readable, and copyable)."""
-    return _URL_PARTS.sub(lambda m: m.group(1)[0] + "\u200b" + m.group(1)[1:], message)
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

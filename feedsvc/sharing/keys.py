@@ -4,36 +4,81 @@ and the keyed hashes that stand for addresses and IPs in the database."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import ipaddress
 import os
 import secrets
+from pathlib import Path
 
 from feedsvc.config import SECRET_KEY_ENV, Settings
 from feedsvc.errors import ConfigError
+from feedsvc.privacy import private_file, private_folder
+
+KEY_MIN_BYTES = 32  # 256 bits: HMAC-SHA256 gains nothing from more; a short key is guessable
+_MAKE_ONE = "python3 -c 'import secrets; print(secrets.token_urlsafe(48))' makes one"
 
 
 def load_key(settings: Settings) -> bytes:
     """FEEDSVC_SECRET_KEY (every instance of a deployment sets the same), or a key made
-    once and kept in server.secret_key_file (0600) for a single process."""
+    once and kept in server.secret_key_file (0600) for a single process.
+
+    A key shorter than KEY_MIN_BYTES stops the start (issue 11: an empty key file was used
+    as the key, and anyone could forge form tokens and unsubscribe links)."""
     value = os.environ.get(SECRET_KEY_ENV)
     if value is not None:
-        if len(value) < 32:
-            raise ConfigError(f"{SECRET_KEY_ENV} must be at least 32 characters")
-        return value.encode()
+        key = value.strip().encode()
+        if len(key) < KEY_MIN_BYTES:
+            raise ConfigError(
+                f"{SECRET_KEY_ENV} is {len(key)} bytes; the signing key must be at least "
+                f"{KEY_MIN_BYTES}: {_MAKE_ONE}"
+            )
+        return key
     path = settings.server.secret_key_file
+    key = _read_key(path)
+    if key is None:
+        key = _make_key(path)
+    return key
+
+
+def _read_key(path: Path) -> bytes | None:
     try:
-        return path.read_bytes()
+        key = path.read_bytes().strip()
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+        return None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read the signing key: {e.strerror}") from e
+    if len(key) < KEY_MIN_BYTES:
+        raise ConfigError(
+            f"{path}: the signing key is {len(key)} bytes, at least {KEY_MIN_BYTES} are needed; "
+            f"delete the file to have a new one made, or set {SECRET_KEY_ENV}"
+        )
+    private_file(path, create=False)  # a key others can read signs for them too
+    return key
+
+
+def _make_key(path: Path) -> bytes:
+    """A new key, written whole to a file of its own and then linked into place: two
+    processes starting at once end with one key (the second link fails and that process
+    reads the first one's), and neither ever reads a half-written file."""
+    private_folder(path.parent)
     key = secrets.token_urlsafe(48).encode()
+    staging = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process made it first
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as f:
-        f.write(key)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(staging, path)
+        except FileExistsError:  # another process made it first: use its key
+            found = _read_key(path)
+            assert found is not None
+            return found
+    finally:
+        staging.unlink(missing_ok=True)
     return key
 
 
@@ -81,11 +126,64 @@ class Signer:
 
 
 def address_hash(signer: Signer, address: str) -> str:
-    return signer.digest("address", address.strip().lower())
+    return signer.digest("address", canonical_address(address))
+
+
+# Providers known to deliver a.b.c@ to abc@ (and googlemail.com is gmail.com).
+_DOTLESS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
+
+
+def canonical_address(address: str) -> str:
+    """The mailbox an address reaches, as far as limits and the unsubscribe list are
+    concerned: case folded, a '+tag' taken off, dots taken out where the provider ignores
+    them, an international domain in its ASCII (Punycode) form. victim+1@ is victim@
+    (issue 11: variants got past the per-recipient limit and the suppression list)."""
+    local, at, domain = address.strip().rpartition("@")
+    if not at:
+        return address.strip().lower()
+    domain = domain.rstrip(".").lower()
+    with contextlib.suppress(UnicodeError):  # not a name IDNA takes: kept as it is, folded
+        domain = domain.encode("idna").decode("ascii")
+    local = local.lower()
+    untagged = local.split("+", 1)[0]
+    if untagged:  # "+x@" has no tag to take off: it is its own address
+        local = untagged
+    if domain in _DOTLESS:
+        local = local.replace(".", "") or local
+        domain = _DOTLESS[domain]
+    return f"{local}@{domain}"
+
+
+def client_key(ip: str) -> str:
+    """Whom a per-client limit counts: an IPv4 address, or an IPv6 client's /64 (one line
+    to one home or phone is a whole /64: counting single IPv6 addresses counts nothing)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def network_of(ip: str) -> str:
+    """The network a form token is bound to: an IPv4 client's /24, an IPv6 client's /64.
+    Wide enough that a reader whose address changes within their provider's pool keeps
+    their form; narrow enough that a token harvested elsewhere is no good here."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    prefix = 24 if address.version == 4 else 64
+    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
 def ip_hash(signer: Signer, ip: str) -> str:
-    return signer.digest("ip", ip)
+    return signer.digest("ip", client_key(ip))
 
 
 def new_id() -> str:

@@ -15,6 +15,8 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from feedsvc.config import ShareSettings
+from feedsvc.sharing.keys import canonical_address
+from feedsvc.sharing.links import carries_link
 
 FIELDS = ("release", "to", "from_name", "from_email", "message", "token", "website")
 NAME_MAX_CHARS = 64
@@ -116,7 +118,8 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
                 wrong["to"] = checked[1:]
                 at["to"] = position
                 break
-            if checked.lower() not in {a.lower() for a in normalised}:
+            # victim@ and victim+1@ are one mailbox: one email, counted once.
+            if canonical_address(checked) not in {canonical_address(a) for a in normalised}:
                 normalised.append(checked)
     from_email = None
     if from_email_raw is not None:
@@ -127,6 +130,10 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
             from_email = checked
     if from_name is not None and len(from_name) > NAME_MAX_CHARS:
         wrong["from_name"] = f"Use at most {NAME_MAX_CHARS} characters."
+    elif from_name is not None and carries_link(from_name):
+        # The name stands in From, the subject and both bodies of an email to a stranger:
+        # no link may ride in it (issue 11).
+        wrong["from_name"] = "Give your name only, without a web or email address."
     if message is not None:
         message = message.replace("\r\n", "\n").replace("\r", "\n")
         if len(message) > rules.message_max_chars:

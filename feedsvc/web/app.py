@@ -18,6 +18,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any, TextIO
 
 from feedsvc.publishing.cache import DocumentCache, Missing, Ready
+from feedsvc.store.outage import OUTAGES, RETRY_AFTER_SECONDS, is_unreachable
+from feedsvc.web.clients import LOOPBACK, Clients, allowed, networks
 from feedsvc.web.metrics import Metrics
 
 Scope = dict[str, Any]
@@ -33,6 +35,7 @@ MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8 * 1024
 LOG_FLUSH_SECONDS = 0.5
 _ERROR_MAX_AGE = 60
+_UNAVAILABLE_JSON = b'{"error":"the database cannot be reached just now: try again in a moment"}'
 
 
 class FeedApp:
@@ -46,6 +49,8 @@ class FeedApp:
         on_shutdown: Callable[[], None] | None = None,
         access_log: TextIO | None = None,
         dynamic: Dynamic | None = None,
+        clients: Clients | None = None,
+        metrics_allow: tuple[str, ...] = LOOPBACK,
     ) -> None:
         self.cache = cache
         self.metrics = metrics
@@ -56,6 +61,8 @@ class FeedApp:
         self.log = access_log
         self.log_json = access_log is not None and not access_log.isatty()
         self.dynamic = dynamic  # routes answered by code, not from the cache (sharing)
+        self.clients = clients or Clients()  # who is asking, behind server.trusted_proxies
+        self.metrics_allow = networks(metrics_allow)
         # Rendering a cold document, or asking the database, never blocks the event loop.
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="render")
         self._flusher: asyncio.Task[None] | None = None
@@ -155,7 +162,20 @@ class FeedApp:
             # RFC 6585: 431
             return await self._plain(send, 431, b"request headers too large\n", method)
         if self.dynamic is not None and path.startswith(self.base_path):
-            answer = await self.dynamic(scope, receive, send, method, path[self._base_len :])
+            rel = path[self._base_len :]
+            sent = False
+
+            async def watched(message: dict[str, Any]) -> None:
+                nonlocal sent
+                sent = True
+                await send(message)
+
+            try:
+                answer = await self.dynamic(scope, receive, watched, method, rel)
+            except Exception as e:
+                if sent or not is_unreachable(e):
+                    raise  # a defect; or an answer begun, which cannot be taken back
+                return await self._unavailable(send, e, method, rel, "other")
             if answer is not None:
                 return answer
         if method != "GET" and method != "HEAD":
@@ -163,7 +183,17 @@ class FeedApp:
         if path == "/healthz":
             return await self._healthz(send, method)
         if path == "/metrics":
-            body = self.metrics.render()
+            if not allowed(self.clients.address(scope), self.metrics_allow):
+                return await self._missing(send, Missing.NOT_FOUND, method)
+            # Its gauges ask the database: off the event loop, and 503 while it is out.
+            try:
+                body = await asyncio.get_running_loop().run_in_executor(
+                    self.pool, self.metrics.render
+                )
+            except Exception as e:
+                if not is_unreachable(e):
+                    raise
+                return await self._unavailable(send, e, method, "metrics", "/metrics")
             ctype = b"text/plain; version=0.0.4; charset=utf-8"
             status, _, size = await self._send(send, 200, _basic(ctype, body), body, method)
             return status, "/metrics", size
@@ -171,7 +201,12 @@ class FeedApp:
             return await self._missing(send, Missing.NOT_FOUND, method)
         rel = path[self._base_len :]
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(self.pool, self.cache.get, rel)
+        try:
+            found = await loop.run_in_executor(self.pool, self.cache.get, rel)
+        except Exception as e:
+            if not is_unreachable(e):
+                raise
+            return await self._unavailable(send, e, method, rel, self._route(rel))
         if isinstance(found, Missing):
             return await self._missing(send, found, method)
         status, size = await self._reply(send, found, method, *conditions)
@@ -202,6 +237,23 @@ class FeedApp:
         headers.append((b"cache-control", b"public, max-age=%d" % _ERROR_MAX_AGE))
         status, _, size = await self._send(send, missing.value, headers, body, method)
         return status, "other", size
+
+    async def _unavailable(
+        self, send: Send, error: Exception, method: str, rel: str, route: str
+    ) -> tuple[int, str, int]:
+        """503 with Retry-After while the database is out of reach (issue 11): JSON for
+        the API, a page for people; the outage is logged once a minute, not per request."""
+        OUTAGES.failed(error, "answering 503")
+        if rel.startswith("api/"):
+            body, ctype = _UNAVAILABLE_JSON, b"application/json"
+        else:
+            page = self.cache.unavailable
+            body = page.body if page is not None else b"try again in a moment\n"
+            ctype = b"text/html; charset=utf-8" if page is not None else b"text/plain"
+        headers = _basic(ctype, body)
+        headers += [(b"retry-after", b"%d" % RETRY_AFTER_SECONDS), (b"cache-control", b"no-store")]
+        status, _, size = await self._send(send, 503, headers, body, method)
+        return status, route, size
 
     async def _healthz(self, send: Send, method: str) -> tuple[int, str, int]:
         loop = asyncio.get_running_loop()
@@ -240,8 +292,7 @@ class FeedApp:
         if second != self._second:
             self._second = second
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        client = scope.get("client")
-        address = client[0] if client else ""
+        address = self.clients.address(scope)
         short = self._clients.get(address)
         if short is None:
             short = anonymise(address) if address else "-"

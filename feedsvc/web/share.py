@@ -15,19 +15,20 @@ click-through, and one-click unsubscribe. Nothing here is cached by anyone.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 from feedsvc.config import Settings
 from feedsvc.publishing.pages import Pages
 from feedsvc.sharing.desk import ShareDesk, ShareRefused
 from feedsvc.sharing.requests import ShareInvalid, parse
+from feedsvc.store.outage import OUTAGES, is_unreachable
+from feedsvc.web.clients import Clients
 
 Scope = dict[str, Any]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -41,7 +42,9 @@ _CLICK_PATH = re.compile(r"s/([A-Za-z0-9_-]{1,40})")
 _SECURITY = [
     (b"cache-control", b"no-store"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),  # unsubscribe tokens live in URLs
+    # Unsubscribe tokens live in URLs: no other site is told them. Not "no-referrer": with
+    # it a browser sends `Origin: null` on the form's own POST, which reads as cross-site.
+    (b"referrer-policy", b"same-origin"),
     (
         b"content-security-policy",
         b"default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none';"
@@ -60,9 +63,8 @@ class ShareRoutes:
         self.desk = desk
         self.pages = pages
         self.base_path = settings.site.base_path
-        self._proxies = [
-            ipaddress.ip_network(p, strict=False) for p in settings.server.trusted_proxies
-        ]
+        self.clients = Clients(settings.server.trusted_proxies)
+        self.origin = site_origin(settings.site.base_url)
         self._form = pages.env.get_template("share.html")
         self._sent = pages.env.get_template("share_sent.html")
         self._unsubscribe = pages.env.get_template("unsubscribe.html")
@@ -73,6 +75,8 @@ class ShareRoutes:
     ) -> Answer | None:
         """Answer a share route, or None when `rel` is not one."""
         if rel == "api/shares" and method == "POST":
+            if (why := self._cross_site(scope)) is not None:
+                return await self._json(send, 403, {"error": why}, "/api/shares")
             return await self._api_share(scope, receive, send)
         if rel == "api/shares/token" and method in ("GET", "HEAD"):
             return await self._api_token(scope, send, method)
@@ -86,9 +90,11 @@ class ShareRoutes:
             return await self._unsubscribe_route(scope, receive, send, method)
         if (m := _SHARE_PATH.fullmatch(rel)) is not None:
             if method == "POST":
+                if (why := self._cross_site(scope)) is not None:
+                    return await self._html(send, 403, self._problem(why), "/releases/{id}/share")
                 return await self._form_share(scope, receive, send, m[1])
             if method in ("GET", "HEAD"):
-                return await self._form_page(send, method, m[1])
+                return await self._form_page(scope, send, method, m[1])
             return await self._not_allowed(send, b"GET, HEAD, POST")
         if (m := _SENT_PATH.fullmatch(rel)) is not None and method in ("GET", "HEAD"):
             return await self._sent_page(send, method, m[1])
@@ -113,7 +119,7 @@ class ShareRoutes:
                 send, 400, _error("release is missing", {"release": "missing"}), "/api/shares/token"
             )
         loop = asyncio.get_running_loop()
-        token = await loop.run_in_executor(None, self.desk.token, release)
+        token = await loop.run_in_executor(None, self.desk.token, release, self._client(scope))
         if token is None:
             return await self._json(send, 404, {"error": "no such release"}, "/api/shares/token")
         rules = self.settings.share
@@ -137,6 +143,10 @@ class ShareRoutes:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
             return await self._json(send, 400, {"error": f"not valid JSON: {e}"}, route)
+        except RecursionError:  # 15,000 '[' fit in the body limit (issue 11)
+            return await self._json(
+                send, 400, {"error": "not valid JSON: nested too deeply"}, route
+            )
         if not isinstance(data, dict):
             return await self._json(send, 400, {"error": "send a JSON object"}, route)
         try:
@@ -146,16 +156,17 @@ class ShareRoutes:
             return await self._json(send, e.status, _error("check the fields", e.fields), route)
         except ShareRefused as e:
             extra = [(b"retry-after", str(e.retry_after).encode())] if e.status == 429 else []
-            return await self._json(send, e.status, {"error": str(e)}, route, headers=extra)
-        except Exception:  # the database is locked or down: nothing was stored
-            log.exception("a share could not be stored")
+            body = {"error": str(e)} if e.field is None else _error(str(e), {e.field: str(e)})
+            return await self._json(send, e.status, body, route, headers=extra)
+        except Exception as e:  # the database is locked or down: nothing was stored
+            _not_stored(e)
             return await self._json(send, 503, {"error": _UNAVAILABLE}, route, headers=_LATER)
         return await self._json(send, 202, {"id": receipt.id}, route)
 
     # -- the form ------------------------------------------------------------------------------
 
-    async def _form_page(self, send: Send, method: str, release_id: str) -> Answer:
-        page = await self._render_form(release_id, {}, {}, None)
+    async def _form_page(self, scope: Scope, send: Send, method: str, release_id: str) -> Answer:
+        page = await self._render_form(scope, release_id, {}, {}, None)
         if page is None:
             return await self._html(send, 404, self._missing(), "/releases/{id}/share", method)
         return await self._html(send, 200, page, "/releases/{id}/share", method)
@@ -185,10 +196,10 @@ class ShareRoutes:
             receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
         except ShareInvalid as e:
             if set(e.fields) == {"token"}:  # no JavaScript: the form again, with a token
-                return await self._form_again(send, release_id, values, {}, _AGAIN, 200)
+                return await self._form_again(scope, send, release_id, values, {}, _AGAIN, 200)
             errors: dict[str, Any] = dict(e.fields)
             errors["to@"] = e.at.get("to", 0)  # which of the address inputs is wrong
-            return await self._form_again(send, release_id, values, errors, None, e.status)
+            return await self._form_again(scope, send, release_id, values, errors, None, e.status)
         except ShareRefused as e:
             if e.status == 404:
                 return await self._html(send, 404, self._missing(), route)
@@ -197,10 +208,12 @@ class ShareRoutes:
                     "Too many suggestions have been sent from here for now. Please try again later."
                 )
                 extra = [(b"retry-after", str(e.retry_after).encode())]
-                return await self._form_again(send, release_id, values, {}, note, 429, extra)
-            return await self._form_again(send, release_id, values, {}, _AGAIN, 400)
-        except Exception:  # the database is locked or down: nothing was stored
-            log.exception("a share could not be stored")
+                return await self._form_again(scope, send, release_id, values, {}, note, 429, extra)
+            if e.status == 422:
+                return await self._form_again(scope, send, release_id, values, {}, str(e), 422)
+            return await self._form_again(scope, send, release_id, values, {}, _AGAIN, 400)
+        except Exception as e:  # the database is locked or down: nothing was stored
+            _not_stored(e)
             page = self._problem(_UNAVAILABLE.capitalize() + ".")
             return await self._html(send, 503, page, route, headers=_LATER)
         location = f"{self.base_path}shares/{receipt.id}/"
@@ -209,6 +222,7 @@ class ShareRoutes:
 
     async def _form_again(
         self,
+        scope: Scope,
         send: Send,
         release_id: str,
         values: dict[str, Any],
@@ -217,16 +231,21 @@ class ShareRoutes:
         status: int,
         extra: list[tuple[bytes, bytes]] | None = None,
     ) -> Answer:
-        page = await self._render_form(release_id, values, errors, notice)
+        page = await self._render_form(scope, release_id, values, errors, notice)
         if page is None:
             return await self._html(send, 404, self._missing(), "/releases/{id}/share")
         return await self._html(send, status, page, "/releases/{id}/share", headers=extra)
 
     async def _render_form(
-        self, release_id: str, values: dict[str, Any], errors: dict[str, str], notice: str | None
+        self,
+        scope: Scope,
+        release_id: str,
+        values: dict[str, Any],
+        errors: dict[str, str],
+        notice: str | None,
     ) -> bytes | None:
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(None, self.desk.form, release_id)
+        found = await loop.run_in_executor(None, self.desk.form, release_id, self._client(scope))
         if found is None:
             return None
         stored, token = found
@@ -288,26 +307,25 @@ class ShareRoutes:
     # -- helpers ---------------------------------------------------------------------------------
 
     def _client(self, scope: Scope) -> str:
-        """The client's address: the socket's peer, or, behind a trusted proxy, the last
-        address in X-Forwarded-For that is not a trusted proxy itself."""
-        peer = (scope.get("client") or ("",))[0]
-        if not self._proxies or not self._trusted(peer):
-            return peer
-        forwarded = _header(scope, b"x-forwarded-for")
-        for hop in reversed([h.strip() for h in forwarded.split(",") if h.strip()]):
-            if not self._trusted(hop):
-                try:
-                    return str(ipaddress.ip_address(hop))
-                except ValueError:
-                    return peer
-        return peer
+        return self.clients.address(scope)
 
-    def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self._proxies)
+    def _cross_site(self, scope: Scope) -> str | None:
+        """Why a share post is refused as coming from another site, or None.
+
+        Browsers say where a request comes from: `Origin` on every POST, and
+        `Sec-Fetch-Site`. A page elsewhere must not make its visitors' browsers send
+        shares, each from the visitor's own address (issue 11). A request without either
+        header is not from a browser page (curl, a mail client, the operator) and is left
+        to the token and the limits."""
+        origin = _header(scope, b"origin")
+        fetch_site = _header(scope, b"sec-fetch-site").lower()
+        if origin == "null" and fetch_site == "same-origin":
+            origin = ""  # a page of ours under a strict referrer policy (Fetch 3.2.5)
+        if origin and origin.rstrip("/").lower() != self.origin:
+            return f"shares are accepted only from pages of {self.origin}, not from {origin[:100]}"
+        if fetch_site == "cross-site":
+            return f"shares are accepted only from pages of {self.origin}, not from another site"
+        return None
 
     def _missing(self) -> bytes:
         return self._problem("There is no such release.")
@@ -356,6 +374,26 @@ _UNAVAILABLE = "the suggestion could not be stored just now: please try again in
 _LATER = [(b"retry-after", b"5")]
 log = logging.getLogger("feedsvc.share")
 _AGAIN = "To keep this form from being used for spam, please check it and press Send again."
+
+
+def site_origin(base_url: str) -> str:
+    """scheme://host[:port] of the site, as a browser writes it in Origin (RFC 6454):
+    lower case, no default port."""
+    parts = urlsplit(base_url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
+def _not_stored(error: Exception) -> None:
+    if is_unreachable(error):
+        OUTAGES.failed(error, "answering 503")
+    else:
+        log.exception("a share could not be stored")
 
 
 def _error(message: str, fields: dict[str, str]) -> dict[str, Any]:

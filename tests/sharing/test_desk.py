@@ -42,8 +42,11 @@ def desk(room: Newsroom) -> Iterator[ShareDesk]:
     desk.close()
 
 
-def request(desk: ShareDesk, room: Newsroom, *, wait: float = 5, **fields: object) -> ShareRequest:
-    token = desk.token("news")
+def request(
+    desk: ShareDesk, room: Newsroom, *, wait: float = 5, ip: str = "192.0.2.1", **fields: object
+) -> ShareRequest:
+    """A request with a token fetched from `ip` (a token is good from its own network)."""
+    token = desk.token("news", ip)
     assert token is not None
     room.clock.advance(seconds=wait)
     values = {
@@ -74,9 +77,9 @@ def emails(room: Newsroom) -> list:
 
 
 def test_tokens_only_for_visible_releases(desk: ShareDesk) -> None:
-    assert desk.token("news")
-    assert desk.token("later") is None  # under embargo
-    assert desk.token("nothing") is None
+    assert desk.token("news", "192.0.2.1")
+    assert desk.token("later", "192.0.2.1") is None  # under embargo
+    assert desk.token("nothing", "192.0.2.1") is None
 
 
 def test_an_accepted_share_queues_one_email_a_recipient(desk: ShareDesk, room: Newsroom) -> None:
@@ -137,7 +140,8 @@ def test_per_ip_limit_then_429_with_retry_after(desk: ShareDesk, room: Newsroom)
     limited = refusal(desk, request(desk, room, to=("f10@example.org",), from_email=None))
     assert limited.status == 429 and 3000 < limited.retry_after <= 3601
     # Another client is not held back by this one.
-    submit(desk, request(desk, room, to=("f11@example.org",), from_email=None), ip="198.51.100.7")
+    other = "198.51.100.7"
+    submit(desk, request(desk, room, to=("f11@example.org",), from_email=None, ip=other), ip=other)
     # An hour after the first, the first client may share again.
     room.clock.advance(hours=1)
     submit(desk, request(desk, room, to=("f12@example.org",), from_email=None))
@@ -148,9 +152,10 @@ def test_per_recipient_and_per_sender_limits(desk: ShareDesk, room: Newsroom) ->
         submit(desk, request(desk, room, from_email=f"s{n}@example.net"), ip=f"192.0.2.{n}")
     assert refusal(desk, request(desk, room, from_email=None), ip="192.0.2.9").status == 429
     for n in range(10):
-        submit(desk, request(desk, room, to=(f"x{n}@example.org",)), ip=f"198.51.100.{n}")
+        ip = f"198.51.100.{n}"
+        submit(desk, request(desk, room, to=(f"x{n}@example.org",), ip=ip), ip=ip)
     # ana@example.net has now sent 10 today (per_sender_per_day).
-    req = request(desk, room, to=("y@example.org",), from_email="ana@example.net")
+    req = request(desk, room, to=("y@example.org",), from_email="ana@example.net", ip="203.0.113.1")
     assert refusal(desk, req, ip="203.0.113.1").status == 429
 
 
@@ -162,9 +167,8 @@ def test_the_global_cap(room: Newsroom) -> None:
     try:
         for n in range(2):
             submit(desk, request(desk, room, to=(f"g{n}@example.org",)), ip=f"192.0.2.{n}")
-        assert (
-            refusal(desk, request(desk, room, to=("g9@example.org",)), "203.0.113.9").status == 429
-        )
+        req = request(desk, room, to=("g9@example.org",), ip="203.0.113.9")
+        assert refusal(desk, req, "203.0.113.9").status == 429
     finally:
         desk.close()
 
@@ -179,7 +183,8 @@ def test_unsubscribe_suppresses_at_once_and_silently(desk: ShareDesk, room: News
     # What was still waiting for that address is cancelled...
     assert room.store.outbox.get(queued.id).status == "cancelled"
     # ...and a new share to it is accepted like any other, and sends nothing.
-    receipt = submit(desk, request(desk, room, from_email=None), ip="198.51.100.1")
+    ip = "198.51.100.1"
+    receipt = submit(desk, request(desk, room, from_email=None, ip=ip), ip=ip)
     assert receipt.id
     assert [d.status for d in emails(room)] == ["cancelled"]
     assert desk.shares.is_suppressed(address_hash(desk.signer, FRIEND.upper()))
@@ -255,9 +260,48 @@ def test_personal_data_is_erased_after_retention(desk: ShareDesk, room: Newsroom
 
 def test_many_at_once_are_all_answered(desk: ShareDesk, room: Newsroom) -> None:
     requests = [
-        request(desk, room, wait=0, to=(f"m{n}@example.org",), from_email=None) for n in range(40)
+        request(desk, room, wait=0, to=(f"m{n}@example.org",), from_email=None, ip=f"10.0.{n}.1")
+        for n in range(40)
     ]
     room.clock.advance(seconds=5)
     futures = [desk.submit(r, f"10.0.{n}.1") for n, r in enumerate(requests)]
     assert all(f.result(timeout=10).id for f in futures)
     assert len(emails(room)) == 40
+
+
+def test_a_share_whose_email_cannot_be_built_is_refused_at_intake(room: Newsroom) -> None:
+    """Never 202 and then dead (issue 11): here the site's title holds a line separator,
+    which no From display name may carry."""
+    site = dataclasses.replace(room.settings.site, title="Press\u2028Office")
+    desk = ShareDesk(
+        dataclasses.replace(room.settings, site=site), room.store, Signer(KEY), room.clock
+    )
+    try:
+        refused = refusal(desk, request(desk, room))
+        assert (refused.status, refused.field) == (422, "release")
+        assert emails(room) == []
+        assert desk.shares.totals() == (0, 0)
+    finally:
+        desk.close()
+
+
+def test_a_title_with_format_characters_is_shared(room: Newsroom) -> None:
+    """A soft hyphen, a zero-width joiner, a bidi mark: encoded in the subject, not refused;
+    a line separator in a title becomes a space."""
+    title = "Co\u00adoperation 👩\u200d💻 \u200eتعاون\u2028again"
+    room.write(
+        "titled.md",
+        f'+++\ntitle = "{title}"\ndate = 2026-11-20T09:00:00Z\nsection = "S"\n+++\nText.\n',
+    )
+    room.ingest()
+    desk = ShareDesk(room.settings, room.store, Signer(KEY), room.clock)
+    try:
+        token = desk.token("titled", "192.0.2.1")
+        assert token is not None
+        room.clock.advance(seconds=5)
+        req = ShareRequest("titled", (FRIEND,), None, None, None, token, False)
+        submit(desk, req)
+        [queued] = emails(room)
+        assert queued.payload["subject"] == "Someone suggests: " + title.replace("\u2028", " ")
+    finally:
+        desk.close()

@@ -392,7 +392,10 @@ def test_both_parts_carry_the_release_and_the_sharers_words_defanged(
 
     assert SEED_TITLE in text and summary in words(text) and link in text
     assert f"Zoë wrote (their words, not {SITE_TITLE}'s):" in text
-    assert f"> <b>Really</b>, see https:{ZWSP}//evil.example/x or w{ZWSP}ww.evil.example." in text
+    assert (
+        f"> <b>Really</b>, see https:{ZWSP}//evil.{ZWSP}example/x or w{ZWSP}ww.{ZWSP}evil.{ZWSP}example."
+        in text
+    )
     assert "> Look at this!" in text
     assert "https://evil.example" not in text and "www.evil" not in text
     assert url in text
@@ -406,7 +409,7 @@ def test_both_parts_carry_the_release_and_the_sharers_words_defanged(
     assert not [h for h in hrefs if "evil" in h], "no link from the sharer's message"
     [quote] = doc.iter("blockquote")
     assert quote.text_content().replace("\r\n", "\n") == (
-        f"Look at this!\n<b>Really</b>, see https:{ZWSP}//evil.example/x or w{ZWSP}ww.evil.example."
+        f"Look at this!\n<b>Really</b>, see https:{ZWSP}//evil.{ZWSP}example/x or w{ZWSP}ww.{ZWSP}evil.{ZWSP}example."
     )
     assert list(quote) == [], "the sharer's markup is text, not elements"
     assert "&lt;b&gt;Really&lt;/b&gt;" in html and "<b>" not in html
