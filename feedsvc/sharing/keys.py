@@ -157,28 +157,28 @@ def canonical_address(address: str) -> str:
 def client_key(ip: str) -> str:
     """Whom a per-client limit counts: an IPv4 address, or an IPv6 client's /64 (one line
     to one home or phone is a whole /64: counting single IPv6 addresses counts nothing)."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    if address.version == 6:
-        return str(ipaddress.ip_network(f"{address}/64", strict=False))
-    return str(address)
+    return _within(ip, 32, 64)
 
 
 def network_of(ip: str) -> str:
     """The network a form token is bound to: an IPv4 client's /24, an IPv6 client's /64.
     Wide enough that a reader whose address changes within their provider's pool keeps
     their form; narrow enough that a token harvested elsewhere is no good here."""
+    return _within(ip, 24, 64)
+
+
+def _within(ip: str, v4_prefix: int, v6_prefix: int) -> str:
+    """The network of that prefix holding `ip` (an IPv4-mapped IPv6 address counts as the
+    IPv4 one); a bare address for a full-length prefix; the text as it is if no address."""
     try:
         address = ipaddress.ip_address(ip)
     except ValueError:
         return ip
     if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    prefix = 24 if address.version == 4 else 64
+    prefix = v4_prefix if address.version == 4 else v6_prefix
+    if prefix == address.max_prefixlen:
+        return str(address)
     return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False))
 
 
