@@ -9,17 +9,13 @@ defect and keeps its traceback.
 from __future__ import annotations
 
 import logging
-import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqlalchemy import exc
-
-try:
-    import psycopg
-except ImportError:  # pragma: no cover - psycopg is a dependency, SQLite needs none
-    psycopg = None  # type: ignore[assignment]
 
 RETRY_AFTER_SECONDS = 5
 EVERY_SECONDS = 60.0
@@ -42,12 +38,13 @@ _PG_OUTAGE_CLASSES = ("08", "53", "57P")
 def is_unreachable(error: BaseException) -> bool:
     """Whether `error` says the database cannot be reached (or written) now, rather than
     that a statement or the code is wrong."""
+    sqlite3, psycopg = _drivers()
     for e in _chain(error):
         if isinstance(e, exc.DBAPIError) and e.connection_invalidated:
             return True
         if isinstance(e, exc.TimeoutError):  # no pooled connection came free in time
             return True
-        if isinstance(e, sqlite3.OperationalError):
+        if sqlite3 is not None and isinstance(e, sqlite3.OperationalError):
             message = str(e).lower()
             if any(outage in message for outage in _SQLITE_OUTAGES):
                 return True
@@ -62,12 +59,19 @@ def is_unreachable(error: BaseException) -> bool:
 
 def reason(error: BaseException) -> str:
     """The driver's own words, first line only: no SQL, no parameters, no traceback."""
-    drivers = (sqlite3.Error, exc.TimeoutError) + ((psycopg.Error,) if psycopg else ())
+    sqlite3, psycopg = _drivers()
+    drivers = (exc.TimeoutError, *(d.Error for d in (sqlite3, psycopg) if d is not None))
     found = next((e for e in _chain(error) if isinstance(e, drivers)), error)
     text = str(found).strip().splitlines()
     first = text[0] if text else type(found).__name__
     first = first.split(" (Background on this error at:")[0]
     return first if len(first) <= 200 else first[:199] + "…"
+
+
+def _drivers() -> tuple[Any, Any]:
+    """sqlite3 and psycopg, each if the process loaded it: a driver not loaded raised
+    nothing (and importing psycopg only to ask would cost a SQLite service 10 MiB)."""
+    return sys.modules.get("sqlite3"), sys.modules.get("psycopg")
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
