@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -142,8 +143,9 @@ def canonical_address(address: str) -> str:
     if not at:
         return address.strip().lower()
     domain = domain.rstrip(".").lower()
-    with contextlib.suppress(UnicodeError):  # not a name IDNA takes: kept as it is, folded
-        domain = domain.encode("idna").decode("ascii")
+    if not domain.isascii():
+        with contextlib.suppress(UnicodeError):  # not a name IDNA takes: kept, folded
+            domain = domain.encode("idna").decode("ascii")
     local = local.lower()
     untagged = local.split("+", 1)[0]
     if untagged:  # "+x@" has no tag to take off: it is its own address
@@ -167,6 +169,7 @@ def network_of(ip: str) -> str:
     return _within(ip, 24, 64)
 
 
+@functools.lru_cache(maxsize=4096)  # a client asks many times: parse its address once
 def _within(ip: str, v4_prefix: int, v6_prefix: int) -> str:
     """The network of that prefix holding `ip` (an IPv4-mapped IPv6 address counts as the
     IPv4 one); a bare address for a full-length prefix; the text as it is if no address."""

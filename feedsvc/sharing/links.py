@@ -29,6 +29,8 @@ _WWW = re.compile(r"www\.")
 
 def fold(text: str) -> str:
     """The text as a link detector reads it, with the same length as `text`."""
+    if text.isascii():
+        return text.lower()
     out = []
     for c in text:
         if c.isascii():

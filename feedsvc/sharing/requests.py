@@ -109,6 +109,7 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
     wrong: dict[str, str] = {}
     at: dict[str, int] = {}
     normalised: list[str] = []
+    mailboxes: set[str] = set()
     if len(recipients) > rules.max_recipients:
         wrong["to"] = f"Give at most {rules.max_recipients} addresses."
     else:
@@ -119,7 +120,9 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
                 at["to"] = position
                 break
             # victim@ and victim+1@ are one mailbox: one email, counted once.
-            if canonical_address(checked) not in {canonical_address(a) for a in normalised}:
+            mailbox = canonical_address(checked) if len(recipients) > 1 else ""
+            if mailbox not in mailboxes:
+                mailboxes.add(mailbox)
                 normalised.append(checked)
     from_email = None
     if from_email_raw is not None:
