@@ -77,6 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     _config_option(check)
     check.set_defaults(run=cmd_check)
 
+    scheduled = commands.add_parser(
+        "scheduled", help="releases under embargo, and when they go live"
+    )
+    _config_option(scheduled)
+    scheduled.set_defaults(run=cmd_scheduled)
+
     db = commands.add_parser("db", help="the database schema (Alembic migrations)")
     _config_option(db)
     db_steps = db.add_subparsers(dest="step", metavar="STEP", required=True)
@@ -116,7 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     _config_option(show)
     show.add_argument("id", type=int)
     show.set_defaults(run=cmd_outbox_show)
-    retry = steps.add_parser("retry", help="try dead or cancelled deliveries again, now")
+    retry = steps.add_parser("retry", help="make dead, cancelled or waiting deliveries due now")
     _config_option(retry)
     retry.add_argument("ids", type=int, nargs="*", metavar="ID")
     retry.add_argument("--all-dead", action="store_true", help="every dead delivery")
@@ -309,12 +315,42 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
             )
     for problem in sorted(problems, key=lambda p: (p.path, p.line)):
         print(_shown(settings, problem))
+    now = SystemClock().now()
+    embargoed = sorted(
+        (r.publish_at, r.id) for r, _ in folder.releases if r.publish_at and r.publish_at > now
+    )
+    for publish_at, release_id in embargoed:
+        print(f"scheduled: {release_id} at {_local_time(publish_at, settings)}")
     if problems:
         return EXIT_PROBLEMS
     n = len(folder.releases)
     print(
         f"{n:,} release{'s' if n != 1 else ''} read, no problems in {_display(settings.items.dir)}"
     )
+    return EXIT_OK
+
+
+def _local_time(moment: dt.datetime, settings: Settings) -> str:
+    """A moment as the press office reads it, e.g. 2026-12-07 10:21 +08:00 (Asia/Shanghai)."""
+    local = moment.astimezone(settings.site.tz)
+    return f"{local:%Y-%m-%d %H:%M} {local.isoformat()[-6:]} ({settings.site.timezone})"
+
+
+def cmd_scheduled(args: argparse.Namespace, settings: Settings) -> int:
+    store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
+    try:
+        waiting = store.scheduled()
+    finally:
+        store.close()
+    if not waiting:
+        print("nothing scheduled")
+        return EXIT_OK
+    rows = [(_local_time(r.publish_at, settings), r.id, r.title) for r in waiting]
+    when = max(len("goes live"), *(len(w) for w, _, _ in rows))
+    width = max(len("release"), *(len(rid) for _, rid, _ in rows))
+    print(f"{'goes live':<{when}}  {'release':<{width}}  title")
+    for moment, rid, title in rows:
+        print(f"{moment:<{when}}  {rid:<{width}}  {title}")
     return EXIT_OK
 
 
@@ -339,6 +375,11 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
         store.close()
     by_status = {s: sum(n for (_, st), n in counts.items() if st == s) for s in STATUSES}
     print(", ".join(f"{n:,} {s}" for s, n in by_status.items() if n) or "the outbox is empty")
+    if rows:
+        print(
+            f"{'id':>7}  {'status':<9}  {'channel':<7}  {'attempts':>8}  "
+            f"{'next/delivered':<20}  {'target':<50}  last error".rstrip()
+        )
     for d in rows:
         print(_delivery_line(d))
     return EXIT_OK
@@ -347,9 +388,10 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
 def _delivery_line(d: Delivery) -> str:
     when = d.delivered_at if d.status == "delivered" else d.next_attempt_at
     error = f"  {_clip(d.last_error, 80)}" if d.last_error and d.status != "delivered" else ""
+    target = f"{_clip(d.target, 50):<50}" if error else _clip(d.target, 50)
     return (
-        f"{d.id:>7}  {d.status:<9}  {d.channel:<7}  {d.attempts:>2}  "
-        f"{when:%Y-%m-%d %H:%M:%S}Z  {_clip(d.target, 50)}{error}"
+        f"{d.id:>7}  {d.status:<9}  {d.channel:<7}  {d.attempts:>8}  "
+        f"{when:%Y-%m-%d %H:%M:%S}Z  {target}{error}"
     )
 
 
@@ -382,18 +424,31 @@ def cmd_outbox_show(args: argparse.Namespace, settings: Settings) -> int:
         print(f"  next attempt {d.next_attempt_at.isoformat(timespec='seconds')}")
     if d.last_error:
         print(f"  last error   {d.last_error}")
-    print(f"  attempts     {d.attempts}")
-    for a in attempts:
+    print(f"  attempts     {_attempts_count(d, len(attempts))}")
+    # Numbered across rounds, in the order they were made (a retry by hand starts the
+    # delivery's own count, which the retry policy goes by, again at 1).
+    for number, a in enumerate(attempts, start=1):
         took = (a.finished_at - a.started_at).total_seconds()
         error = f": {a.error}" if a.error else ""
         print(
-            f"    #{a.number} {a.finished_at.isoformat(timespec='seconds')} {a.outcome}"
+            f"    #{number} {a.finished_at.isoformat(timespec='seconds')} {a.outcome}"
             f" ({took:.1f} s){error}"
         )
     print("  payload")
     for line in json.dumps(d.payload, indent=2, ensure_ascii=False).splitlines():
         print("    " + line)
     return EXIT_OK
+
+
+def _attempts_count(d: Delivery, recorded: int) -> str:
+    """How many attempts were made in all, and in this round when a retry by hand started
+    a new one (`d.attempts` counts the round, an attempt under way included)."""
+    under_way = d.status == "sending"
+    this_round = d.attempts - int(under_way)
+    text = f"{recorded}" + (", and one under way" if under_way else "")
+    if this_round != recorded:
+        text += f" ({this_round} since the last retry by hand)"
+    return text
 
 
 def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
@@ -403,10 +458,20 @@ def cmd_outbox_retry(args: argparse.Namespace, settings: Settings) -> int:
     store = _outbox_store(settings)
     try:
         n = store.outbox.retry(SystemClock().now(), None if args.all_dead else args.ids)
+        # Said after the fact: whatever is not pending now was not made due.
+        left = [(i, store.outbox.get(i)) for i in dict.fromkeys(args.ids)]
     finally:
         store.close()
+    missed = [(i, d) for i, d in left if d is None or d.status != "pending"]
+    for delivery_id, d in missed:
+        if d is None:
+            print(f"feedsvc: no delivery {delivery_id}", file=sys.stderr)
+        else:
+            print(
+                f"feedsvc: delivery {delivery_id} is {d.status}: nothing to retry", file=sys.stderr
+            )
     print(f"{n} deliver{'y' if n == 1 else 'ies'} due again now")
-    return EXIT_OK if n or args.all_dead else EXIT_PROBLEMS
+    return EXIT_PROBLEMS if missed or not (n or args.all_dead) else EXIT_OK
 
 
 def cmd_outbox_cancel(args: argparse.Namespace, settings: Settings) -> int:

@@ -160,12 +160,28 @@ class Service:
         return look
 
     def _report(self, changes: Changes) -> None:
-        if changes:
+        if not changes:
+            return
+        # A release accepted under embargo is neither published nor updated for readers
+        # yet: the operator is told when it goes live (issue 12).
+        accepted = {*changes.added, *changes.updated}
+        scheduled = [s for s in self.store.scheduled() if s.id in accepted] if accepted else []
+        log.info(
+            "published %d, updated %d, withdrawn %d, scheduled %d",
+            len(changes.published),
+            len(changes.updated),
+            len(changes.withdrawn),
+            len(scheduled),
+        )
+        site = self.settings.site
+        for release in scheduled:
+            local = release.publish_at.astimezone(site.tz)
             log.info(
-                "published %d, updated %d, withdrawn %d",
-                len(changes.published),
-                len(changes.updated),
-                len(changes.withdrawn),
+                "scheduled: %s at %s %s (%s)",
+                release.id,
+                f"{local:%Y-%m-%d %H:%M}",
+                local.isoformat()[-6:],
+                site.timezone,
             )
 
     def publish_due(self) -> Tick:

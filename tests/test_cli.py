@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import shutil
 import subprocess
@@ -176,3 +177,42 @@ def test_readme_commands_are_the_ones_ci_runs() -> None:
     ci = (REPO / ".ci" / "run").read_text()
     assert "README.md" in ci
     assert "pytest" in readme and "feedsvc" in readme
+
+
+def test_stats_count_no_email_to_a_suppressed_address(office: Path, capsys) -> None:
+    from feedsvc.config import database_url, load_settings
+    from feedsvc.sharing.keys import Signer, address_hash, load_key
+    from feedsvc.store import Store
+    from feedsvc.store.shares import ShareStore
+
+    assert run(office, "build") == 0
+    settings = load_settings(office / "config.toml")
+    store = Store.open(database_url(settings))
+    try:
+        gone = address_hash(Signer(load_key(settings)), "gone@example.org")
+        ShareStore(store.engine).suppress(gone, dt.datetime.now(dt.UTC))
+    finally:
+        store.close()
+    share = ["share", SEED_ID, "--to", "friend@example.org", "--to", "gone@example.org"]
+    assert run(office, *share) == 0
+    capsys.readouterr()
+    assert run(office, "stats") == 0
+    head, row, total = capsys.readouterr().out.splitlines()
+    assert head.split() == ["release", "shares", "emails", "clicks"]
+    assert row.split() == [SEED_ID, "1", "1", "0"]  # one email queued, not two
+    assert total.split() == ["all", "1", "1", "0"]
+
+
+def test_check_names_each_release_under_embargo(office: Path, capsys, monkeypatch) -> None:
+    monkeypatch.chdir(office)
+    for name, moment in (("later", "2031-03-01T08:00:00Z"), ("soon", "2030-01-01T10:00:00+08:00")):
+        (office / "items" / f"{name}.md").write_text(
+            f'+++\ntitle = "News {name}"\ndate = {moment}\nsection = "S"\n'
+            f"publish_at = {moment}\n+++\nSecret until then.\n"
+        )
+    assert run(office, "check") == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "scheduled: soon at 2030-01-01 10:00 +08:00 (Asia/Shanghai)",
+        "scheduled: later at 2031-03-01 16:00 +08:00 (Asia/Shanghai)",
+        "3 releases read, no problems in items",
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -91,9 +92,10 @@ def test_list_show_retry_cancel(office: Path, receiver: Receiver, capsys) -> Non
     assert run(office, "outbox") == 0
     listing = capsys.readouterr().out.splitlines()
     assert listing[0] == "7 pending"
-    assert len(listing) == 8 and all("down for maintenance" in line for line in listing[1:])
+    assert listing[1].split()[:2] == ["id", "status"]
+    assert len(listing) == 9 and all("down for maintenance" in line for line in listing[2:])
     assert run(office, "outbox", "list", "--channel", "webhook") == 0
-    [_, hook_line] = capsys.readouterr().out.splitlines()
+    [_, _, hook_line] = capsys.readouterr().out.splitlines()
     hook_id = int(hook_line.split()[0])
 
     assert run(office, "outbox", "show", str(hook_id)) == 0
@@ -148,3 +150,90 @@ def test_webhook_secret_in_config_is_refused(tmp_path: Path, capsys) -> None:
     )
     assert main(["outbox", "--config", str(tmp_path / "config.toml")]) == 2
     assert "must name an environment variable" in capsys.readouterr().err
+
+
+def one_webhook(office: Path, receiver: Receiver) -> int:
+    s = store(office)
+    try:
+        event = {"type": "t", "timestamp": "", "data": {}}
+        now = dt.datetime.now(dt.UTC)
+        s.outbox.enqueue([Outgoing("webhook", receiver.url + "hook", event, "k")], now)
+        [delivery] = s.outbox.list()
+    finally:
+        s.close()
+    return delivery.id
+
+
+def due_now(office: Path) -> None:
+    """The policy's wait before the next attempt, over (a test does not wait 5 s)."""
+    db_rows(database(office), "UPDATE deliveries SET next_attempt_at = '2000-01-01 00:00:00'")
+
+
+def test_retry_makes_a_waiting_delivery_due_now(office: Path, receiver: Receiver, capsys) -> None:
+    hook_id = one_webhook(office, receiver)
+    receiver.answer(status=500)
+    assert run(office, "outbox", "dispatch") == 0
+    assert "1 retry" in capsys.readouterr().out
+    assert run(office, "outbox", "dispatch") == 0  # its next attempt is seconds away
+    assert "0 claimed" in capsys.readouterr().out
+
+    assert run(office, "outbox", "retry", str(hook_id)) == 0
+    assert capsys.readouterr().out == "1 delivery due again now\n"
+    receiver.answer(status=204)
+    assert run(office, "outbox", "dispatch") == 0
+    assert "1 claimed: 1 delivered" in capsys.readouterr().out
+    assert run(office, "outbox", "show", str(hook_id)) == 0
+    shown = capsys.readouterr().out
+    assert f"delivery {hook_id}: delivered" in shown and "attempts     2\n" in shown
+
+    # Delivered, or unknown: nothing to retry, and the operator is told which.
+    assert run(office, "outbox", "retry", str(hook_id), "999") == 1
+    out, err = capsys.readouterr()
+    assert out == "0 deliveries due again now\n"
+    assert err.splitlines() == [
+        f"feedsvc: delivery {hook_id} is delivered: nothing to retry",
+        "feedsvc: no delivery 999",
+    ]
+
+
+def test_show_lists_every_attempt_in_time_order(office: Path, receiver: Receiver, capsys) -> None:
+    hook_id = one_webhook(office, receiver)
+    receiver.default = Answer(status=500, body=b"first round")
+    assert run(office, "outbox", "dispatch") == 0
+    due_now(office)
+    assert run(office, "outbox", "dispatch") == 0
+    assert run(office, "outbox", "cancel", str(hook_id)) == 0
+    assert run(office, "outbox", "retry", str(hook_id)) == 0  # a fresh round of attempts
+    receiver.default = Answer(status=500, body=b"second round")
+    assert run(office, "outbox", "dispatch") == 0
+    due_now(office)
+    assert run(office, "outbox", "dispatch") == 0
+    capsys.readouterr()
+
+    assert run(office, "outbox", "show", str(hook_id)) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert "  attempts     4 (2 since the last retry by hand)" in shown
+    attempts = [line.split() for line in shown if line.startswith("    #")]
+    assert [a[0] for a in attempts] == ["#1", "#2", "#3", "#4"]
+    assert [a[1] for a in attempts] == sorted(a[1] for a in attempts)
+    rounds = [next(w for w in ("first", "second") if w in " ".join(a)) for a in attempts]
+    assert rounds == ["first", "first", "second", "second"]
+
+
+def test_list_has_a_header_aligned_with_its_rows(office: Path, receiver: Receiver, capsys) -> None:
+    hook_id = one_webhook(office, receiver)
+    receiver.answer(status=500, body=b"down")
+    assert run(office, "outbox", "dispatch") == 0
+    capsys.readouterr()
+    assert run(office, "outbox", "list") == 0
+    count, header, row = capsys.readouterr().out.splitlines()
+    assert count == "1 pending"
+    assert header.split() == [
+        *("id", "status", "channel", "attempts", "next/delivered", "target", "last", "error")
+    ]
+    assert header.index("id") + len("id") == row.index(str(hook_id)) + len(str(hook_id))
+    for name, value in (("status", "pending"), ("channel", "webhook"), ("target", "http")):
+        assert header.index(name) == row.index(value), name
+    attempts_end = header.index("attempts") + len("attempts")
+    assert row[:attempts_end].endswith(" 1") and row[attempts_end] == " "
+    assert re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ ", row[header.index("next/delivered") :])

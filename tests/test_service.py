@@ -258,7 +258,7 @@ def test_a_sitemap_index_past_the_url_limit_is_served(service: Service, monkeypa
     assert all(isinstance(p, Ready) for p in parts[:3])
     assert parts[3] is Missing.NOT_FOUND
     body = b"".join(p.body for p in parts[:3])  # type: ignore[union-attr]
-    assert body.count(b"<loc>") == 7  # home, one section, five releases
+    assert body.count(b"<loc>") == 9  # three index pages, one section, five releases
 
 
 def test_disk_cache_keeps_only_current_versions(service: Service) -> None:

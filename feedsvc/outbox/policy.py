@@ -8,8 +8,10 @@ from dataclasses import dataclass, field
 
 from feedsvc.channels import DeliveryFailed
 
-# Before attempt n (1-based): at once, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h: about
-# 27.6 hours from the first attempt to the last, long enough to outlast a night's outage.
+# The wait before attempt n (1-based), after the attempt before it failed: the first
+# attempt at once, the first retry 5 s later, then 5 min, 30 min, 2 h, 5 h, 10 h, 10 h:
+# about 27.6 hours from the first attempt to the last, long enough to outlast a night's
+# outage. A retry is sent at the dispatcher's next look after its time (outbox.tick_seconds).
 DEFAULT_DELAYS = (0, 5, 300, 1800, 7200, 18000, 36000, 36000)
 
 

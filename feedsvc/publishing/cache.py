@@ -263,7 +263,7 @@ class DocumentCache:
                 return Missing.NOT_FOUND
             return ("section", m.group(1), self.generation)
         if m := _SITEMAP.match(path):
-            urls = 1 + len(self.sections) + len(self.tokens)  # as Site.sitemaps lists them
+            urls = self.site.sitemap_urls(len(self.tokens), len(self.sections))
             if m.group(2) is not None and int(m.group(2)) > sitemap_parts(urls):
                 return Missing.NOT_FOUND
             return ("sitemap", path, self.generation)

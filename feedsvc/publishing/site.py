@@ -86,7 +86,7 @@ class Site:
                 yield from self.section_documents(slug, name)
             listing = self.store.listing()
             yield from self.index_pages(listing)
-            yield from self.sitemaps([(r.id, r.updated) for r in listing])
+            yield from self.sitemaps([(r.id, r.updated) for r in listing], listing=listing)
             yield self.not_found_page()
         yield from self.archive_documents(range(1 + part, self.archive_pages() + 1, parts))
         for done, stored in enumerate(self.store.iter_visible(part=part, parts=parts), start=1):
@@ -309,32 +309,73 @@ class Site:
         return Document(index_folder(n), HTML, body, modified=_newest(listed))
 
     def sitemaps(
-        self, releases: Sequence[tuple[str, dt.datetime]], only: str | None = None
+        self,
+        releases: Sequence[tuple[str, dt.datetime]],
+        only: str | None = None,
+        listing: Sequence[ListedRelease] | None = None,
     ) -> Iterator[Document]:
-        """sitemap.xml from (id, updated) of every visible release, newest first; a sitemap
-        index past 50,000 URLs. With `only`, just the document at that path (if any)."""
+        """sitemap.xml from (id, updated) of every visible release, newest first: the index
+        pages, the section pages and the release pages, each with the newest `updated` it
+        shows; a sitemap index past 50,000 URLs. With `only`, just the document at that path
+        (if any). The section pages' dates come from `listing` (every visible release,
+        newest first), read from the store only for a document that shows them."""
         base_url = self.settings.site.base_url
-        urls: list[tuple[str, str | None]] = [(base_url, None)]
-        urls += [(f"{base_url}sections/{slug}/", None) for slug, _ in self.store.sections()]
-        urls += [
-            (self.pages.release_url(rid), updated.astimezone(dt.UTC).date().isoformat())
-            for rid, updated in releases
+        per_page = self.settings.pages.per_page
+        urls: list[tuple[str, str | None]] = [
+            (base_url + index_folder(n), _day(releases[(n - 1) * per_page : n * per_page]))
+            for n in range(1, self.index_page_count(len(releases)) + 1)
         ]
+        sections = self.store.sections()
+        first_section = len(urls)
+        urls += [(f"{base_url}sections/{slug}/", None) for slug, _ in sections]
+        end_of_sections = len(urls)
+        urls += [(self.pages.release_url(rid), _day([(rid, updated)])) for rid, updated in releases]
         newest = max((updated for _, updated in releases), default=None)
+
+        def with_section_days(start: int, stop: int) -> None:
+            """Date the section pages among urls[start:stop] (once)."""
+            nonlocal listing
+            if start >= end_of_sections or stop <= first_section or not sections:
+                return
+            if listing is None:
+                listing = self.store.listing()
+            days = self._section_days(listing)
+            for i, (slug, _) in enumerate(sections, start=first_section):
+                urls[i] = (urls[i][0], days.get(slug))
+
         if sitemap_parts(len(urls)) == 0:
             if only in (None, "sitemap.xml"):
+                with_section_days(0, len(urls))
                 yield Document("sitemap.xml", XML, self.pages.sitemap(urls), GZIP_HOT, newest)
             return
         index = []
         for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
-            chunk = urls[start : start + SITEMAP_MAX_URLS]
             path = f"sitemaps/{n}.xml"
+            stop = start + SITEMAP_MAX_URLS
+            if only in (None, path, "sitemap.xml"):
+                with_section_days(start, stop)
+            chunk = urls[start:stop]
             lastmod = max((day for _, day in chunk if day), default="")
             index.append((base_url + path, lastmod))
             if only in (None, path):
                 yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT, newest)
         if only in (None, "sitemap.xml"):
             yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT, newest)
+
+    def _section_days(self, listing: Sequence[ListedRelease]) -> dict[str, str]:
+        """slug -> the day of the newest `updated` among the releases its page lists (the
+        section's newest feeds.limit, as section_page reads them)."""
+        limit = self.settings.feeds.limit
+        shown: dict[str, list[tuple[str, dt.datetime]]] = {}
+        for r in listing:
+            listed = shown.setdefault(r.section_slug, [])
+            if len(listed) < limit:
+                listed.append((r.id, r.updated))
+        return {slug: day for slug, listed in shown.items() if (day := _day(listed))}
+
+    def sitemap_urls(self, visible: int, sections: int) -> int:
+        """How many URLs sitemaps() lists: every index page, every section, every release."""
+        return self.index_page_count(visible) + sections + visible
 
     def not_found_page(self) -> Document:
         return Document("404.html", HTML, self.pages.simple("404.html"))
@@ -349,8 +390,8 @@ class Site:
 
 
 def sitemap_parts(urls: int) -> int:
-    """How many sitemaps/<n>.xml a sitemap of `urls` URLs (the home page, one per section,
-    one per visible release) is split into: none while sitemap.xml holds them all."""
+    """How many sitemaps/<n>.xml a sitemap of `urls` URLs (Site.sitemap_urls) is split
+    into: none while sitemap.xml holds them all."""
     return 0 if urls <= SITEMAP_MAX_URLS else math.ceil(urls / SITEMAP_MAX_URLS)
 
 
@@ -361,3 +402,9 @@ def index_folder(n: int) -> str:
 
 def _newest(listed: Sequence[ListedRelease]) -> dt.datetime | None:
     return max((r.updated for r in listed), default=None)
+
+
+def _day(shown: Sequence[tuple[str, dt.datetime]]) -> str | None:
+    """A sitemap's <lastmod>: the UTC day of the newest `updated` among (id, updated)."""
+    newest = max((updated for _, updated in shown), default=None)
+    return None if newest is None else newest.astimezone(dt.UTC).date().isoformat()

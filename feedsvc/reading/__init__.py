@@ -44,7 +44,8 @@ _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 ID_MAX_CHARS = SLUG_MAX_CHARS = 200
 LANGUAGE_MAX_CHARS = 35  # RFC 5646 4.4.1: the length every implementation must support
 # Bump when a reader's output changes for the same bytes, so stored releases are re-read.
-READER_VERSION = "2"  # 2: one-line Markdown titles, ids cut to the store's width
+READER_VERSION = "3"  # 2: one-line Markdown titles, ids cut to the store's width;
+# 3: a leading Markdown heading that repeats the title is dropped
 
 
 def is_release_name(name: str) -> bool:

@@ -4,6 +4,7 @@ then sanitised with nh3 — raw HTML in a release is allowed only as far as it i
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import cache
 
 import nh3
@@ -40,6 +41,10 @@ def read_markdown(source: Source) -> Parsed:
         title = " ".join(_plain_text(tokens[1]).split()) or None
         found["title"] = _line(source, tokens[0])
         tokens = tokens[3:]
+    elif _repeats_title(tokens, source.meta.get("title")):
+        # The page prints the title as its <h1>: a body opening with it again would give
+        # the page two (issue 12).
+        tokens = tokens[3:]
     if title is None and "title" not in source.meta:
         first_text = next((i for i, line in enumerate(source.text.split("\n")) if line.strip()), 0)
         raise ReleaseError(
@@ -74,6 +79,19 @@ def read_markdown(source: Source) -> Parsed:
         date=date,
         lines=found,
     )
+
+
+def _repeats_title(tokens: list[Token], title: object) -> bool:
+    """Whether the body opens with a '# Heading' that reads as the front matter's title."""
+    if not isinstance(title, str) or len(tokens) < 3:
+        return False
+    if tokens[0].type != "heading_open" or tokens[0].tag != "h1":
+        return False
+    return _normalised(_plain_text(tokens[1])) == _normalised(title)
+
+
+def _normalised(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
 
 
 def _plain_text(inline: Token) -> str:

@@ -186,7 +186,7 @@ class ShareDesk:
         stored = self._visible(request.release)
         if stored is None:
             raise ShareRefused(404, f"no published release {request.release!r}")
-        pending = self._pending(request, stored, new_id(), "operator")
+        pending = self._pending(request, stored, new_id(), "operator", by_operator=True)
         unlimited = 10**9
         rules = dataclasses.replace(
             self.rules,
@@ -201,7 +201,13 @@ class ShareDesk:
         return Receipt(pending.id, pending.release_id)
 
     def _pending(
-        self, request: ShareRequest, stored: StoredRelease, nonce: str, client_ip: str
+        self,
+        request: ShareRequest,
+        stored: StoredRelease,
+        nonce: str,
+        client_ip: str,
+        *,
+        by_operator: bool = False,
     ) -> PendingShare:
         site = self.settings.site
         share_id = new_id()
@@ -211,7 +217,8 @@ class ShareDesk:
         # A title's line or paragraph separators (and controls) would make a subject no
         # email can carry; anything else in it is encoded (RFC 2047).
         title = " ".join(_HEADER_BREAKS.sub(" ", release.title).split())
-        subject = f"{sender or 'Someone'} suggests: {title}"
+        who = sender or (site.title if by_operator else "Someone")
+        subject = f"{who} suggests: {title}"
         link = f"{site.base_url}s/{share_id}"
         context: dict[str, Any] = {
             "site": site,
@@ -219,6 +226,8 @@ class ShareDesk:
             "link": link,
             "sender": sender,
             "message": defang(request.message) if request.message else None,
+            # The press office itself sent it (`feedsvc share`), not a reader of the site.
+            "by_operator": by_operator,
         }
         emails = []
         for address in request.to:

@@ -32,7 +32,7 @@ from feedsvc.store import schema_version
 from feedsvc.store.outbox import RELEASES_LOCK, Outbox, enqueue, writing
 from feedsvc.store.schema import releases, site_changes
 
-__all__ = ["Announce", "Changes", "FileState", "ReleaseEvent", "Store"]
+__all__ = ["Announce", "Changes", "FileState", "ReleaseEvent", "Scheduled", "Store"]
 
 _ANALYZE_AFTER = 100  # rows inserted or published at once
 _VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
@@ -78,6 +78,15 @@ class Changes:
 class ReleaseEvent:
     type: str  # release.published, release.updated, release.withdrawn
     release: StoredRelease
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A stored release waiting for its embargo to pass."""
+
+    id: str
+    title: str
+    publish_at: dt.datetime
 
 
 # Turns a change into the messages that announce it (webhooks, hub pings): called inside
@@ -213,8 +222,12 @@ class Store:
                     inserts.append(values)
                     changes.added.append(release.id)
                 elif row.content_hash != release.content_hash or row.withdrawn_at is not None:
+                    if row.seq is not None and release.publish_at is not None:
+                        # Visible since its embargo lifted: an edit keeps it dated no
+                        # earlier than that (as publish_due dated it).
+                        values["published"] = max(release.published, release.publish_at)
                     values.update(
-                        updated=max(release.updated or now, release.published),
+                        updated=max(release.updated or now, values["published"]),
                         withdrawn_at=None,
                         b_id=release.id,
                     )
@@ -312,8 +325,8 @@ class Store:
 
     def _publish_due(self, conn: Any, now: dt.datetime, changes: Changes) -> None:
         cols = releases.c
-        due = conn.execute(
-            select(cols.id, cols.section_slug)
+        rows = conn.execute(
+            select(cols.id, cols.section_slug, cols.published, cols.publish_at, cols.updated)
             .where(
                 cols.seq.is_(None),
                 cols.withdrawn_at.is_(None),
@@ -321,14 +334,31 @@ class Store:
             )
             .order_by(cols.published, cols.id)
         ).all()
-        if not due:
+        if not rows:
             return
+        # A release is never dated before it became visible (issue 12): one embargoed until
+        # 10:21 whose dateline gives 09:00 is published at 10:21, and was not updated before.
+        # Its tag date stays the one it was stored with: no one has seen its id yet, and an
+        # id never changes once seen.
+        dated = sorted(
+            (max(r.published, r.publish_at or r.published), r.id, r.section_slug, r.updated)
+            for r in rows
+        )
+        due = [(rid, slug) for _, rid, slug, _ in dated]
         top = conn.execute(select(func.coalesce(func.max(cols.seq), 0))).scalar_one()
-        numbered = [(rid, top + i) for i, (rid, _) in enumerate(due, start=1)]
+        numbered = [
+            {
+                "b_id": rid,
+                "seq": top + i,
+                "published": published,
+                "updated": max(updated, published),
+            }
+            for i, (published, rid, _, updated) in enumerate(dated, start=1)
+        ]
         for start in range(0, len(numbered), 5000):  # bounded parameter lists
             conn.execute(
                 update(releases).where(cols.id == bindparam("b_id")),
-                [{"b_id": rid, "seq": seq} for rid, seq in numbered[start : start + 5000]],
+                numbered[start : start + 5000],
             )
         if len(due) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
             # Statistics taken before this (when seq was NULL everywhere) would make `seq IS
@@ -384,6 +414,17 @@ class Store:
         with self.engine.connect() as conn:
             value = conn.execute(query).scalar()
         return None if value is None else value.replace(tzinfo=dt.UTC)
+
+    def scheduled(self) -> list[Scheduled]:
+        """Every release still under embargo, the first to go live first."""
+        cols = releases.c
+        query = (
+            select(cols.id, cols.title, cols.publish_at)
+            .where(cols.seq.is_(None), cols.withdrawn_at.is_(None), cols.publish_at.is_not(None))
+            .order_by(cols.publish_at, cols.id)
+        )
+        with self.engine.connect() as conn:
+            return [Scheduled(*row) for row in conn.execute(query)]
 
     # -- reading for publication ------------------------------------------------------------
 

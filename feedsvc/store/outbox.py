@@ -23,6 +23,7 @@ from sqlalchemy import (
     Engine,
     and_,
     bindparam,
+    case,
     delete,
     func,
     insert,
@@ -470,28 +471,44 @@ class Outbox:
         return None if row is None else _delivery(row)
 
     def attempts(self, delivery_id: int) -> list[Attempt]:
+        """Every recorded attempt, in the order they were made. `number` counts within a
+        round: a retry by hand starts a new round at 1."""
         a = delivery_attempts.c
         query = (
             select(a.number, a.started_at, a.finished_at, a.outcome, a.error)
             .where(a.delivery_id == delivery_id)
-            .order_by(a.number, a.finished_at)
+            .order_by(a.started_at, a.finished_at, a.number)
         )
         with self.engine.connect() as conn:
             return [Attempt(*row) for row in conn.execute(query)]
 
     def retry(self, now: dt.datetime, ids: Iterable[int] | None = None) -> int:
-        """Make dead or cancelled deliveries (the given ones, or every dead one) due now,
-        with a fresh round of attempts."""
+        """Make deliveries due now: dead or cancelled ones (the given ones, or every dead
+        one) with a fresh round of attempts; given ones that are pending, waiting for their
+        next attempt, in the round they are in. Returns how many are due now."""
         c = deliveries.c
-        query = update(deliveries).values(
+        ended = update(deliveries).values(
             status="pending", attempts=0, next_attempt_at=now, updated_at=now
         )
         if ids is None:
-            query = query.where(c.status == "dead")
-        else:
-            query = query.where(c.id.in_(list(ids)), c.status.in_(("dead", "cancelled")))
+            with self._writing() as conn:
+                return conn.execute(ended.where(c.status == "dead")).rowcount
+        chosen = list(ids)
+        waiting = (
+            update(deliveries)
+            .where(c.id.in_(chosen), c.status == "pending")
+            .values(
+                next_attempt_at=case((c.next_attempt_at > now, now), else_=c.next_attempt_at),
+                updated_at=now,
+            )
+        )
         with self._writing() as conn:
-            return conn.execute(query).rowcount
+            # The waiting ones first: the revived ones are pending too once revived.
+            brought_forward = conn.execute(waiting).rowcount
+            revived = conn.execute(
+                ended.where(c.id.in_(chosen), c.status.in_(("dead", "cancelled")))
+            ).rowcount
+            return brought_forward + revived
 
     def cancel(self, delivery_id: int, now: dt.datetime) -> bool:
         """Never send a delivery that has not been sent."""

@@ -294,9 +294,18 @@ class ShareStore:
         return None if row is None else (row.release_id, row.created_at, row.recipients)
 
     def stats(self) -> list[tuple[str, int, int, int]]:
-        """(release id, shares, recipients, click-throughs), the most shared first."""
+        """(release id, shares, emails queued, click-throughs), the most shared first. An
+        address on the suppression list when it was shared to got no email."""
+        unsent = (
+            select(_r.share_id, func.count().label("n"))
+            .where(_r.suppressed != 0)
+            .group_by(_r.share_id)
+            .subquery()
+        )
+        emails = _s.recipients - func.coalesce(unsent.c.n, 0)
         query = (
-            select(_s.release_id, func.count(), func.sum(_s.recipients), func.sum(_s.clicks))
+            select(_s.release_id, func.count(), func.sum(emails), func.sum(_s.clicks))
+            .select_from(shares.outerjoin(unsent, unsent.c.share_id == _s.id))
             .where(_s.trapped == 0)
             .group_by(_s.release_id)
             .order_by(func.count().desc(), _s.release_id)

@@ -4,8 +4,8 @@ every email queued meanwhile is delivered, once.
 The retry schedule waits 5 s (with up to 10 % jitter) after a first failed attempt and
 5 minutes after a second. The outage is made to end inside that first wait: every email
 fails once (connection refused), is retried about 5 s later, and goes out. A longer
-outage would wait 5 minutes for the third attempt, which nothing an operator does can
-hasten short of editing the database (`feedsvc outbox retry` takes dead deliveries only).
+outage would wait 5 minutes for the third attempt (`feedsvc outbox retry ID` brings a
+waiting delivery forward).
 """
 
 from __future__ import annotations

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -152,3 +153,107 @@ def test_a_site_with_no_releases_still_builds(newsroom: Newsroom) -> None:
     docs = newsroom.documents()
     assert b"No releases yet" in docs[""].body
     assert etree.fromstring(docs["feed.xml"].body).find("channel/item") is None
+
+
+def test_without_the_share_form_the_share_sentence_is_complete(tmp_path) -> None:
+    room = make_newsroom(tmp_path, share={"enabled": False})
+    shutil.copy(SEED, room.items / SEED.name)
+    room.ingest()
+    tree = page(room, f"releases/{SEED_ID}/")
+    share = tree.find(".//section[@class='share']")
+    assert share.find(".//form") is None
+    sentence = " ".join(share.find("p").text_content().split())
+    assert sentence == "Share by email from your own mail program."
+    room.store.close()
+
+    # With the form, the sentence leads to it.
+    enabled = make_newsroom(tmp_path / "enabled")
+    shutil.copy(SEED, enabled.items / SEED.name)
+    enabled.ingest()
+    share = page(enabled, f"releases/{SEED_ID}/").find(".//section[@class='share']")
+    assert share.find("p").text_content().endswith(", or:")
+    assert share.find(".//form") is not None
+    enabled.store.close()
+
+
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+
+
+def sitemap_dates(body: bytes) -> dict[str, str | None]:
+    tree = etree.fromstring(body)
+    return {
+        url.findtext("s:loc", namespaces=SITEMAP_NS): url.findtext(
+            "s:lastmod", namespaces=SITEMAP_NS
+        )
+        for url in tree.iterfind("s:url", namespaces=SITEMAP_NS)
+    }
+
+
+def test_sitemap_lists_every_index_page_and_dates_index_and_section_pages(tmp_path) -> None:
+    room = make_newsroom(tmp_path, pages={"per_page": 2}, feeds={"limit": 2})
+    for day in range(1, 6):
+        room.add(f"r{day}.txt", f"Release {day}", f"March {day}, 2021", section="Speeches")
+    room.add("other.txt", "Other", "February 1, 2021")
+    room.ingest()
+    # An edit of an old release moves its `updated`, and so the date of the pages listing it.
+    room.clock.advance(days=1)
+    room.add("r1.txt", "Release 1 (corrected)", "March 1, 2021", section="Speeches")
+    room.ingest()
+    edited = room.clock.now().date().isoformat()
+    docs = room.documents()
+    dates = sitemap_dates(docs["sitemap.xml"].body)
+    pages = [p for p in docs if p == "" or p.startswith("page/")]
+    assert pages == ["", "page/2/", "page/3/"]
+    assert {f"{BASE_URL}{p}" for p in pages} <= set(dates)
+    day = {
+        rid: room.store.get(rid).updated.astimezone(dt.UTC).date().isoformat()
+        for rid in ("r1", "r2", "r3", "r4", "r5", "other")
+    }
+    assert day["r1"] == edited
+    assert dates[BASE_URL] == max(day["r5"], day["r4"])
+    assert dates[f"{BASE_URL}page/2/"] == max(day["r3"], day["r2"])
+    assert dates[f"{BASE_URL}page/3/"] == edited  # r1, other
+    # A section page lists its newest feeds.limit releases (r5, r4): r1's edit is not there.
+    assert dates[f"{BASE_URL}sections/speeches/"] == max(day["r5"], day["r4"]) != edited
+    assert dates[f"{BASE_URL}sections/press-releases/"] == day["other"]
+    assert dates[f"{BASE_URL}releases/r1/"] == edited
+    # Same data, same bytes.
+    assert room.documents()["sitemap.xml"].body == docs["sitemap.xml"].body
+    room.store.close()
+
+
+def test_sitemap_parts_count_the_index_pages(tmp_path, monkeypatch) -> None:
+    from feedsvc.publishing import site as site_module
+    from feedsvc.publishing.cache import DocumentCache, Missing
+
+    monkeypatch.setattr(site_module, "SITEMAP_MAX_URLS", 4)
+    room = make_newsroom(tmp_path, pages={"per_page": 1})
+    for day in range(1, 4):
+        room.add(f"r{day}.txt", f"Release {day}", f"March {day}, 2021")
+    room.ingest()
+    # 3 index pages + 1 section + 3 releases = 7 URLs: two parts of at most 4.
+    docs = room.documents()
+    assert [p for p in docs if p.startswith("sitemap")] == [
+        "sitemaps/1.xml",
+        "sitemaps/2.xml",
+        "sitemap.xml",
+    ]
+    listed = [
+        loc for p in ("sitemaps/1.xml", "sitemaps/2.xml") for loc in sitemap_dates(docs[p].body)
+    ]
+    assert listed == [
+        BASE_URL,
+        f"{BASE_URL}page/2/",
+        f"{BASE_URL}page/3/",
+        f"{BASE_URL}sections/press-releases/",
+        f"{BASE_URL}releases/r3/",
+        f"{BASE_URL}releases/r2/",
+        f"{BASE_URL}releases/r1/",
+    ]
+    cache = DocumentCache(room.site, room.store, tmp_path / "cache")
+    cache.load()
+    for path in ("sitemap.xml", "sitemaps/1.xml", "sitemaps/2.xml"):
+        assert cache.get(path).body == docs[path].body, path
+    assert cache.get("sitemaps/3.xml") is Missing.NOT_FOUND
+    cache.close()
+    room.store.close()

@@ -259,3 +259,22 @@ def test_broken_markdown(text, expected, settings):
 
 def test_no_title_names_the_first_line_of_text(settings):
     assert read_error(FM + "\n\nJust text.\n", settings) == f"x.md:6: {NO_TITLE}"
+
+
+def test_a_leading_heading_that_repeats_the_front_matter_title_is_dropped(settings):
+    release = read(
+        "---\ntitle: Talks  in Moscow\nsection: News\n---\n"
+        "# Talks in *moscow*\n\nOn May 1, 2020, x.\n\n# Talks in Moscow\n",
+        settings,
+    )
+    assert release.title == "Talks in Moscow"
+    assert release.body_html == "<p>On May 1, 2020, x.</p>\n<h1>Talks in Moscow</h1>"
+    assert release.published == dt.datetime(2020, 5, 1, 9, 0, tzinfo=SHANGHAI)
+
+
+def test_a_leading_heading_of_another_text_or_level_is_kept(settings):
+    fm = "---\ntitle: Talks in Moscow\nsection: News\n---\n"
+    release = read(fm + "## Talks in Moscow\n\nOn May 1, 2020, x.\n", settings)
+    assert release.body_html == "<h2>Talks in Moscow</h2>\n<p>On May 1, 2020, x.</p>"
+    release = read(fm + "# Talks in Moscow, day two\n\nOn May 1, 2020, x.\n", settings)
+    assert release.body_html.startswith("<h1>Talks in Moscow, day two</h1>")

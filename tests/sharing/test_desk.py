@@ -305,3 +305,21 @@ def test_a_title_with_format_characters_is_shared(room: Newsroom) -> None:
         assert queued.payload["subject"] == "Someone suggests: " + title.replace("\u2028", " ")
     finally:
         desk.close()
+
+
+def test_an_operators_email_says_the_press_office_sent_it(desk: ShareDesk, room: Newsroom) -> None:
+    desk.share_now(request(desk, room, wait=0, from_name=None, message=None, token="-"))
+    [email] = emails(room)
+    for part in ("text", "html"):
+        body = " ".join(email.payload[part].split())
+        assert "Suggest To A Friend" not in body, part
+        assert "Someone" not in body, part
+        assert "Ministry Press Office thought you would like this release:" in body, part
+        assert "Why you got this: Ministry Press Office" in body, part
+
+    # A reader's, through the form, still says someone used it.
+    submit(desk, request(desk, room, from_name=None, to=("other@example.org",)))
+    reader = next(d for d in emails(room) if d.target == "other@example.org")
+    for part in ("text", "html"):
+        assert "Someone thought" in reader.payload[part], part
+        assert "someone used" in " ".join(reader.payload[part].split()), part

@@ -173,3 +173,62 @@ def test_sqlite_file_is_in_wal_mode(newsroom: Newsroom) -> None:
     assert db.is_file()
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_an_embargoed_release_is_dated_when_it_became_visible(newsroom: Newsroom) -> None:
+    import json
+
+    from lxml import etree
+
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    lifted = dt.datetime(2026, 11, 28, 10, 21, tzinfo=shanghai)
+    front = f"+++\npublish_at = {lifted.isoformat()}\n+++\n"
+    # Its dateline says the same day: 09:00 by items.default_time, before the embargo.
+    newsroom.write("late.txt", front + newsroom_text("Late", "November 28, 2026", ["x."]))
+    # Embargoed until before its dateline: dated by its dateline.
+    early = f"+++\npublish_at = {(lifted - dt.timedelta(hours=3)).isoformat()}\n+++\n"
+    newsroom.write("early.txt", early + newsroom_text("Early", "November 28, 2026", ["y."]))
+    newsroom.ingest()
+    assert newsroom.store.latest(10) == []
+
+    newsroom.clock.at = lifted + dt.timedelta(minutes=5)
+    assert newsroom.store.publish_due(newsroom.clock.now()).published == ["early", "late"]
+    late, early_ = newsroom.store.get("late"), newsroom.store.get("early")
+    assert late is not None and early_ is not None
+    assert late.release.published == lifted
+    assert late.updated == lifted  # never updated before it was published
+    assert late.tag_uri("press.example.org") == "tag:press.example.org,2026-11-28:release:late"
+    assert early_.release.published == dt.datetime(2026, 11, 28, 9, 0, tzinfo=shanghai)
+    assert [s.id for s in newsroom.store.latest(10)] == ["late", "early"]
+
+    docs = newsroom.documents()
+    rss = etree.fromstring(docs["feed.xml"].body)
+    assert rss.findtext("channel/item/pubDate") == "Sat, 28 Nov 2026 10:21:00 +0800"
+    atom = etree.fromstring(docs["atom.xml"].body)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    assert atom.xpath("a:entry[1]/a:published/text()", namespaces=ns) == [lifted.isoformat()]
+    [updated] = atom.xpath("a:entry[1]/a:updated/text()", namespaces=ns)
+    assert dt.datetime.fromisoformat(updated).replace(microsecond=0) == lifted
+    item = json.loads(docs["feed.json"].body)["items"][0]
+    assert item["date_published"] == lifted.isoformat()
+    # Same data, same bytes: the date is the store's, not the moment of rendering.
+    newsroom.clock.advance(days=1)
+    assert newsroom.documents()["feed.xml"].body == docs["feed.xml"].body
+
+
+def test_an_edit_after_the_embargo_keeps_the_date_it_became_visible(newsroom: Newsroom) -> None:
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    lifted = dt.datetime(2026, 11, 28, 10, 21, tzinfo=shanghai)
+    front = f"+++\npublish_at = {lifted.isoformat()}\n+++\n"
+    newsroom.write("late.txt", front + newsroom_text("Late", "November 28, 2026", ["x."]))
+    newsroom.ingest()
+    newsroom.clock.at = lifted + dt.timedelta(minutes=5)
+    newsroom.store.publish_due(newsroom.clock.now())
+    newsroom.clock.at = lifted + dt.timedelta(hours=2)
+    newsroom.write("late.txt", front + newsroom_text("Late, edited", "November 28, 2026", ["x."]))
+    assert newsroom.ingest().changes.updated == ["late"]
+    late = newsroom.store.get("late")
+    assert late is not None
+    assert late.release.title == "Late, edited"
+    assert late.release.published == lifted  # not back to the dateline's 09:00
+    assert late.updated >= lifted
