@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import cache
+from html.entities import html5, name2codepoint
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -28,10 +29,12 @@ HISTORY = "http://purl.org/syndication/history/1.0"
 XHTML = "http://www.w3.org/1999/xhtml"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 SCHEMA_PATH = Path(__file__).with_name("jsonfeed-1.1.schema.json")
-# Namespaces the validator knows, by conventional prefix (a subset of its list, plus RFC
-# 6721 tombstones).  A known prefix bound to another URI is a ReservedPrefix warning.
+# Namespaces the validator knows, by conventional prefix (a subset of its list).  A known
+# prefix bound to another URI is a ReservedPrefix warning; any other namespace declared is
+# an UnknownNamespace warning, RFC 6721 tombstones too (the validator does not know them):
+# that one warning is accepted in a document that carries a tombstone, nowhere else.
 KNOWN_PREFIXES = {
-    "atom": ATOM, "content": CONTENT, "fh": HISTORY, "at": TOMBSTONES, "xhtml": XHTML,
+    "atom": ATOM, "content": CONTENT, "fh": HISTORY, "xhtml": XHTML,
     "dc": "http://purl.org/dc/elements/1.1/", "dcterms": "http://purl.org/dc/terms/",
     "media": "http://search.yahoo.com/mrss/", "sy": "http://purl.org/rss/1.0/modules/syndication/",
     "slash": "http://purl.org/rss/1.0/modules/slash/", "wfw": "http://wellformedweb.org/CommentAPI/",
@@ -52,7 +55,30 @@ _TAG_URI = re.compile(r"tag:(?:[\w.+-]+@)?[A-Za-z0-9.-]+,\d{4}(?:-\d\d(?:-\d\d)?
 _URN = re.compile(r"urn:[A-Za-z0-9][A-Za-z0-9-]{1,31}:\S+", re.IGNORECASE)
 _UUID_URN = re.compile(r"urn:uuid:[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}", re.IGNORECASE)
 _MIME = re.compile(r"[\w.+-]+/[\w.+-]+(?:\s*;\s*[\w.+-]+=(?:\"[^\"]*\"|[\w.+-]+))*")
-_HTML_END_TAG = re.compile(r"</(?:a|b|br|code|div|em|h[1-6]|i|li|p|span|strong|ul|ol)>", re.I)
+# The validator's HTMLValidator.htmltags: a text value holding an end tag of one of these
+# is taken for HTML; an element of HTML not among them is "NotHtml".
+HTML_TAGS = frozenset(
+    "a abbr acronym address applet area article aside audio b base basefont bdi bdo big "  # noqa: SIM905
+    "blockquote body br button canvas caption center cite code col colgroup command data "
+    "datagrid datalist dd del details dfn dialog dir div dl dt em eventsource fieldset "
+    "figcaption figure font footer form frame frameset h1 h2 h3 h4 h5 h6 head header hgroup "
+    "hr html i iframe img input ins isindex kbd label legend li link m main mark map menu "
+    "meta meter nav noframes noscript object ol optgroup option output p param picture pre "
+    "progress q rp rt ruby s samp script section select slot small source span strike "
+    "strong style sub summary sup table tbody td template textarea tfoot th thead time "
+    "title tr track tt u ul var xmp plaintext embed comment listing video wbr".split()
+)
+_VOID_TAGS = frozenset(
+    "area base br col embed hr img input link meta param source track "  # noqa: SIM905
+    "wbr".split()
+)
+# Elements whose end tag HTML lets an enclosing end tag (or the end) imply.
+_OPTIONAL_END = frozenset(
+    "caption colgroup dd dt li optgroup option p rp rt tbody td tfoot th "  # noqa: SIM905
+    "thead tr".split()
+)
+_END_TAG = re.compile(r"</(\w+)>")
+_REFERENCE = re.compile(r"&(#?\w+)")
 _XML_DECL = re.compile(
     rb"""(?:\xef\xbb\xbf)?<\?xml\s+version=["']1\.\d["'](?:\s+encoding=["']([\w.-]+)["'])?"""
 )
@@ -70,6 +96,11 @@ Problem = tuple[str, str] | None  # (what is wrong, rule name), or None when fin
 
 class Problems(list[str]):
     """The lint result: a list of 'where: what [rule]' strings."""
+
+    # The validator's "rssCharData": which source lines hold a hexadecimal character
+    # reference ('&#x'), the RSS Best Practices Profile's sign that '&' and '<' on that
+    # line are text (they silence ContainsHTML for references, and CharacterData).
+    hex_lines: list[bool]
 
     def add(self, where: str, what: str, rule: str) -> None:
         self.append(f"{where}: {what} [{rule}]")
@@ -112,11 +143,6 @@ def _uri_ref(value: str) -> Problem:
 
 def _nonblank(value: str) -> Problem:
     return None if value else ("must not be blank", "NotBlank")
-
-
-def _plain(value: str) -> Problem:
-    found = _HTML_END_TAG.search(value)
-    return found and (f"plain text contains HTML ({found.group(0)})", "ContainsHTML")
 
 
 def _positive_int(value: str) -> Problem:
@@ -173,6 +199,12 @@ def _text(el: etree._Element) -> str:
     return (el.text or "").strip()
 
 
+def _lines(el: etree._Element) -> slice:
+    """The source lines a text-only element spans (0-based, end exclusive)."""
+    first = (el.sourceline or 1) - 1
+    return slice(first, first + (el.text or "").count("\n") + 1)
+
+
 def _has_base(el: etree._Element) -> bool:
     """An absolute xml:base is in scope, so relative references resolve."""
     return any(_SCHEME.match(a.get(XML_BASE, "")) for a in [el, *el.iterancestors()])
@@ -205,12 +237,96 @@ def _check_html(html: str, where: str, out: Problems, *, base: bool = False) -> 
         out.check(not _SCHEME.match(ref), where, f"HTML has relative URL {ref!r}", "ContainsRelRef")
 
 
+def _check_text(
+    el: etree._Element, where: str, out: Problems, *, rule: str = "ContainsHTML", rss: bool = False
+) -> None:
+    """The validator's `nonhtml` for text: an HTML end tag in it, or (unless a line of the
+    element holds '&#x') an HTML character reference; in RSS 2.0 also '&#' or '<' followed
+    by a letter or '/' in it without a '&#x' on its lines (CharacterData)."""
+    value = el.text or ""
+    hexed = any(out.hex_lines[_lines(el)])
+    tags = [t for t in _END_TAG.findall(value) if t.lower() in HTML_TAGS]
+    refs = [
+        name
+        for name in _REFERENCE.findall(value)
+        if name in name2codepoint or name == "apos" or not name.isalpha()
+    ]
+    if tags:
+        out.add(where, f"text holds HTML (</{tags[0]}>): declare it, or escape it", rule)
+    elif refs:
+        what = f"text holds an HTML reference (&{refs[0]};): a reader decodes it"
+        out.check(not hexed, where, what, rule)
+    elif rss and re.search(r"&#[x0-9]|<[/a-zA-Z]", value):
+        what = "write '&' and '<' in text as &#x26; and &#x3C; (RSS Best Practices Profile)"
+        out.check(not hexed, where, what, "CharacterData")
+
+
+class _HtmlCheck(HTMLParser):
+    """Approximates the validator's NotHtml: it parses HTML with html5lib in strict mode,
+    where any parse error (a '<' or '&' that starts nothing, an unknown reference, an
+    element left open or closed twice) or an element not in HTML_TAGS is NotHtml."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.problems: list[str] = []
+        self.open: list[str] = []
+        self._raw_checks(html)
+        self.feed(html)
+        self.close()
+        left = [tag for tag in self.open if tag not in _OPTIONAL_END]
+        if left:
+            self.problems.append(f"<{left[-1]}> is never closed")
+
+    def _raw_checks(self, html: str) -> None:
+        text = re.sub(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>", "", html, flags=re.S | re.I)
+        for m in re.finditer(r"<(?![A-Za-z]|/[A-Za-z]|!--)", text):
+            self.problems.append(f"{text[m.start() : m.start() + 6]!r}: '<' starts no tag")
+        for m in re.finditer(r"&(?![\s<&]|$)", text):
+            rest = text[m.end() : m.end() + 40]
+            if rest.startswith("#"):
+                ok = re.match(r"#(?:[0-9]+|[xX][0-9a-fA-F]+);", rest)
+                what = "is not a numeric character reference like &#38;"
+            else:
+                run = re.match(r"[A-Za-z0-9]*;?", rest).group(0)
+                name = next((run[:n] for n in range(len(run), 0, -1) if run[:n] in html5), "")
+                ok = name.endswith(";")
+                what = "names no character reference (write &amp; for '&')"
+            if not ok:
+                self.problems.append(f"'&{rest[:8]}' {what}")
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag not in HTML_TAGS:
+            self.problems.append(f"<{tag}> is not an HTML element")
+        if tag not in _VOID_TAGS:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list) -> None:
+        if tag not in HTML_TAGS:
+            self.problems.append(f"<{tag}> is not an HTML element")
+        elif tag not in _VOID_TAGS:
+            self.problems.append(f"<{tag}/>: only a void element may close itself")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag not in self.open:
+            self.problems.append(f"</{tag}> closes nothing")
+            return
+        while (inner := self.open.pop()) != tag:
+            if inner not in _OPTIONAL_END:
+                self.problems.append(f"</{tag}> closes <{inner}>, which is still open")
+
+
+def _check_not_html(html: str, where: str, out: Problems) -> None:
+    for problem in _HtmlCheck(html).problems[:1]:
+        out.add(where, f"not HTML: {problem}", "NotHtml")
+
+
 def _parse_xml(data: bytes, out: Problems) -> etree._Element | None:
     """Well-formed, UTF-8 declared, no undefined or misbound namespace prefixes."""
     if not isinstance(data, bytes):
         raise TypeError("feedlint takes the serialized feed as bytes")
     decl = _XML_DECL.match(data)
     declared = decl.group(1).decode() if decl and decl.group(1) else "nothing"
+    out.hex_lines = [b"&#x" in line for line in data.split(b"\n")]
     what = f'XML declaration must say encoding="UTF-8", not {declared}'
     out.check(declared.lower() != "utf-8", "document", what, "NotUTF8")
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
@@ -223,6 +339,8 @@ def _parse_xml(data: bytes, out: Problems) -> etree._Element | None:
         out.check(not undefined, "document", f"not well-formed XML: {exc}", "SAXError")
         return None
     known = set(KNOWN_PREFIXES.values())
+    if next(root.iter(f"{{{TOMBSTONES}}}deleted-entry"), None) is not None:
+        known.add(TOMBSTONES)  # the accepted UnknownNamespace (see KNOWN_PREFIXES)
     bindings = {pair for el in root.iter(etree.Element) for pair in el.nsmap.items()}
     for prefix, uri in sorted(((p, u) for p, u in bindings if u not in known), key=str):
         reserved = prefix in KNOWN_PREFIXES
@@ -250,12 +368,12 @@ _RSS_VOCABULARY = {
     "cloud": (set(), (), ()),
 }
 _CHANNEL_CHECKS = {
-    "title": (_nonblank, _plain), "link": (_uri,), "description": (_plain,),
+    "title": (_nonblank,), "link": (_uri,),
     "language": (_language,), "ttl": (_positive_int,), "pubDate": (_rfc822,),
     "lastBuildDate": (_rfc822,), "docs": (_uri,), "category": (_nonblank,),
 }  # fmt: skip
 _ITEM_CHECKS = {
-    "title": (_nonblank, _plain), "link": (_uri,), "comments": (_uri,), "pubDate": (_rfc822,),
+    "title": (_nonblank,), "link": (_uri,), "comments": (_uri,), "pubDate": (_rfc822,),
     "category": (_nonblank,),
 }  # fmt: skip
 
@@ -307,6 +425,9 @@ def _check_rss_vocabulary(el: etree._Element, where: str, out: Problems) -> None
 def _check_rss_channel(channel: etree._Element, out: Problems) -> None:
     """Channel values and atom:link rel="self" (plus any other atom:link)."""
     _apply(channel, "channel", _CHANNEL_CHECKS, out)
+    for name in ("title", "description"):
+        for el in _kids(channel, None, name):
+            _check_text(el, f"channel/{name}", out, rss=True)
     links = _kids(channel, ATOM, "link")
     for link in links:
         _check_atom_link(link, "channel", out)
@@ -323,10 +444,14 @@ def _check_rss_item(item: etree._Element, where: str, guids: dict, out: Problems
     empty = not (_kids(item, None, "title") or _kids(item, None, "description"))
     out.check(empty, where, "needs <title> or <description>", "ItemMustContainTitleOrDescription")
     _apply(item, where, _ITEM_CHECKS, out)
-    for el in _kids(item, None, "description"):
+    for el in _kids(item, None, "title"):
+        _check_text(el, f"{where}/title", out, rss=True)
+    for el in _kids(item, None, "description"):  # HTML (RSS 2.0), as is content:encoded
         _check_html(el.text or "", f"{where}/description", out)
+        _check_not_html(el.text or "", f"{where}/description", out)
     for el in _kids(item, CONTENT, "encoded"):
         _check_html(el.text or "", f"{where}/content:encoded", out)
+        _check_not_html(el.text or "", f"{where}/content:encoded", out)
         what = "<content:encoded> without <description>"
         out.check(not _kids(item, None, "description"), where, what, "NeedDescriptionBeforeContent")
     for link in _kids(item, ATOM, "link"):
@@ -379,7 +504,7 @@ def lint_atom(data: bytes) -> list[str]:
         out.add("document", what, "AvoidNamespacePrefix")
     _check_atom_children(root, "feed", _FEED_KIDS | {"entry"}, out)
     _check_atom_feed(root, out)
-    seen: dict[str, tuple[str, str]] = {}
+    seen: dict[tuple[str, str], str] = {}
     for number, entry in enumerate(_kids(root, ATOM, "entry"), start=1):
         _check_atom_entry(entry, f"entry {number}", seen, out)
     _check_atom_extensions(root, out)
@@ -446,12 +571,16 @@ def _check_atom_entry(entry: etree._Element, where: str, seen: dict, out: Proble
     published = ([_text(el) for el in _kids(entry, ATOM, "published")] or [""])[0]
     last, first = _rfc3339(updated)[0], _rfc3339(published)[0]
     out.check(last and first and last < first, where, "<updated> is before <published>", "spec")
+    # The validator keeps the ids and the updated values of a feed's entries apart: two
+    # entries (any two) with one updated value are DuplicateUpdated.
     for key in [_text(el) for el in _kids(entry, ATOM, "id")][:1]:
-        if key in seen and seen[key][1] == updated:
-            out.add(where, f"same id and updated as {seen[key][0]}", "DuplicateUpdated")
-        elif key in seen:
-            out.add(where, f"id {key!r} is also used by {seen[key][0]}", "DuplicateEntries")
-        seen.setdefault(key, (where, updated))
+        what = f"id {key!r} is also used by {seen.get(('id', key))}"
+        out.check(("id", key) in seen, where, what, "DuplicateEntries")
+        seen.setdefault(("id", key), where)
+    if updated:
+        what = f"updated {updated!r} is also that of {seen.get(('updated', updated))}"
+        out.check(("updated", updated) in seen, where, what, "DuplicateUpdated")
+        seen.setdefault(("updated", updated), where)
 
 
 def _check_atom_link(link: etree._Element, where: str, out: Problems, *, in_entry=False) -> None:
@@ -486,8 +615,9 @@ def _check_text_construct(el: etree._Element, where: str, out: Problems) -> None
         out.check(kids, where, what, "UndefinedElement")
         if kind == "html":
             _check_html(el.text or "", where, out, base=_has_base(el))
-        elif problem := _plain(el.text or ""):
-            out.add(where, problem[0], "ContainsUndeclaredHTML")
+            _check_not_html(el.text or "", where, out)
+        else:
+            _check_text(el, where, out, rule="ContainsUndeclaredHTML")
     else:
         what = f"type {kind!r} is not text, html, xhtml (or, for content, a MIME type)"
         out.check(name != "content" or not _MIME.fullmatch(kind), where, what, "InvalidTextType")

@@ -286,6 +286,62 @@ RSS_BROKEN = [
         "<title>&lt;b&gt;Results&lt;/b&gt;</title>",
         "ContainsHTML",
     ),
+    # Issue 12: text and HTML as the validator tells them apart.
+    (
+        "title-reference",
+        "<title>Example Corp reports results</title>",
+        "<title>Q3 &amp;amp; Q4</title>",
+        "ContainsHTML",
+    ),
+    (
+        "channel-description-html",
+        "<description>Press releases from Example Corp.</description>",
+        "<description>&lt;p&gt;Press releases&lt;/p&gt;</description>",
+        "channel/description: text holds HTML",
+    ),
+    (
+        "character-data-lt",
+        "<title>Example Corp reports results</title>",
+        "<title>Results &lt;b results</title>",
+        "CharacterData",
+    ),
+    (
+        "character-data-ref",
+        "<title>Example Corp reports results</title>",
+        "<title>Results &amp;#38; more</title>",
+        "ContainsHTML",
+    ),
+    (
+        "description-bare-amp",
+        "<description>Quarterly results.</description>",
+        "<description>R&amp;D results</description>",
+        "NotHtml",
+    ),
+    (
+        "description-bare-lt",
+        "<description>Quarterly results.</description>",
+        "<description>&lt;5% of R&amp;amp;D</description>",
+        "NotHtml",
+    ),
+    (
+        "description-unknown-tag",
+        "<description>Quarterly results.</description>",
+        "<description>&lt;blink&gt;Q&lt;/blink&gt;</description>",
+        "NotHtml",
+    ),
+    (
+        "description-unclosed",
+        "<description>Quarterly results.</description>",
+        "<description>&lt;b&gt;Quarterly</description>",
+        "NotHtml",
+    ),
+    (
+        "description-no-semicolon",
+        "<description>Quarterly results.</description>",
+        "<description>&amp;copy 2024</description>",
+        "NotHtml",
+    ),
+    ("content-closes-twice", "Text.</p>", "Text.</p></p>", "NotHtml"),
     (
         "content-alone",
         "<description>Quarterly results.</description>",
@@ -327,6 +383,32 @@ RSS_STILL_VALID = [
     ("extension-element", "<ttl>60</ttl>", "<ttl>60</ttl><dc:rights>CC BY</dc:rights>"),
     ("permalink-guid-true", "<guid>", '<guid isPermaLink="true">'),
     ("item-atom-link", GUID2, GUID2 + '<atom:link rel="related" href="https://example.com/x"/>'),
+    # Issue 12: text written as the RSS Best Practices Profile asks, HTML that is HTML.
+    (
+        "title-ampersand",
+        "<title>Example Corp reports results</title>",
+        "<title>AT&amp;T &amp; R&amp;D &gt; 5%</title>",
+    ),
+    (
+        "title-hex-references",
+        "<title>Example Corp reports results</title>",
+        "<title>Tom &#x26;amp; Jerry &#x3C;b&#x3E;</title>",
+    ),
+    (
+        "title-hex-lt",
+        "<title>Example Corp reports results</title>",
+        "<title>Results &#x3C;b results</title>",
+    ),
+    (
+        "description-escaped-text",
+        "<description>Quarterly results.</description>",
+        "<description>R&amp;amp;D &amp;lt;5% &amp;lt;b&amp;gt;</description>",
+    ),
+    (
+        "description-open-p",
+        "<description>Quarterly results.</description>",
+        "<description>&lt;p&gt;One&lt;p&gt;Two</description>",
+    ),
 ]
 
 
@@ -369,7 +451,13 @@ ATOM_BROKEN = [
         ALT1.replace("<link", '<a:link xmlns:a="http://www.w3.org/2005/Atom"'),
         "AvoidNamespacePrefix",
     ),
-    ("tombstone-ns", "atompub/tombstones/1.0", "atompub/tombstones/1", "ReservedPrefix"),
+    ("tombstone-ns", "atompub/tombstones/1.0", "atompub/tombstones/1", "UnknownNamespace"),
+    (
+        "tombstone-ns-unused",
+        TOMBSTONE,
+        "",
+        "unknown namespace 'http://purl.org/atompub/tombstones/1.0'",
+    ),
     ("no-feed-id", FEED_ID, "", "feed: missing required <id>"),
     ("two-feed-ids", FEED_ID, FEED_ID * 2, "<id> appears 2 times"),
     ("feed-id-not-iri", FEED_ID, "<id>press releases</id>", "not an absolute URI"),
@@ -494,6 +582,27 @@ ATOM_BROKEN = [
         ENTRY1_ID + "<updated>2024-10-02T12:30:00+02:00</updated>",
         "DuplicateUpdated",
     ),
+    # The validator compares updated across all entries, whatever their ids.
+    (
+        "same-updated",
+        ENTRY2_UPDATED,
+        "<updated>2024-10-02T12:30:00+02:00</updated>",
+        "DuplicateUpdated",
+    ),
+    (
+        "undeclared-reference",
+        "<title>Example Corp opens Oslo office</title>",
+        "<title>Oslo &amp;amp; Bergen</title>",
+        "ContainsUndeclaredHTML",
+    ),
+    ("summary-bare-amp", SUMMARY, '<summary type="html">R&amp;D</summary>', "NotHtml"),
+    (
+        "summary-unknown-tag",
+        SUMMARY,
+        '<summary type="html">&lt;blink&gt;Oslo&lt;/blink&gt;</summary>',
+        "NotHtml",
+    ),
+    ("subtitle-bare-lt", "&lt;p&gt;News from Example Corp&lt;/p&gt;", "&lt;5% of news", "NotHtml"),
     (
         "category-no-term",
         '<category term="offices"/>',
@@ -549,6 +658,18 @@ ATOM_STILL_VALID = [
         TOMBSTONE[:-2]
         + "><at:by><name>Press</name></at:by><at:comment>Withdrawn</at:comment></at:deleted-entry>",
     ),
+    (
+        "html-title",
+        "<title>Example Corp opens Oslo office</title>",
+        '<title type="html">**Bold** &amp;amp; &amp;lt;b&amp;gt;Tags&amp;lt;/b&amp;gt;</title>',
+    ),
+    ("text-ampersand", SUMMARY, "<summary>R&amp;D &lt; 5% &gt; AT&amp;T &lt;b oslo</summary>"),
+    (
+        "no-tombstone-no-namespace",
+        (TOMBSTONE, '      xmlns:at="http://purl.org/atompub/tombstones/1.0"\n'),
+        ("", ""),
+    ),
+    ("same-updated-other-zone", ENTRY2_UPDATED, "<updated>2024-10-02T10:30:00Z</updated>"),
     (
         "fh-archive",
         "<fh:complete/>",

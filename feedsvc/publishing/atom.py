@@ -7,11 +7,30 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feedsvc.publishing.feed import Feed, Tombstone, add_stylesheet
+from feedsvc.publishing.feed import (
+    Feed,
+    Tombstone,
+    add_stylesheet,
+    html_of_text,
+    looks_like_markup,
+)
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 TOMBSTONES_NS = "http://purl.org/atompub/tombstones/1.0"
 FH_NS = "http://purl.org/syndication/history/1.0"
+
+
+def _set_text(parent: Any, name: str, text: str) -> None:
+    """An Atom text construct (RFC 4287 3.1) holding `text`: type="text" unless the text
+    looks like markup to a reader (the W3C validator's ContainsUndeclaredHTML), then
+    type="html" with the HTML that shows it (issue 12)."""
+    el = parent.find(f"{{{ATOM_NS}}}{name}")
+    if el is None:
+        el = parent.find(name)  # an entry's children take the Atom namespace on append
+    if el is None or not looks_like_markup(text):
+        return
+    el.set("type", "html")
+    el.text = html_of_text(text)
 
 
 class _FeedExtras:
@@ -19,11 +38,16 @@ class _FeedExtras:
         self.tombstones: tuple[Tombstone, ...] = ()
         self.archive = False
         self.stylesheet: str | None = None
+        self.texts: dict[str, str] = {}  # text construct -> its text
 
     def extend_ns(self) -> dict[str, str]:
-        return {"at": TOMBSTONES_NS, "fh": FH_NS}
+        # The W3C validator warns UnknownNamespace for RFC 6721 wherever it is declared:
+        # declare it only in a document that carries a tombstone (issue 12).
+        return {"at": TOMBSTONES_NS, "fh": FH_NS} if self.tombstones else {"fh": FH_NS}
 
     def extend_atom(self, feed: Any) -> Any:
+        for name, text in self.texts.items():
+            _set_text(feed, name, text)
         if self.archive:
             etree.SubElement(feed, f"{{{FH_NS}}}archive")
         for gone in self.tombstones:
@@ -41,15 +65,18 @@ class _FeedExtras:
 
 
 class _EntryLinks:
-    """feedgen drops rel and type from Atom entry links (feedgen issue 135): write them."""
+    """feedgen drops rel and type from Atom entry links (feedgen issue 135): write them.
+    feedgen has no type for a title either: give one where the text needs it."""
 
     def __init__(self) -> None:
         self.links: list[dict[str, str]] = []
+        self.title = ""
 
     def extend_ns(self) -> dict[str, str]:
         return {}
 
     def extend_atom(self, entry: Any) -> Any:
+        _set_text(entry, "title", self.title)
         # Unqualified, like feedgen's own elements: they take the feed's default Atom
         # namespace when the entry is appended (a prefixed atom:link would be flagged
         # "Avoid Namespace Prefix" by the W3C validator).
@@ -91,6 +118,7 @@ class AtomWriter:
         extras.tombstones = feed.tombstones
         extras.archive = feed.is_archive
         extras.stylesheet = feed.stylesheet_url
+        extras.texts = {"title": feed.title, "subtitle": feed.description}
         for entry in feed.entries:
             fe = fg.add_entry(order="append")
             fe.id(entry.id)
@@ -98,9 +126,13 @@ class AtomWriter:
             fe.published(entry.published)
             fe.updated(entry.updated)
             fe.author({"name": entry.author})
-            fe.summary(entry.summary)
+            if looks_like_markup(entry.summary):
+                fe.summary(html_of_text(entry.summary), type="html")
+            else:
+                fe.summary(entry.summary)
             # type='CDATA' would be invalid Atom; 'html' escapes the markup as RFC 4287 wants.
             fe.content(entry.content_html, type="html")
             fe.category([{"term": entry.section}] + [{"term": t} for t in entry.tags])
             fe.feedsvc.links.append({"rel": "alternate", "type": "text/html", "href": entry.url})
+            fe.feedsvc.title = entry.title
         return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -8,8 +8,10 @@ A feed lives at a folder of the site (`""` for the main feed, `sections/<slug>/`
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from dataclasses import dataclass
+from html.entities import name2codepoint
 from typing import Any, Protocol
 from urllib.parse import urljoin
 
@@ -88,3 +90,26 @@ def absolute_links(html: str, page_url: str) -> str:
     if ' href="' not in html and ' src="' not in html:
         return html
     return _RELATIVE_REF.sub(lambda m: f'{m.group(1)}{urljoin(page_url, m.group(2))}"', html)
+
+
+# What a reader takes for markup in a text field: an end tag (feedparser's guess, the W3C
+# validator's ContainsHTML) or a character reference, with or without its ';' (the
+# validator flags '&amp' too).  Issue 12.
+_END_TAG = re.compile(r"</\w+>")
+_REFERENCE = re.compile(r"&(#?\w+)(;?)")
+
+
+def looks_like_markup(text: str) -> bool:
+    """Whether a reader that guesses would read this plain text as HTML."""
+    if _END_TAG.search(text):
+        return True
+    return any(
+        semicolon or name in name2codepoint or name == "apos" or not name.isalpha()
+        for name, semicolon in _REFERENCE.findall(text)
+    )
+
+
+def html_of_text(text: str) -> str:
+    """HTML whose text is `text`: where a format says HTML (RSS description, Atom
+    type="html"), plain text is escaped once more, so `A&B <b>` stays that text."""
+    return html.escape(text, quote=False)

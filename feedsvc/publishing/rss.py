@@ -2,16 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feedsvc.publishing.feed import Feed, add_stylesheet
+from feedsvc.publishing.feed import Feed, add_stylesheet, html_of_text, looks_like_markup
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 FH_NS = "http://purl.org/syndication/history/1.0"
+
+
+# Elements holding text (item <description> holds HTML, escaped once more): '&', '<' and
+# '>' written as hexadecimal character references, as the RSS Best Practices Profile asks
+# (W3C "CharacterData"); the validator then takes '&lt;' in them for text, not markup.
+_TEXT_ELEMENT = re.compile(rb"<(title|description|category|dc:creator)>([^<]*)</\1>")
+_HEX_REFERENCES = {b"&amp;": b"&#x26;", b"&lt;": b"&#x3C;", b"&gt;": b"&#x3E;"}
+_ESCAPED = re.compile(rb"&(?:amp|lt|gt);")
+
+
+def _with_hex_references(match: re.Match[bytes]) -> bytes:
+    text = _ESCAPED.sub(lambda m: _HEX_REFERENCES[m.group(0)], match.group(2))
+    return b"<%s>%s</%s>" % (match.group(1), text, match.group(1))
+
+
+def _text(value: str) -> str:
+    """RSS text elements have no type: a reader guesses, and takes text that looks like
+    markup for HTML (feedparser, the W3C validator's ContainsHTML). Such text is written
+    as the HTML that shows it; any other text as itself."""
+    return html_of_text(value) if looks_like_markup(value) else value
 
 
 class _ChannelLinks:
@@ -65,8 +86,8 @@ class RssWriter:
     def render(self, feed: Feed) -> bytes:
         fg = FeedGenerator()
         fg.register_extension("feedsvc", _ChannelLinks, _ItemCreator, atom=False, rss=True)
-        fg.title(feed.title)
-        fg.description(feed.description)
+        fg.title(_text(feed.title))
+        fg.description(_text(feed.description))
         # The channel <link> is the *last* link given to feedgen (DESIGN.md): give the
         # self link first, the page last.
         fg.link(href=feed.url(self.filename), rel="self", type="application/rss+xml")
@@ -98,11 +119,14 @@ class RssWriter:
             # feedgen prepends by default; our entries are already sorted newest first.
             fe = fg.add_entry(order="append")
             fe.guid(entry.id, permalink=False)
-            fe.title(entry.title)
+            fe.title(_text(entry.title))
             fe.link(href=entry.url)
-            fe.description(entry.summary)
+            # <description> is HTML (RSS 2.0): the summary, which is text, escaped once
+            # more, so '<5% of R&D >' is not read as a tag (issue 12).
+            fe.description(html_of_text(entry.summary))
             fe.content(entry.content_html, type="html")
             fe.pubDate(entry.published)
             fe.category([{"term": entry.section}] + [{"term": t} for t in entry.tags])
             fe.feedsvc.creator = entry.author
-        return fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        body = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+        return _TEXT_ELEMENT.sub(_with_hex_references, body)

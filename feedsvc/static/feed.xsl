@@ -219,7 +219,13 @@
 
   <xsl:template match="item">
     <xsl:call-template name="article">
-      <xsl:with-param name="title" select="normalize-space(title)"/>
+      <!-- feedsvc writes an RSS title that looks like markup, and every description, as
+           HTML of the text: shown as the text again. -->
+      <xsl:with-param name="title">
+        <xsl:call-template name="html-text">
+          <xsl:with-param name="html" select="normalize-space(title)"/>
+        </xsl:call-template>
+      </xsl:with-param>
       <xsl:with-param name="href">
         <xsl:choose>
           <xsl:when test="normalize-space(link) != ''">
@@ -231,7 +237,11 @@
         </xsl:choose>
       </xsl:with-param>
       <xsl:with-param name="date" select="normalize-space(pubDate)"/>
-      <xsl:with-param name="summary" select="description"/>
+      <xsl:with-param name="summary">
+        <xsl:call-template name="html-text">
+          <xsl:with-param name="html" select="normalize-space(description)"/>
+        </xsl:call-template>
+      </xsl:with-param>
       <xsl:with-param name="categories" select="category"/>
     </xsl:call-template>
   </xsl:template>
@@ -246,12 +256,16 @@
       </xsl:choose>
     </xsl:variable>
     <xsl:call-template name="article">
-      <xsl:with-param name="title" select="normalize-space(atom:title)"/>
+      <xsl:with-param name="title">
+        <xsl:apply-templates select="atom:title" mode="text"/>
+      </xsl:with-param>
       <xsl:with-param name="href"
           select="normalize-space(atom:link[@rel = 'alternate' or not(@rel)][1]/@href)"/>
       <xsl:with-param name="date" select="substring($date, 1, 10)"/>
       <xsl:with-param name="datetime" select="$date"/>
-      <xsl:with-param name="summary" select="atom:summary"/>
+      <xsl:with-param name="summary">
+        <xsl:apply-templates select="atom:summary" mode="text"/>
+      </xsl:with-param>
       <xsl:with-param name="categories" select="atom:category"/>
       <xsl:with-param name="lang" select="normalize-space(@xml:lang)"/>
     </xsl:call-template>
@@ -325,6 +339,72 @@
   </xsl:template>
 
   <!-- ============================================================= helpers -->
+
+  <!-- An Atom text construct as text: type="html" holds HTML of the text. -->
+  <xsl:template match="atom:title | atom:summary" mode="text">
+    <xsl:choose>
+      <xsl:when test="@type = 'html'">
+        <xsl:call-template name="html-text">
+          <xsl:with-param name="html" select="normalize-space(.)"/>
+        </xsl:call-template>
+      </xsl:when>
+      <xsl:otherwise><xsl:value-of select="normalize-space(.)"/></xsl:otherwise>
+    </xsl:choose>
+  </xsl:template>
+
+  <!-- The text of HTML that is escaped text (what feedsvc writes where a format says
+       HTML): its five references undone, &amp; last. The result is output as text, so
+       markup in it still shows as literal text, never as HTML. -->
+  <xsl:template name="html-text">
+    <xsl:param name="html"/>
+    <xsl:call-template name="replace">
+      <xsl:with-param name="text">
+        <xsl:call-template name="replace">
+          <xsl:with-param name="text">
+            <xsl:call-template name="replace">
+              <xsl:with-param name="text">
+                <xsl:call-template name="replace">
+                  <xsl:with-param name="text">
+                    <xsl:call-template name="replace">
+                      <xsl:with-param name="text" select="$html"/>
+                      <xsl:with-param name="from" select="'&amp;lt;'"/>
+                      <xsl:with-param name="to" select="'&lt;'"/>
+                    </xsl:call-template>
+                  </xsl:with-param>
+                  <xsl:with-param name="from" select="'&amp;gt;'"/>
+                  <xsl:with-param name="to" select="'&gt;'"/>
+                </xsl:call-template>
+              </xsl:with-param>
+              <xsl:with-param name="from" select="'&amp;quot;'"/>
+              <xsl:with-param name="to" select="'&quot;'"/>
+            </xsl:call-template>
+          </xsl:with-param>
+          <xsl:with-param name="from" select='"&amp;#x27;"'/>
+          <xsl:with-param name="to" select='"&apos;"'/>
+        </xsl:call-template>
+      </xsl:with-param>
+      <xsl:with-param name="from" select="'&amp;amp;'"/>
+      <xsl:with-param name="to" select="'&amp;'"/>
+    </xsl:call-template>
+  </xsl:template>
+
+  <xsl:template name="replace">
+    <xsl:param name="text"/>
+    <xsl:param name="from"/>
+    <xsl:param name="to"/>
+    <xsl:choose>
+      <xsl:when test="contains($text, $from)">
+        <xsl:value-of select="substring-before($text, $from)"/>
+        <xsl:value-of select="$to"/>
+        <xsl:call-template name="replace">
+          <xsl:with-param name="text" select="substring-after($text, $from)"/>
+          <xsl:with-param name="from" select="$from"/>
+          <xsl:with-param name="to" select="$to"/>
+        </xsl:call-template>
+      </xsl:when>
+      <xsl:otherwise><xsl:value-of select="$text"/></xsl:otherwise>
+    </xsl:choose>
+  </xsl:template>
 
   <!--
     A link if the URL is http(s) or relative (no colon at all); otherwise the
