@@ -169,16 +169,25 @@ def network_of(ip: str) -> str:
     return _within(ip, 24, 64)
 
 
+def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address, an IPv4-mapped IPv6 one (`::ffff:192.0.2.1`, as a dual-stack socket
+    reports IPv4 peers) as the IPv4 address it is; None for text that is no address."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
 @functools.lru_cache(maxsize=4096)  # a client asks many times: parse its address once
 def _within(ip: str, v4_prefix: int, v6_prefix: int) -> str:
     """The network of that prefix holding `ip` (an IPv4-mapped IPv6 address counts as the
     IPv4 one); a bare address for a full-length prefix; the text as it is if no address."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
+    address = parse_ip(ip)
+    if address is None:
         return ip
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
     prefix = v4_prefix if address.version == 4 else v6_prefix
     if prefix == address.max_prefixlen:
         return str(address)

@@ -13,6 +13,8 @@ import ipaddress
 from collections.abc import Iterable
 from typing import Any
 
+from feedsvc.sharing.keys import parse_ip
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 LOOPBACK = ("127.0.0.0/8", "::1/128")
@@ -41,27 +43,17 @@ class Clients:
             hop = hop.strip()
             if not hop:
                 continue
-            try:
-                ip = ipaddress.ip_address(hop)
-            except ValueError:
+            ip = parse_ip(hop)
+            if ip is None:
                 return peer  # a hop we cannot read: trust nothing further out
             if not any(ip in net for net in self._proxies):
                 return str(ip)
         return peer
 
     def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self._proxies)
+        return allowed(address, self._proxies)
 
 
 def allowed(address: str, nets: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if ip.version == 6 and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip in net for net in nets)
+    ip = parse_ip(address)
+    return ip is not None and any(ip in net for net in nets)
