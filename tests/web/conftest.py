@@ -9,12 +9,14 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import requests
 
+from tests.channels.smtp_server import Recorder, smtp_server
 from tests.conftest import new_database_url
 
 START_TIMEOUT = 20.0  # seconds until /healthz answers 200
@@ -265,3 +267,13 @@ def build(server: Server, out: Path) -> subprocess.CompletedProcess[str]:
     )
     assert done.returncode == 0, done.stderr
     return done
+
+
+@pytest.fixture(scope="module")
+def smtp() -> Iterator[Recorder]:
+    """An aiosmtpd server on 127.0.0.1 that records what it receives (its port on it), one
+    per test module; a module may define its own."""
+    recorder = Recorder()
+    with smtp_server(recorder) as controller:
+        recorder.port = controller.port  # type: ignore[attr-defined]
+        yield recorder

@@ -25,7 +25,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from tests.channels.smtp_server import Recorder, smtp_server
+from tests.channels.smtp_server import Recorder
 from tests.conftest import SEED, SEED_ID, newsroom_text
 from tests.web.conftest import CLEAN_EXIT, Server, wait_for
 from tests.web.test_share_live import (
@@ -149,14 +149,6 @@ def embargoed_text(rid: str) -> str:
 
 
 # -- the services -------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[Recorder]:
-    recorder = Recorder()
-    with smtp_server(recorder) as controller:
-        recorder.port = controller.port  # type: ignore[attr-defined]
-        yield recorder
 
 
 @pytest.fixture(scope="module")

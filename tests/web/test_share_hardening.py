@@ -22,7 +22,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.channels.smtp_server import Recorder, smtp_server
+from tests.channels.smtp_server import Recorder
 from tests.conftest import SEED, SEED_ID, newsroom_text
 from tests.web.conftest import CLEAN_EXIT, Server
 from tests.web.test_share_abuse import client, fields_of, nothing_sent
@@ -43,14 +43,6 @@ from tests.web.test_share_live import (
 TITLED = "2021-06-01-titled"
 # A soft hyphen, an emoji made with a zero-width joiner, a left-to-right mark, Arabic.
 HARD_TITLE = "Co\u00adoperation 👩\u200d💻 agreed \u200eتعاون"
-
-
-@pytest.fixture(scope="module")
-def smtp() -> Iterator[Recorder]:
-    recorder = Recorder()
-    with smtp_server(recorder) as controller:
-        recorder.port = controller.port  # type: ignore[attr-defined]
-        yield recorder
 
 
 @pytest.fixture(scope="module")
