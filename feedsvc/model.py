@@ -37,6 +37,9 @@ class Release:
     author: str | None = None
     publish_at: dt.datetime | None = None
     updated: dt.datetime | None = None  # set only by front matter
+    # False when the dateline or front-matter date gives a day and no time: `published` is
+    # then that day at items.default_time, and the store may date it when it became visible.
+    time_stated: bool = True
 
     def __post_init__(self) -> None:
         for name in ("published", "publish_at", "updated"):

@@ -221,6 +221,7 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
         )
 
     published = moment("date")
+    time_stated = published is not None and not _is_day(meta["date"])
     if published is None:
         if parsed.date is None:
             raise fail(
@@ -251,7 +252,15 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
         author=text("author", None),
         publish_at=moment("publish_at"),
         updated=moment("updated"),
+        time_stated=time_stated,
     )
+
+
+def _is_day(value: Any) -> bool:
+    """A front-matter date that names a day, with no time of day (as _as_datetime reads it)."""
+    if isinstance(value, str):
+        return len(value.strip()) == 10
+    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
 
 
 def _as_datetime(value: Any, tz: dt.tzinfo, at: dt.time, fail: Any, key: str) -> dt.datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,7 @@ class Store:
             cols.withdrawn_at,
             cols.seq,
             cols.section_slug,
+            cols.published,
         )
         with writing(self.engine, RELEASES_LOCK) as conn:
             existing = {
@@ -213,6 +214,14 @@ class Store:
                 values = _release_values(release, state)
                 if row is None:
                     published_local = release.published.astimezone(tz)
+                    if not release.time_stated and now.astimezone(tz).date() == (
+                        published_local.date()
+                    ):
+                        # A day without a time, arriving on that day: it went out now, not
+                        # at items.default_time (issue 12: never dated before it became
+                        # visible; same-day releases no longer share one made-up instant).
+                        release = replace(release, published=now)
+                        values["published"] = now
                     values.update(
                         updated=max(release.updated or release.published, release.published),
                         tag_date=published_local.date(),
@@ -226,6 +235,12 @@ class Store:
                         # Visible since its embargo lifted: an edit keeps it dated no
                         # earlier than that (as publish_due dated it).
                         values["published"] = max(release.published, release.publish_at)
+                    elif row.seq is not None and not release.time_stated:
+                        # Still a day without a time: an edit keeps the moment the store
+                        # gave it on that day.
+                        kept = row.published
+                        if kept.astimezone(tz).date() == release.published.astimezone(tz).date():
+                            values["published"] = kept
                     values.update(
                         updated=max(release.updated or now, values["published"]),
                         withdrawn_at=None,

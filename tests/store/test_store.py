@@ -232,3 +232,57 @@ def test_an_edit_after_the_embargo_keeps_the_date_it_became_visible(newsroom: Ne
     assert late.release.title == "Late, edited"
     assert late.release.published == lifted  # not back to the dateline's 09:00
     assert late.updated >= lifted
+
+
+def test_same_day_releases_without_a_time_are_dated_when_they_arrived(newsroom: Newsroom) -> None:
+    """A dateline with a day and no time, arriving that day, is dated when it went out, not
+    at items.default_time: two such releases no longer share one made-up instant (W3C
+    DuplicateUpdated), and none is dated before it existed (issue 12)."""
+    from lxml import etree
+
+    from tests import feedlint
+
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    morning = dt.datetime(2026, 11, 28, 11, 5, tzinfo=shanghai)
+    newsroom.clock.at = morning
+    newsroom.write("a.txt", newsroom_text("First", "November 28, 2026", ["x."]))
+    newsroom.ingest()
+    newsroom.clock.at = morning + dt.timedelta(hours=3, minutes=7)
+    newsroom.write("b.txt", newsroom_text("Second", "November 28, 2026", ["y."]))
+    newsroom.ingest()
+    b_arrived = newsroom.clock.now()
+    newsroom.clock.advance(minutes=1)
+    # Front matter with a bare date is a day too; one with a time keeps its time.
+    newsroom.write("c.md", "---\ntitle: Third\nsection: News\ndate: 2026-11-28\n---\nz.\n")
+    newsroom.write(
+        "d.md", "---\ntitle: Fourth\nsection: News\ndate: 2026-11-28T08:30:00+08:00\n---\nw.\n"
+    )
+    # An archive release arriving days after its day keeps the day at the default time.
+    newsroom.write("old.txt", newsroom_text("Old", "November 20, 2026", ["o."]))
+    newsroom.ingest()
+    published = {rid: newsroom.store.get(rid).release.published for rid in "abcd"}  # type: ignore[union-attr]
+    assert published["a"] == morning
+    assert published["b"] == b_arrived
+    assert published["c"] == newsroom.clock.now()
+    assert published["d"] == dt.datetime(2026, 11, 28, 8, 30, tzinfo=shanghai)
+    old = newsroom.store.get("old")
+    assert old is not None
+    assert old.release.published == dt.datetime(2026, 11, 20, 9, 0, tzinfo=shanghai)
+    for rid in "abc":
+        stored = newsroom.store.get(rid)
+        assert stored is not None and stored.updated == published[rid]
+        assert stored.tag_uri("x.org") == f"tag:x.org,2026-11-28:release:{rid}"
+
+    # An edit later that day keeps the moment it went out; the day is still its day.
+    newsroom.clock.advance(hours=2)
+    newsroom.write("a.txt", newsroom_text("First, edited", "November 28, 2026", ["x."]))
+    assert newsroom.ingest().changes.updated == ["a"]
+    a = newsroom.store.get("a")
+    assert a is not None and a.release.published == morning
+    assert a.updated == newsroom.clock.now()
+
+    atom = newsroom.documents()["atom.xml"].body
+    assert not [p for p in feedlint.lint_atom(atom) if "DuplicateUpdated" in p]
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    dates = etree.fromstring(atom).xpath("a:entry/a:published/text()", namespaces=ns)
+    assert "2026-11-28T09:00:00+08:00" not in dates
