@@ -204,6 +204,7 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
         for problem in result.problems:
             print(_shown(settings, problem), file=sys.stderr)
         total = store.visible_count()
+        waiting = store.scheduled()
     finally:
         store.close()
     bar = Progress("writing pages")
@@ -213,8 +214,12 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     print(
         f"{store_summary(total, c)}; wrote {stats.files:,} files to {_display(out)} "
         f"in {time.perf_counter() - started:.2f} s"
+        + (f"; {len(waiting)} scheduled" if waiting else "")
         + (f"; {len(result.problems)} file(s) with problems" if result.problems else "")
     )
+    # Files accepted under embargo are in no page yet: say when each goes live (issue 12).
+    for release in waiting:
+        print(f"scheduled: {release.id} at {_local_time(release.publish_at, settings)}")
     if result.changes.enqueued:
         _announce_build(settings, clock)
     return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK

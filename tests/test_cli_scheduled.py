@@ -69,6 +69,15 @@ def test_scheduled_lists_what_goes_live_when_oldest_first(office: Path) -> None:
     assert SEED_ID not in done.stdout  # published already
 
 
+def test_build_names_what_it_accepted_under_embargo(office: Path, capsys) -> None:
+    (office / "items" / "soon.md").write_text(embargoed("Soon news", "2030-01-01T10:00:00+08:00"))
+    assert main(["build", "--config", str(office / "config.toml")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "1 release published (2 added, 1 newly published)" in out[0]
+    assert "; 1 scheduled" in out[0]
+    assert "scheduled: soon at 2030-01-01 10:00 +08:00 (Asia/Shanghai)" in out
+
+
 def test_scheduled_says_when_nothing_is(office: Path) -> None:
     assert main(["build", "--config", str(office / "config.toml")]) == 0
     done = scheduled(office)
