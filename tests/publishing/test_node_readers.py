@@ -6,63 +6,25 @@ A value is taken as its format declares it: RSS `<description>` is HTML, an Atom
 construct says its type, JSON Feed `title` and `summary` are plain text; an RSS title
 declares nothing, and is shown as HTML as feedparser guesses it.
 
-The readers are installed once from tests/readers/package-lock.json with `npm ci` into a
-cache folder. Where FEEDSVC_REQUIRE_NODE is set (CI), a missing Node.js or a failed
-install fails these tests instead of skipping them.
+The readers come from the npm registry, pinned by tests/readers/package-lock.json
+(tests/npm.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests import npm
 from tests.publishing.test_awkward_text import AWKWARD, _Text, awkward  # noqa: F401
-
-READERS = Path(__file__).resolve().parent.parent / "readers"
-REQUIRED = bool(os.environ.get("FEEDSVC_REQUIRE_NODE"))
-
-
-def _unavailable(reason: str) -> None:
-    if REQUIRED:
-        pytest.fail(f"{reason} (FEEDSVC_REQUIRE_NODE is set)")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
 def node_readers() -> Path:
-    """A folder holding tests/readers with its node_modules, installed once per lock."""
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if node is None or npm is None:
-        _unavailable("Node.js and npm are not installed")
-    lock = (READERS / "package-lock.json").read_bytes()
-    key = hashlib.sha256(lock + (READERS / "package.json").read_bytes()).hexdigest()[:16]
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    home = cache / "feedsvc-tests" / f"node-readers-{key}"
-    if not (home / "node_modules" / ".package-lock.json").exists():
-        scratch = home.with_name(home.name + f".{os.getpid()}")
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True)
-        for name in ("package.json", "package-lock.json"):
-            shutil.copy(READERS / name, scratch / name)
-        done = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"],
-            cwd=scratch,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        if done.returncode != 0:
-            _unavailable(f"npm ci failed: {done.stderr[-2000:]}")
-        shutil.rmtree(home, ignore_errors=True)
-        scratch.rename(home)
-    shutil.copy(READERS / "read.mjs", home / "read.mjs")
-    return home
+    return npm.tools()
 
 
 def read(home: Path, docs: dict, tmp_path: Path, *paths: str) -> dict:

@@ -1,0 +1,60 @@
+"""Every page the site writes passes the Nu Html Checker (the W3C's own validator, from
+the npm package vnu-jar, tests/npm.py): the home, index, section and release pages and the
+error page, with the awkward corpus (issue 12) and the seed in them. The checker reports
+errors and warnings alike; both must be none."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests import npm
+from tests.conftest import SEED, Newsroom
+from tests.publishing.test_awkward_text import awkward  # noqa: F401
+
+
+def nu_messages(home: Path, files: list[Path]) -> list[str]:
+    java = shutil.which("java")
+    if java is None:
+        npm.unavailable("no Java runtime for the Nu Html Checker")
+    jar = home / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
+    done = subprocess.run(
+        [java, "-jar", str(jar), "--format", "json", "--also-check-css", *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    # vnu writes its JSON report to stderr and exits 1 when it has anything to say.
+    report = json.loads(done.stderr)
+    return [
+        f"{Path(m.get('url', '?')).name}:{m.get('lastLine', '?')}: {m['type']}"
+        f"{'/' + m['subType'] if 'subType' in m else ''}: {m['message']}"
+        for m in report["messages"]
+    ]
+
+
+@pytest.mark.sqlite_only  # the pages are the same bytes on either database
+def test_every_page_passes_the_nu_html_checker(
+    newsroom: Newsroom,
+    awkward: dict,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    home = npm.tools()
+    shutil.copy(SEED, newsroom.items / SEED.name)
+    newsroom.ingest()
+    pages = [d for d in newsroom.documents().values() if d.media_type.startswith("text/html")]
+    assert len(pages) >= 12  # home, 404, 9 releases, 2 sections
+    out = tmp_path / "pages"
+    out.mkdir()
+    files = []
+    for doc in pages:
+        file = out / ((doc.path.strip("/").replace("/", "_") or "home") + ".html")
+        file.write_bytes(doc.body)
+        files.append(file)
+    css = next(d for d in newsroom.documents().values() if d.path == "assets/style.css")
+    (out / "style.css").write_bytes(css.body)
+    assert nu_messages(home, [*files, out / "style.css"]) == []
