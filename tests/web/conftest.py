@@ -116,6 +116,8 @@ class Server:
         self.stdout_path = root / "serve.stdout"
         self.stderr_path = root / "serve.stderr"
         self.proc: subprocess.Popen[bytes] | None = None
+        # What runs `python -m feedsvc serve`: a test may put a wrapper in front of it.
+        self.launcher: list[str] = [sys.executable]
         self.http = requests.Session()
 
     # -- process ---------------------------------------------------------------------------
@@ -136,7 +138,7 @@ class Server:
         self.http = requests.Session()
         with self.stdout_path.open("ab") as out, self.stderr_path.open("ab") as err:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "feedsvc", "serve", "--config", str(self.config)],
+                [*self.launcher, "-m", "feedsvc", "serve", "--config", str(self.config)],
                 cwd=self.root,
                 stdout=out,
                 stderr=err,
