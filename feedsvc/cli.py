@@ -11,12 +11,13 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from sqlalchemy import Engine
 
+from feedsvc.backup import BackupError, Report, backup, restore
 from feedsvc.build import build_site
 from feedsvc.clock import Clock, FixedClock, SystemClock
 from feedsvc.config import DatabaseSettings, Settings, database_url, load_settings
@@ -92,6 +93,20 @@ def _parser() -> argparse.ArgumentParser:
     current = db_steps.add_parser("current", help="the schema's revision, and the newest")
     _config_option(current)
     current.set_defaults(run=cmd_db_current)
+
+    saving = commands.add_parser(
+        "backup", help="copy the database and the signing key into a new folder, online"
+    )
+    _config_option(saving)
+    saving.add_argument("dir", type=Path, metavar="DIR")
+    saving.set_defaults(run=cmd_backup)
+    putting_back = commands.add_parser("restore", help="put a backup made by `backup` in place")
+    _config_option(putting_back)
+    putting_back.add_argument("dir", type=Path, metavar="DIR")
+    putting_back.add_argument(
+        "--force", action="store_true", help="replace an existing database and key"
+    )
+    putting_back.set_defaults(run=cmd_restore)
 
     share = commands.add_parser("share", help="suggest a release to someone by email")
     _config_option(share)
@@ -629,3 +644,26 @@ def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
     state = "up to date" if revision == newest else "behind: run `feedsvc db upgrade`"
     print(f"{revision or 'no revision'} (newest {newest}; {state})")
     return EXIT_OK if revision == newest else EXIT_PROBLEMS
+
+
+# -- feedsvc backup, feedsvc restore -------------------------------------------------------------
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    return _tell(lambda: backup(settings, args.dir, SystemClock()))
+
+
+def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
+    return _tell(lambda: restore(settings, args.dir, force=args.force))
+
+
+def _tell(run: Callable[[], Report]) -> int:
+    try:
+        report = run()
+    except BackupError as e:
+        print(f"feedsvc: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print("\n".join(report.lines))
+    for warning in report.warnings:
+        print(f"feedsvc: {warning}", file=sys.stderr)
+    return EXIT_OK
