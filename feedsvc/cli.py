@@ -119,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", help="shares and click-throughs per release")
     _config_option(stats)
+    stats.add_argument(
+        "--readers", action="store_true", help="who reads the feeds: subscribers per reader"
+    )
     stats.set_defaults(run=cmd_stats)
 
     outbox = commands.add_parser(
@@ -309,6 +312,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         dynamic=routes if settings.share.enabled else None,
         clients=routes.clients,
         metrics_allow=settings.server.metrics_allow,
+        readers=service.readers,
     )
     run_server(app, host, port)
     return EXIT_OK
@@ -598,6 +602,9 @@ def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     from feedsvc.store.shares import ShareStore
 
+    if args.readers:
+        return _stats_readers(settings)
+
     store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
     try:
         rows = ShareStore(store.engine).stats()
@@ -612,6 +619,42 @@ def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{rid:<{width}}  {shares:>6}  {recipients:>6}  {clicks:>6}")
     total = [sum(row[i] for row in rows) for i in (1, 2, 3)]
     print(f"{'all':<{width}}  {total[0]:>6}  {total[1]:>6}  {total[2]:>6}")
+    return EXIT_OK
+
+
+def _stats_readers(settings: Settings) -> int:
+    """Per feed: subscribers per reader as the fetchers last reported them, and the other
+    clients (distinct network and User-Agent) today and in the last 7 days (issue 12)."""
+    from feedsvc.store.readers import FRESH_DAYS, FeedReaderStore
+
+    store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
+    try:
+        feeds = FeedReaderStore(store.engine).audience(SystemClock().now())
+    finally:
+        store.close()
+    if not feeds:
+        print(
+            "no feed fetches recorded yet (the service stores them every "
+            f"{settings.server.readers_flush_seconds} s)"
+        )
+        return EXIT_OK
+    width = max(len("feed"), *(len(f.feed) for f in feeds))
+    names = max(len("reader"), *(len(r.reader) for f in feeds for r in f.readers))
+    print(
+        f"{'feed':<{width}}  {'reader':<{names}}  {'subscribers':>11}  {'fetchers':>8}  "
+        f"{'clients today':>13}  {f'clients {FRESH_DAYS} days':>14}  last report"
+    )
+    for f in feeds:
+        for r in f.readers:
+            print(
+                f"{f.feed:<{width}}  {r.reader:<{names}}  {r.subscribers:>11,}  "
+                f"{r.fetchers:>8}  {'':>13}  {'':>14}  {r.last_seen:%Y-%m-%d %H:%M}Z"
+            )
+        print(
+            f"{f.feed:<{width}}  {'all':<{names}}  {f.subscribers:>11,}  "
+            f"{sum(r.fetchers for r in f.readers):>8}  {f.clients_today:>13,}  "
+            f"{f.clients_week:>14,}"
+        )
     return EXIT_OK
 
 

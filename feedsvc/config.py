@@ -92,6 +92,7 @@ class ServerSettings:
     memory_cache_mb: int = 64  # rendered documents kept in memory besides the hot ones
     access_log: bool = True
     watch: bool = True  # file-system events on top of the periodic scan
+    readers_flush_seconds: int = 60  # feed fetchers counted in memory, stored this often
     # Proxies (addresses or networks) whose X-Forwarded-For names the client; none: the
     # client is the socket's peer, and X-Forwarded-For is ignored.
     trusted_proxies: tuple[str, ...] = ()

@@ -6,7 +6,8 @@
   scan and publication, and at start;
 - dispatch: every outbox.tick_seconds, and at once when a scan or an embargo queued
   deliveries: send what is due (Service.dispatch);
-- purge: every six hours, forget deliveries that ended long ago.
+- purge: every six hours, forget deliveries that ended long ago;
+- readers: every server.readers_flush_seconds, store who fetched the feeds (issue 12).
 Jobs never overlap (max_instances=1, coalesce=True); a failing job is logged and counted
 and the service goes on (while the database is out of reach, one line a minute).
 """
@@ -64,6 +65,12 @@ class Schedule:
         )
         self.scheduler.add_job(
             self._job("purge", self.service.purge), "interval", hours=6, id="purge"
+        )
+        self.scheduler.add_job(
+            self._job("readers", self.service.flush_readers),
+            "interval",
+            seconds=max(self.service.settings.server.readers_flush_seconds, 1),
+            id="readers",
         )
         self.scheduler.start()
         self._arm_embargo()

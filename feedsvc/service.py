@@ -27,7 +27,9 @@ from feedsvc.sharing.desk import ShareDesk
 from feedsvc.sharing.keys import Signer, load_key
 from feedsvc.store import Changes, Store
 from feedsvc.store.leader import Leadership
+from feedsvc.store.readers import FeedReaderStore
 from feedsvc.web.metrics import Metrics
+from feedsvc.web.readers import FeedReaders
 
 log = logging.getLogger("feedsvc")
 
@@ -77,6 +79,9 @@ class Service:
         self.metrics.gauges["feedsvc_webhook_endpoints_disabled"] = lambda: sum(
             1 for e in self.store.outbox.endpoints() if e.disabled_at is not None
         )
+        # Who reads the feeds (issue 12 item 11): gathered by the web app, stored by a job.
+        self.readers = FeedReaders(lambda client: self.signer.digest("feed-client", client)[:32])
+        self.reader_store = FeedReaderStore(self.store.engine)
         self.leadership = Leadership(self.store.engine)
         self._generation = 0  # the last change-log entry this cache reflects
         self._own: set[int] = set()  # entries this instance wrote (already applied)
@@ -201,7 +206,12 @@ class Service:
 
     def purge(self) -> int:
         self.store.forget_changes(self.clock.now() - dt.timedelta(days=1))
+        self.reader_store.purge(self.clock.now())
         return self._purge()
+
+    def flush_readers(self) -> int:
+        """Store the feed fetchers counted since the last flush: one write, not one a request."""
+        return self.readers.flush(self.reader_store)
 
     def _purge(self) -> int:
         """Forget deliveries that ended (delivered, cancelled, dead) more than
@@ -232,6 +242,10 @@ class Service:
         self.desk.close()  # shares accepted so far are stored before the store closes
         # A job still running finishes first: its change, or the send it is in.
         with self._lock, self._sending:
+            try:
+                self.flush_readers()
+            except Exception as e:  # the database is out: what was counted since is lost
+                log.warning("feed readers not stored at shutdown: %s", e)
             self.leadership.release()
             self.cache.close()
             self.store.close()

@@ -36,6 +36,22 @@ _SITEMAP = re.compile(r"^(sitemap\.xml|sitemaps/([1-9][0-9]{0,4})\.xml)$")
 
 
 _ARCHIVE_FILES = ("feed.xml", "atom.xml", "feed.json")
+# A feed and its browser page share a URL (issue 12 item 3): caches must key on the header
+# that picks one (RFC 9110 12.5.5), beside the coding.
+_VARY_FEED = b"Sec-Fetch-Dest"
+# The browser page is the site's page, with its usual protections; it is never stored by a
+# shared cache (private), and a browser asks again before showing it (no-cache), so it is
+# never shown for a feed that has moved on.
+_PAGE_CACHE_CONTROL = b"private, no-cache"
+_PAGE_SECURITY = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none';"
+        b" form-action 'none'; base-uri 'none'",
+    ),
+)
 _PER_GENERATION = {"index", "section", "sitemap"}
 
 
@@ -57,6 +73,9 @@ class Ready:
     modified: float | None  # POSIX seconds, for If-Modified-Since
     max_age: int
     links: tuple[tuple[str, str], ...] = ()  # (url, rel) for the Link header
+    # A feed: the page a browser navigating to it gets instead (Sec-Fetch-Dest: document).
+    browser: Ready | None = None
+    for_browser: bool = False  # this is such a page
     # The response headers of each answer, built once: (200, 200 gzip, 304, 304 gzip).
     headers: tuple[tuple[tuple[bytes, bytes], ...], ...] = ()
 
@@ -64,18 +83,29 @@ class Ready:
     def gzip_etag(self) -> str:
         return self.etag[:-1] + '-gz"'
 
+    @property
+    def size(self) -> int:
+        """Bytes held in memory, the browser page included."""
+        own = len(self.body) + len(self.gzip or b"")
+        return own + (0 if self.browser is None else self.browser.size)
+
     def __post_init__(self) -> None:
         if not self.headers:
             object.__setattr__(self, "headers", self._build_headers())
 
     def _build_headers(self) -> tuple[tuple[tuple[bytes, bytes], ...], ...]:
+        vary = [b"Accept-Encoding"] if self.gzip is not None else []
+        if self.browser is not None or self.for_browser:
+            vary.append(_VARY_FEED)
+        if self.for_browser:
+            cache_control = _PAGE_CACHE_CONTROL
+        else:
+            cache_control = b"public, max-age=%d" % self.max_age
+
         def common(etag: str) -> list[tuple[bytes, bytes]]:
-            out = [
-                (b"etag", etag.encode()),
-                (b"cache-control", b"public, max-age=%d" % self.max_age),
-            ]
-            if self.gzip is not None:
-                out.append((b"vary", b"Accept-Encoding"))
+            out = [(b"etag", etag.encode()), (b"cache-control", cache_control)]
+            if vary:
+                out.append((b"vary", b", ".join(vary)))
             if self.last_modified is not None:
                 out.append((b"last-modified", self.last_modified.encode()))
             if self.links:
@@ -84,19 +114,23 @@ class Ready:
             return out
 
         ctype = (b"content-type", self.media_type.encode())
-        ok = (*common(self.etag), ctype, (b"content-length", b"%d" % len(self.body)))
+        page = _PAGE_SECURITY if self.for_browser else ()
+        ok = (*common(self.etag), ctype, (b"content-length", b"%d" % len(self.body)), *page)
         if self.gzip is None:
             return ok, ok, tuple(common(self.etag)), tuple(common(self.etag))
         ok_gz = (
             *common(self.gzip_etag),
             ctype,
+            *page,
             (b"content-length", b"%d" % len(self.gzip)),
             (b"content-encoding", b"gzip"),
         )
         return ok, ok_gz, tuple(common(self.etag)), tuple(common(self.gzip_etag))
 
     @classmethod
-    def of(cls, doc: Document, max_age: int) -> Ready:
+    def of(
+        cls, doc: Document, max_age: int, browser: Ready | None = None, for_browser: bool = False
+    ) -> Ready:
         packed = None
         if len(doc.body) >= _GZIP_MIN and not doc.media_type.startswith("image/"):
             packed = gzip.compress(doc.body, compresslevel=doc.gzip_level or 6, mtime=0)
@@ -113,6 +147,8 @@ class Ready:
             modified=None if modified is None else int(modified.timestamp()),
             max_age=max_age,
             links=doc.links,
+            browser=browser,
+            for_browser=for_browser,
         )
 
 
@@ -210,7 +246,11 @@ class DocumentCache:
             self.hot[doc.path] = self._ready(doc)  # one assignment each: readers never wait
 
     def _ready(self, doc: Document) -> Ready:
-        return Ready.of(doc, self.max_age)
+        """A document ready to serve; a feed with its browser page, rendered from the same
+        model at the same moment, so the page changes exactly when the feed does."""
+        page = self.site.feed_page(doc)
+        browser = None if page is None else Ready.of(page, self.max_age, for_browser=True)
+        return Ready.of(doc, self.max_age, browser)
 
     # -- serving ---------------------------------------------------------------------------
 
@@ -292,7 +332,7 @@ class DocumentCache:
         return None
 
     def _remember(self, key: tuple[object, ...], ready: Ready) -> None:
-        size = len(ready.body) + len(ready.gzip or b"")
+        size = ready.size
         with self._lock:
             if key in self._lru:
                 return
@@ -300,7 +340,7 @@ class DocumentCache:
             self._lru_bytes += size
             while self._lru_bytes > self._memory_bytes and self._lru:
                 _, old = self._lru.popitem(last=False)
-                self._lru_bytes -= len(old.body) + len(old.gzip or b"")
+                self._lru_bytes -= old.size
 
     def _disk_path(self, key: tuple[object, ...]) -> Path:
         """Documents of one change generation (index, section pages, sitemaps) share a

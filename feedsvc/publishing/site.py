@@ -15,7 +15,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from feedsvc.config import Settings
 from feedsvc.model import ListedRelease, StoredRelease
 from feedsvc.publishing.atom import AtomWriter
 from feedsvc.publishing.feed import Entry, Feed, FeedWriter, Tombstone, absolute_links
+from feedsvc.publishing.feed_page import FeedPageWriter
 from feedsvc.publishing.jsonfeed import JsonFeedWriter
 from feedsvc.publishing.pages import FeedLink, Pages
 from feedsvc.publishing.rss import RssWriter
@@ -53,6 +55,9 @@ class Document:
     gzip_level: int | None = None  # write a precompressed .gz sibling at this level
     modified: dt.datetime | None = None  # newest change in the data it shows (Last-Modified)
     links: tuple[tuple[str, str], ...] = ()  # (url, rel): HTTP Link headers (RFC 8288)
+    # The model a feed document was written from, for its browser page (feed_page); the
+    # export never looks at it.
+    feed: Feed | None = field(default=None, compare=False, repr=False)
 
     @property
     def file(self) -> str:
@@ -267,7 +272,21 @@ class Site:
                 level,
                 feed.updated,
                 links if feed.hubs else (),
+                feed,
             )
+
+    def feed_page(self, doc: Document) -> Document | None:
+        """What a browser navigating to the feed `doc` is shown instead of its source
+        (issue 12 item 3); None for a document that is not a feed. Served only: the static
+        export has no way to tell a browser from a feed reader and keeps feed.xsl."""
+        if doc.feed is None:
+            return None
+        body = self._feed_pages.render(doc.feed, doc.path.rpartition("/")[2])
+        return Document(doc.path, HTML, body)
+
+    @cached_property
+    def _feed_pages(self) -> FeedPageWriter:
+        return FeedPageWriter(self.pages)  # compiled on first use: `build` never needs it
 
     def _tombstone_cutoff(self) -> dt.datetime:
         return self.clock.now() - dt.timedelta(days=self.settings.feeds.tombstone_days)

@@ -193,3 +193,28 @@ share_minutes = Table(
     Column("minute", UTCDateTime, primary_key=True),
     Column("count", Integer, nullable=False),
 )
+
+# Who reads the feeds (issue 12 item 11): the latest subscriber count each feed fetcher
+# reported in its User-Agent (`Feedly/1.0 (...; 45 subscribers)`), one row per feed and
+# fetcher (a service polling one feed for several subscriptions names each: Feedbin's
+# `feed-id:N`). Forgotten 30 days after the fetcher was last seen.
+feed_readers = Table(
+    "feed_readers",
+    metadata,
+    Column("feed", String(500), primary_key=True),  # the feed's URL path, e.g. /feed.xml
+    Column("fetcher", String(300), primary_key=True),  # reader name, and its feed id if any
+    Column("reader", String(100), nullable=False),
+    Column("subscribers", Integer, nullable=False),
+    Column("last_seen", UTCDateTime, nullable=False),
+    Index("feed_readers_seen", "last_seen"),
+)
+
+# Clients of a feed that report no count: one keyed hash (never an address) of the client's
+# network and User-Agent per feed and UTC day. Kept 30 days.
+feed_clients = Table(
+    "feed_clients",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("feed", String(500), primary_key=True),
+    Column("client", String(32), primary_key=True),
+)

@@ -21,6 +21,7 @@ from feedsvc.publishing.cache import DocumentCache, Missing, Ready
 from feedsvc.store.outage import OUTAGES, RETRY_AFTER_SECONDS, is_unreachable
 from feedsvc.web.clients import LOOPBACK, Clients, allowed, networks
 from feedsvc.web.metrics import Metrics
+from feedsvc.web.readers import FeedReaders
 
 Scope = dict[str, Any]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -34,6 +35,13 @@ _PLAIN = re.compile(r"[!#-\[\]-~]*")  # printable ASCII but '"' and '\\': no JSO
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8 * 1024
 LOG_FLUSH_SECONDS = 0.5
+MAX_LOGGED_AGENT_CHARS = 256  # a User-Agent is the client's to write: a line stays a line
+# Routes whose documents are feeds: their fetchers are counted (issue 12 item 11).
+FEED_ROUTES = frozenset(
+    prefix + name
+    for prefix in ("/", "/sections/{slug}/", "/archive/{n}/")
+    for name in ("feed.xml", "atom.xml", "feed.json")
+)
 _ERROR_MAX_AGE = 60
 _UNAVAILABLE_JSON = b'{"error":"the database cannot be reached just now: try again in a moment"}'
 
@@ -51,6 +59,7 @@ class FeedApp:
         dynamic: Dynamic | None = None,
         clients: Clients | None = None,
         metrics_allow: tuple[str, ...] = LOOPBACK,
+        readers: FeedReaders | None = None,
     ) -> None:
         self.cache = cache
         self.metrics = metrics
@@ -71,6 +80,8 @@ class FeedApp:
         self._base_len = len(base_path)
         self._clients: dict[str, str] = {}  # address -> shortened, for the access log
         self._middles: dict[tuple[str, str], str] = {}  # (method, path) -> its part of a line
+        self._agents: dict[bytes | None, str] = {}  # User-Agent -> a JSON string, for the log
+        self.readers = readers  # who reads the feeds, gathered here, stored by a job
         self._second = -1
         self._stamp = ""
 
@@ -83,7 +94,8 @@ class FeedApp:
         # is what feed readers hit, thousands of times a second.
         started = time.time() if self.log is not None else 0.0
         method, path = scope["method"], scope["path"]
-        inm = ims = accept = None
+        inm = ims = accept = dest = None
+        agent = None
         too_big = len(scope["headers"]) > MAX_HEADER_FIELDS
         for name, value in scope["headers"]:
             if len(value) > MAX_HEADER_FIELD_BYTES:
@@ -94,26 +106,38 @@ class FeedApp:
                 accept = value
             elif name == b"if-modified-since":
                 ims = value
+            elif name == b"sec-fetch-dest":
+                dest = value
+            elif name == b"user-agent":
+                agent = value
         found = (
             self.cache.hot.get(path[self._base_len :]) if path.startswith(self.base_path) else None
         )
         if found is None or too_big or (method != "GET" and method != "HEAD"):
             try:
                 status, route, size = await self._other(
-                    scope, receive, send, method, path, too_big, (inm, ims, accept)
+                    scope, receive, send, method, path, too_big, (inm, ims, accept, dest)
                 )
             except Exception:
                 # Counted and logged like any answer; uvicorn answers 500 if nothing was sent.
                 self.metrics.requests[("other", 500)] += 1
                 if self.log is not None:
-                    self._log(scope, 500, 0, started)
+                    self._log(scope, 500, 0, started, agent)
                 raise
         else:
-            status, size = await self._reply(send, found, method, inm, ims, accept)
+            status, size = await self._reply(send, found, method, inm, ims, accept, dest)
             route = self._routes.get(found.path) or self._route(found.path)
         self.metrics.requests[(route, status)] += 1
-        if self.log is not None:
-            self._log(scope, status, size, started)
+        short = self._log(scope, status, size, started, agent) if self.log is not None else ""
+        if (
+            self.readers is not None
+            and route in FEED_ROUTES
+            and (status == 200 or status == 304)
+            and dest != b"document"  # a person opening the feed's page is no subscription
+        ):
+            # `started`: the request's time when the log is on (one clock call a request).
+            network = short or self._short(self.clients.address(scope))
+            self.readers.seen(path, agent, network, started)
 
     async def _reply(
         self,
@@ -123,8 +147,13 @@ class FeedApp:
         inm: bytes | None,
         ims: bytes | None,
         accept: bytes | None,
+        dest: bytes | None = None,
     ) -> tuple[int, int]:
         """Send a document: 304 or 200, identity or gzip, with or without a body (HEAD)."""
+        if dest is not None and found.browser is not None and dest == b"document":
+            # Issue 12 item 3: a browser navigating to a feed gets its page, with its own
+            # ETag; readers, curl and fetch() never send `document` (a forbidden header).
+            found = found.browser
         packed = found.gzip is not None and accept is not None and self._gzip_ok(accept)
         # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only without it.
         if inm is not None:
@@ -155,7 +184,7 @@ class FeedApp:
         method: str,
         path: str,
         too_big: bool,
-        conditions: tuple[bytes | None, bytes | None, bytes | None],
+        conditions: tuple[bytes | None, bytes | None, bytes | None, bytes | None],
     ) -> tuple[int, str, int]:
         """Everything off the hot path: errors, health, metrics, cold documents."""
         if too_big:
@@ -284,21 +313,34 @@ class FeedApp:
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
         return status, "", len(body)
 
-    def _log(self, scope: Scope, status: int, size: int, started: float) -> None:
-        """One line per request, built by hand: json.dumps, datetime and float formatting
-        per request would cost a third of the server's time under load."""
-        now = time.time()
-        second = int(now)
-        if second != self._second:
-            self._second = second
-            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        address = self.clients.address(scope)
+    def _short(self, address: str) -> str:
+        """The client's address as the log shows it (anonymise), remembered."""
         short = self._clients.get(address)
         if short is None:
             short = anonymise(address) if address else "-"
             if len(self._clients) > 4096:
                 self._clients.clear()
             self._clients[address] = short
+        return short
+
+    def _log(
+        self, scope: Scope, status: int, size: int, started: float, agent: bytes | None = None
+    ) -> str:
+        """One line per request, built by hand: json.dumps, datetime and float formatting
+        per request would cost a third of the server's time under load. Returns the
+        client's shortened address (the feed readers count it too)."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        short = self._short(self.clients.address(scope))
+        ua = self._agents.get(agent)
+        if ua is None:
+            ua = logged_agent(agent)
+            if len(self._agents) > 4096:
+                self._agents.clear()
+            self._agents[agent] = ua
         path = scope["path"]
         millis = int(now * 1000) % 1000
         micros = int((now - started) * 1_000_000)
@@ -312,12 +354,14 @@ class FeedApp:
                 self._middles[(scope["method"], path)] = middle
             self.log.write(
                 f'{{"time":"{self._stamp}.{millis:03d}Z{middle}{status},"bytes":{size},'
-                f'"us":{micros},"client":"{short}"}}\n'
+                f'"us":{micros},"client":"{short}","ua":{ua}}}\n'
             )
         else:
             self.log.write(
-                f"{self._stamp}Z {short} {scope['method']} {path} {status} {size} {micros}us\n"
+                f"{self._stamp}Z {short} {scope['method']} {path} {status} {size} {micros}us"
+                f" {'-' if agent is None else ua}\n"
             )
+        return short
 
     async def _flush_log(self) -> None:
         """Access-log lines reach their reader within LOG_FLUSH_SECONDS, without a write
@@ -434,6 +478,18 @@ def route_of(rel: str) -> str:
     if first in ("assets", "sitemaps"):
         return f"/{first}/"
     return "other"
+
+
+def logged_agent(agent: bytes | None) -> str:
+    """A User-Agent as a JSON value for a log line: null, or a string of printable ASCII
+    (quotes, backslashes, control characters, line separators and everything non-ASCII
+    escaped), cut at MAX_LOGGED_AGENT_CHARS: no User-Agent can end a line or add a field."""
+    if agent is None:
+        return "null"
+    # A character is at most 4 bytes: an 8 KiB field is not decoded whole.
+    text = agent[: 4 * MAX_LOGGED_AGENT_CHARS].decode("utf-8", "replace")
+    text = text[:MAX_LOGGED_AGENT_CHARS]
+    return json.dumps(text, ensure_ascii=True)
 
 
 def _log_middle(method: str, path: str) -> str:
