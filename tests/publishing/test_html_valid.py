@@ -1,6 +1,6 @@
 """Every page the site writes passes the Nu Html Checker (the W3C's own validator, from
 the npm package vnu-jar, tests/npm.py): the home, index, section and release pages and the
-error page, with the awkward corpus (issue 12) and the seed in them. The checker reports
+error page and the pages a browser gets for a feed, with the awkward corpus (issue 12) and the seed in them. The checker reports
 errors and warnings alike; both must be none."""
 
 from __future__ import annotations
@@ -46,15 +46,22 @@ def test_every_page_passes_the_nu_html_checker(
     home = npm.tools()
     shutil.copy(SEED, newsroom.items / SEED.name)
     newsroom.ingest()
-    pages = [d for d in newsroom.documents().values() if d.media_type.startswith("text/html")]
+    docs = newsroom.documents().values()
+    pages = [d for d in docs if d.media_type.startswith("text/html")]
     assert len(pages) >= 12  # home, 404, 9 releases, 2 sections
+    # The pages a browser gets for a feed (issue 12 item 3), main, section and archive.
+    site = newsroom.site
+    browser = [site.feed_page(d) for d in docs if d.feed is not None]
+    assert len(browser) >= 9
+    pages += [p for p in browser if p is not None]
     out = tmp_path / "pages"
     out.mkdir()
     files = []
     for doc in pages:
-        file = out / ((doc.path.strip("/").replace("/", "_") or "home") + ".html")
+        name = doc.path.strip("/").replace("/", "_") or "home"
+        file = out / (name + ("" if name.endswith(".html") else ".html"))
         file.write_bytes(doc.body)
         files.append(file)
-    css = next(d for d in newsroom.documents().values() if d.path == "assets/style.css")
+    css = next(d for d in docs if d.path == "assets/style.css")
     (out / "style.css").write_bytes(css.body)
     assert nu_messages(home, [*files, out / "style.css"]) == []
