@@ -10,6 +10,19 @@
 - readers: every server.readers_flush_seconds, store who fetched the feeds (issue 12).
 Jobs never overlap (max_instances=1, coalesce=True); a failing job is logged and counted
 and the service goes on (while the database is out of reach, one line a minute).
+
+Time: every moment this module computes (the first scan, "dispatch now", a wake) comes from
+the injected clock (issue 13), the service's unless `clock=` says otherwise. APScheduler
+itself waits on the wall clock and runs a job once its time has passed by the wall clock. In
+production the clock is SystemClock, which *is* the wall clock, so both timelines agree and
+nothing changes. A test with a FixedClock may rely on what is computed from it: the times
+the jobs are armed for (scheduler.get_job(...).next_run_time) are the clock's now plus the
+interval or delay, and the embargo job's run date is the store's next embargo. When the
+scheduler fires them is wall-clock business: set at the wall clock's now, a FixedClock makes
+"now" jobs run at once; set in the future, it holds them until the wall clock gets there. A
+clock that stands still turns a delay asked from inside a job (the scan's look again after
+settle_seconds) into "at once", which the running scan then skips (max_instances=1): a test
+of that re-look needs a clock that moves.
 """
 
 from __future__ import annotations
@@ -24,6 +37,7 @@ from pathlib import Path
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from feedsvc.clock import Clock
 from feedsvc.service import Service
 from feedsvc.store.outage import OUTAGES, is_unreachable
 
@@ -35,8 +49,9 @@ logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
 
 
 class Schedule:
-    def __init__(self, service: Service, watch: bool = True) -> None:
+    def __init__(self, service: Service, watch: bool = True, clock: Clock | None = None) -> None:
         self.service = service
+        self.clock = clock or service.clock
         self.items = service.settings.items
         self.watch = watch
         self.scheduler = BackgroundScheduler(
@@ -48,7 +63,7 @@ class Schedule:
         self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
-        soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.items.scan_seconds)
+        soon = self.clock.now() + dt.timedelta(seconds=self.items.scan_seconds)
         self.scheduler.add_job(
             self._job("scan", self._scan),
             "interval",
@@ -61,7 +76,7 @@ class Schedule:
             "interval",
             seconds=self.service.settings.outbox.tick_seconds,
             id="dispatch",
-            next_run_time=dt.datetime.now(dt.UTC),  # what waited while we were down
+            next_run_time=self.clock.now(),  # what waited while we were down
         )
         self.scheduler.add_job(
             self._job("purge", self.service.purge), "interval", hours=6, id="purge"
@@ -94,7 +109,7 @@ class Schedule:
         # A scan that is running now may have looked before this change: APScheduler would
         # skip a second instance, so the running one looks again when it ends.
         self._again = True
-        when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=delay)
+        when = self.clock.now() + dt.timedelta(seconds=delay)
         with contextlib.suppress(JobLookupError):  # shutting down
             self.scheduler.modify_job("scan", next_run_time=when)
 
@@ -103,7 +118,7 @@ class Schedule:
         if self._stop.is_set():
             return
         with contextlib.suppress(JobLookupError):
-            self.scheduler.modify_job("dispatch", next_run_time=dt.datetime.now(dt.UTC))
+            self.scheduler.modify_job("dispatch", next_run_time=self.clock.now())
 
     def _dispatch(self) -> None:
         self.service.dispatch(stop=self._stop)

@@ -84,9 +84,11 @@ def _grouped(column: Any, created: Any) -> Any:
 _BY_IP_IN = _grouped(_s.ip_hash, _s.created_at)
 _BY_SENDER_IN = _grouped(_s.sender_hash, _s.created_at)
 _BY_RECIPIENT_IN = _grouped(_r.recipient_hash, _r.created_at)
-# The minute that holds `since` counts whole: the limit errs by at most a minute's shares.
+# The minute that holds the start of the hour counts whole: the limit errs by at most a
+# minute's shares. `since` is that minute's start, computed in Python: SQLite would take
+# `:since - interval` for arithmetic on text and count every row (found by issue 13).
 _LAST_HOUR = select(func.coalesce(func.sum(share_minutes.c.count), 0)).where(
-    share_minutes.c.minute > bindparam("since") - dt.timedelta(minutes=1)
+    share_minutes.c.minute > bindparam("since")
 )
 _OLDEST_BY_IP = select(func.min(_s.created_at)).where(
     _s.ip_hash == bindparam("h"), _s.created_at > bindparam("since")
@@ -146,7 +148,8 @@ class ShareStore:
             by_recipient = _counts(
                 conn, _BY_RECIPIENT_IN, {h for s in batch for h, _ in s.emails}, day
             )
-            overall = conn.execute(_LAST_HOUR, {"since": hour}).scalar_one()
+            since = hour - dt.timedelta(minutes=1)
+            overall = conn.execute(_LAST_HOUR, {"since": since}).scalar_one()
             spent = _set(conn, _SPENT_IN, {s.nonce for s in batch})
             outcomes: list[Refusal | None] = []
             admitted: list[PendingShare] = []

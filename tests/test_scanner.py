@@ -1,0 +1,188 @@
+"""The Scanner on its own (issue 13): a real items folder in tmp_path, a real store, and
+the file system's clock injected so a file's age is set, not waited for."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from feedsvc.scanner import Scanner
+from tests.conftest import Newsroom, newsroom_text
+
+
+class Wall:
+    """The file system's clock as the scanner sees it (file mtimes are compared with it)."""
+
+    def __init__(self) -> None:
+        self.now = 2_000_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def wall() -> Wall:
+    return Wall()
+
+
+@pytest.fixture
+def scanner(newsroom: Newsroom, wall: Wall) -> Scanner:
+    return Scanner(newsroom.settings, newsroom.store, newsroom.clock, wall_time=wall)
+
+
+def put(room: Newsroom, wall: Wall, name: str, text: str, age: float = 60.0) -> Path:
+    """A file last written `age` seconds before the wall clock's now."""
+    path = room.write(name, text)
+    mtime = wall.now - age
+    os.utime(path, (mtime, mtime))
+    return path
+
+
+def release(title: str, *paragraphs: str) -> str:
+    return newsroom_text(title, "March 1, 2021", list(paragraphs) or ["the ministry said."])
+
+
+def test_a_new_file_is_read_and_published(newsroom: Newsroom, wall: Wall, scanner: Scanner) -> None:
+    put(newsroom, wall, "a.txt", release("Alpha"))
+    look = scanner.look()
+    assert look.changes.published == ["a"]
+    assert list(look.result.stored) == ["a.txt"]
+    assert look.unsettled == 0 and look.new_problems == []
+    stored = newsroom.store.get("a")
+    assert stored is not None and stored.release.title == "Alpha"
+
+
+def test_an_unchanged_file_is_not_read_again(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    put(newsroom, wall, "a.txt", release("Alpha"))
+    scanner.look()
+    wall.now += 3600
+    look = scanner.look()
+    # Same mtime and size: the file is not opened (nothing stored, nothing changed).
+    assert look.result.stored == {} and not look.changes
+    assert look.result.files == 1
+
+
+def test_a_file_scanned_before_a_restart_is_not_read_again(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    put(newsroom, wall, "a.txt", release("Alpha"))
+    scanner.look()
+    again = Scanner(newsroom.settings, newsroom.store, newsroom.clock, wall_time=wall)
+    assert again.look().result.stored == {}  # what is known comes from the store
+
+
+def test_an_edited_file_is_read_and_updated(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    put(newsroom, wall, "a.txt", release("Alpha"))
+    scanner.look()
+    put(newsroom, wall, "a.txt", release("Alpha, corrected"), age=30)
+    look = scanner.look()
+    assert look.changes.updated == ["a"]
+    stored = newsroom.store.get("a")
+    assert stored is not None and stored.release.title == "Alpha, corrected"
+
+
+def test_a_new_mtime_alone_or_a_new_size_alone_is_a_change(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    path = put(newsroom, wall, "a.txt", release("Alpha"))
+    scanner.look()
+    os.utime(path, (wall.now - 30, wall.now - 30))  # touched: same bytes, new mtime
+    look = scanner.look()
+    assert list(look.result.stored) == ["a.txt"]  # read again ...
+    assert not look.changes  # ... and found the same release
+    same_mtime = path.stat().st_mtime_ns
+    path.write_text(release("Alpha, longer title"), encoding="utf-8")
+    os.utime(path, ns=(same_mtime, same_mtime))  # a new size under the old mtime
+    look = scanner.look()
+    assert look.changes.updated == ["a"]
+
+
+def test_a_file_that_goes_is_withdrawn(newsroom: Newsroom, wall: Wall, scanner: Scanner) -> None:
+    put(newsroom, wall, "a.txt", release("Alpha"))
+    put(newsroom, wall, "b.txt", release("Beta"))
+    scanner.look()
+    (newsroom.items / "a.txt").unlink()
+    look = scanner.look()
+    assert look.changes.withdrawn == ["a"]
+    assert look.result.files == 1
+    assert scanner.look().changes.withdrawn == []  # once
+
+
+def test_a_fresh_file_waits_one_look_then_is_read_if_unchanged(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    assert newsroom.settings.items.settle_seconds == 0.5
+    put(newsroom, wall, "a.txt", release("Alpha"), age=0.1)
+    look = scanner.look()
+    assert look.unsettled == 1 and look.result.stored == {} and not look.changes
+    wall.now += 0.1  # still younger than settle_seconds, but unchanged since the last look
+    look = scanner.look()
+    assert look.unsettled == 0 and look.changes.published == ["a"]
+
+
+def test_a_file_still_being_written_waits_until_it_stops_changing(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    full = release("Alpha", "first part.", "second part, the end.")
+    for end in (len(full) // 3, 2 * len(full) // 3):
+        put(newsroom, wall, "a.txt", full[:end], age=0.1)
+        look = scanner.look()
+        assert look.unsettled == 1 and look.result.stored == {}
+        wall.now += 0.1
+    put(newsroom, wall, "a.txt", full, age=0.1)
+    assert scanner.look().unsettled == 1
+    wall.now += 0.1
+    assert scanner.look().changes.published == ["a"]
+    stored = newsroom.store.get("a")
+    assert stored is not None and "the end." in stored.release.body_html
+
+
+def test_an_old_enough_file_is_read_at_the_first_look(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    put(newsroom, wall, "a.txt", release("Alpha"), age=0.5)  # exactly settle_seconds old
+    assert scanner.look().changes.published == ["a"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [".a.txt", ".#a.txt", "#a.txt#", "#a.txt", "~$a.txt", "a.txt~", ".hidden/a.txt", "a.txt.swp"],
+)
+def test_hidden_and_backup_files_are_not_releases(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner, name: str
+) -> None:
+    put(newsroom, wall, name, release("Hidden"))
+    look = scanner.look()
+    assert look.result.files == 0 and look.result.stored == {} and not look.changes
+    assert newsroom.store.get("a") is None
+
+
+def test_a_bad_file_is_reported_once_per_change(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    put(newsroom, wall, "a.txt", "", age=30)
+    first = scanner.look()
+    assert [str(p) for p in first.new_problems] == ["a.txt:1: empty file: expected a release"]
+    assert [str(p) for p in scanner.problems] == ["a.txt:1: empty file: expected a release"]
+    assert scanner.look().new_problems == []  # the same bad file: said already
+    put(newsroom, wall, "a.txt", "\n", age=20)  # changed, still bad
+    assert len(scanner.look().new_problems) == 1
+    put(newsroom, wall, "a.txt", release("Alpha"), age=10)
+    assert scanner.look().changes.published == ["a"]
+    assert scanner.problems == []
+
+
+def test_a_bad_file_that_goes_is_no_longer_a_problem(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    put(newsroom, wall, "a.txt", "", age=30)
+    scanner.look()
+    (newsroom.items / "a.txt").unlink()
+    scanner.look()
+    assert scanner.problems == []
