@@ -20,7 +20,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -56,11 +56,16 @@ _PER_GENERATION = {"index", "section", "sitemap"}
 
 
 class Missing(enum.Enum):
-    NOT_FOUND = 404
-    GONE = 410
+    """Why there is no document at a path; web/ says it in HTTP (404, 410)."""
+
+    NOT_FOUND = "not found"  # never was, or never public
+    GONE = "gone"  # a release withdrawn: it was public, and is no more
 
 
-@dataclass(frozen=True)
+ResponseHeaders = tuple[tuple[bytes, bytes], ...]  # one answer's response headers, in order
+
+
+@dataclass(frozen=True, slots=True)
 class Ready:
     """One document with everything HTTP needs, computed when it is rendered."""
 
@@ -76,8 +81,17 @@ class Ready:
     # A feed: the page a browser navigating to it gets instead (Sec-Fetch-Dest: document).
     browser: Ready | None = None
     for_browser: bool = False  # this is such a page
-    # The response headers of each answer, built once: (200, 200 gzip, 304, 304 gzip).
-    headers: tuple[tuple[tuple[bytes, bytes], ...], ...] = ()
+    # The response headers of each answer, built once from the fields above (so never
+    # given, and rebuilt by dataclasses.replace). Named, not indexed (issue 13 item 3);
+    # attributes of a slotted class cost the hot path no more than tuple indexing did.
+    ok_headers: ResponseHeaders = field(init=False, repr=False, compare=False)  # 200
+    ok_gzip_headers: ResponseHeaders = field(init=False, repr=False, compare=False)  # 200, gzip
+    not_modified_headers: ResponseHeaders = field(init=False, repr=False, compare=False)  # 304
+    not_modified_gzip_headers: ResponseHeaders = field(init=False, repr=False, compare=False)
+    # The ETags those answers carry, as sent: what a client repeats in If-None-Match.
+    # Without a gzip variant both are the identity ETag, as both 304s are the same.
+    etag_bytes: bytes = field(init=False, repr=False, compare=False)
+    gzip_etag_bytes: bytes = field(init=False, repr=False, compare=False)
 
     @property
     def gzip_etag(self) -> str:
@@ -90,10 +104,19 @@ class Ready:
         return own + (0 if self.browser is None else self.browser.size)
 
     def __post_init__(self) -> None:
-        if not self.headers:
-            object.__setattr__(self, "headers", self._build_headers())
+        ok, ok_gzip, not_modified, not_modified_gzip = self._build_headers()
+        set_ = object.__setattr__  # frozen: set once, here
+        set_(self, "ok_headers", ok)
+        set_(self, "ok_gzip_headers", ok_gzip)
+        set_(self, "not_modified_headers", not_modified)
+        set_(self, "not_modified_gzip_headers", not_modified_gzip)
+        set_(self, "etag_bytes", self.etag.encode())
+        set_(self, "gzip_etag_bytes", (self.etag if self.gzip is None else self.gzip_etag).encode())
 
-    def _build_headers(self) -> tuple[tuple[tuple[bytes, bytes], ...], ...]:
+    def _build_headers(
+        self,
+    ) -> tuple[ResponseHeaders, ResponseHeaders, ResponseHeaders, ResponseHeaders]:
+        """(200, 200 gzip, 304, 304 gzip); without gzip, the gzip answers are the others."""
         vary = [b"Accept-Encoding"] if self.gzip is not None else []
         if self.browser is not None or self.for_browser:
             vary.append(_VARY_FEED)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import hmac
 import logging
 import queue
@@ -52,16 +53,25 @@ class Receipt:
     release_id: str
 
 
+class Reason(enum.Enum):
+    """Why the desk refused a share, in its own terms: web/ says it in HTTP (issue 13)."""
+
+    BAD_TOKEN = "bad token"  # forged, expired, spent, too soon, from elsewhere: all alike
+    UNKNOWN_RELEASE = "unknown release"  # no such id, or not (or no longer) public
+    LIMITED = "limited"  # a limit is reached: try again after retry_after seconds
+    UNSENDABLE = "unsendable"  # the release cannot be carried by an email
+
+
 class ShareRefused(Exception):
-    """status: 400 (token), 404 (release), 429 (a limit, with retry_after seconds)."""
+    """Not accepted: why, what to tell the sharer, when to try again, the field at fault."""
 
     def __init__(
-        self, status: int, message: str, retry_after: int = 0, field: str | None = None
+        self, reason: Reason, message: str, retry_after: int = 0, field: str | None = None
     ) -> None:
         super().__init__(message)
-        self.status = status
+        self.reason = reason
         self.retry_after = retry_after
-        self.field = field  # the request field at fault, if one is
+        self.field = field
 
 
 class ShareDesk:
@@ -141,14 +151,12 @@ class ShareDesk:
         nonce = self._nonce(request, client_ip)
         if nonce is None:
             self.count("refused_token")
-            done.set_exception(
-                ShareRefused(400, "the form expired or was already sent: load it again")
-            )
+            done.set_exception(ShareRefused(Reason.BAD_TOKEN, _EXPIRED))
             return done
         stored = self._visible(request.release)
         if stored is None:
             self.count("refused_release")
-            done.set_exception(ShareRefused(404, "no such release"))
+            done.set_exception(ShareRefused(Reason.UNKNOWN_RELEASE, _NO_RELEASE))
             return done
         try:
             pending = self._pending(request, stored, nonce, client_ip)
@@ -185,7 +193,7 @@ class ShareDesk:
         overall limits; the per-recipient limit and the suppression list still hold."""
         stored = self._visible(request.release)
         if stored is None:
-            raise ShareRefused(404, f"no published release {request.release!r}")
+            raise ShareRefused(Reason.UNKNOWN_RELEASE, f"no published release {request.release!r}")
         pending = self._pending(request, stored, new_id(), "operator", by_operator=True)
         unlimited = 10**9
         rules = dataclasses.replace(
@@ -253,7 +261,7 @@ class ShareDesk:
                 # Refused now rather than accepted and then dead (issue 11).
                 log.error("release %s cannot be shared by email: %s", release.id, e)
                 raise ShareRefused(
-                    422, "this release cannot be sent by email", field="release"
+                    Reason.UNSENDABLE, "this release cannot be sent by email", field="release"
                 ) from None
             key = f"share {share_id} {digest}"
             emails.append((digest, Outgoing("email", address, payload, key, subject=share_id)))
@@ -378,11 +386,15 @@ class ShareDesk:
 
 
 def _refused(refusal: Refusal) -> ShareRefused:
+    """The store's refusal, decided in the transaction that would have stored the share."""
     if refusal.reason == "release":
-        return ShareRefused(404, "no such release")
+        return ShareRefused(Reason.UNKNOWN_RELEASE, _NO_RELEASE)
     if refusal.reason == "token":
-        return ShareRefused(400, "the form expired or was already sent: load it again")
-    return ShareRefused(429, "too many suggestions for now: try again later", refusal.retry_after)
+        return ShareRefused(Reason.BAD_TOKEN, _EXPIRED)
+    return ShareRefused(Reason.LIMITED, _TOO_MANY, refusal.retry_after)
 
 
+_EXPIRED = "the form expired or was already sent: load it again"
+_NO_RELEASE = "no such release"
+_TOO_MANY = "too many suggestions for now: try again later"
 _HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

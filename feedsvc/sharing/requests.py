@@ -1,15 +1,17 @@
 """A share request as people and programs send it (a form or JSON), checked field by field.
 
-Every problem names its field. Malformed input (wrong types, control characters, unknown
-fields) is a 400; well-formed input that is not acceptable (an invalid address, too many
-recipients, a message too long) is a 422.
+Every problem names its field, and says which kind it is: malformed input (wrong types,
+control characters, unknown or missing fields), or well-formed input that is not acceptable
+(an invalid address, too many recipients, a message too long). web/ answers them 400 and
+422 (issue 13: no HTTP below web/).
 """
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -35,13 +37,20 @@ def _forbidden(c: str, lines: bool) -> bool:
     return unicodedata.category(c) in _FORBIDDEN
 
 
-class ShareInvalid(Exception):
-    """`fields`: field -> what is wrong; `at`: for a list field (to), which item (0-based,
-    counting blank items too, as a form's inputs are counted)."""
+class Invalid(enum.Enum):
+    """What kind of wrong a request is (every field found wrong is of that kind)."""
 
-    def __init__(self, status: int, fields: dict[str, str], at: dict[str, int] | None = None):
+    MALFORMED = "malformed"  # not a share request as sent: types, characters, fields
+    UNACCEPTABLE = "unacceptable"  # well-formed, but not a share we accept
+
+
+class ShareInvalid(Exception):
+    """`kind`: which kind of wrong; `fields`: field -> what is wrong; `at`: for a list field
+    (to), which item (0-based, counting blank items too, as a form's inputs are counted)."""
+
+    def __init__(self, kind: Invalid, fields: dict[str, str], at: dict[str, int] | None = None):
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
-        self.status = status
+        self.kind = kind
         self.fields = fields
         self.at = at or {}
 
@@ -59,32 +68,22 @@ class ShareRequest:
 
 def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
     """Check a request; raise ShareInvalid naming every field that is wrong."""
+    draft, recipients = _well_formed(raw)
+    return _acceptable(draft, recipients, rules)
+
+
+def _well_formed(raw: Mapping[str, Any]) -> tuple[ShareRequest, list[tuple[int, str]]]:
+    """The request as sent (from_email and message not yet normalised, `to` empty) and its
+    recipients with their positions; ShareInvalid(MALFORMED) naming every field it cannot be."""
     bad: dict[str, str] = {}
     unknown = sorted(set(raw) - set(FIELDS))
     for name in unknown:
         bad[name] = "unknown field"
-
-    def text(name: str, *, lines: bool = False) -> str | None:
-        value = raw.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, str):
-            bad[name] = "must be a string"
-            return None
-        if "\x00" in value or (not lines and ("\r" in value or "\n" in value)):
-            bad[name] = "must not contain line breaks or NUL characters"
-            return None
-        if not value.isprintable() and any(_forbidden(c, lines) for c in value):
-            bad[name] = "must not contain control characters or line separators"
-            return None
-        return value.strip() or None
-
-    release = text("release")
-    token = text("token")
-    from_name = text("from_name")
-    from_email_raw = text("from_email")
-    message = text("message", lines=True)
-    trap = raw.get("website")
+    release = _text(raw, "release", bad)
+    token = _text(raw, "token", bad)
+    from_name = _text(raw, "from_name", bad)
+    from_email = _text(raw, "from_email", bad)
+    message = _text(raw, "message", bad, lines=True)
     targets = raw.get("to")
     if isinstance(targets, str):
         targets = [targets]
@@ -104,8 +103,42 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
     if token is None and "token" not in bad:
         bad["token"] = "missing: fetch one from /api/shares/token"
     if bad:
-        raise ShareInvalid(400, bad)
+        raise ShareInvalid(Invalid.MALFORMED, bad)
+    draft = ShareRequest(
+        release=release,  # type: ignore[arg-type]  # not None: checked above
+        to=(),
+        from_name=from_name,
+        from_email=from_email,
+        message=message,
+        token=token,  # type: ignore[arg-type]
+        trapped=bool(raw.get("website")),
+    )
+    return draft, recipients
 
+
+def _text(
+    raw: Mapping[str, Any], name: str, bad: dict[str, str], *, lines: bool = False
+) -> str | None:
+    """A text field, stripped (None when absent or blank); what is wrong with it into `bad`."""
+    value = raw.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        bad[name] = "must be a string"
+        return None
+    if "\x00" in value or (not lines and ("\r" in value or "\n" in value)):
+        bad[name] = "must not contain line breaks or NUL characters"
+        return None
+    if not value.isprintable() and any(_forbidden(c, lines) for c in value):
+        bad[name] = "must not contain control characters or line separators"
+        return None
+    return value.strip() or None
+
+
+def _acceptable(
+    draft: ShareRequest, recipients: list[tuple[int, str]], rules: ShareSettings
+) -> ShareRequest:
+    """The request normalised; ShareInvalid(UNACCEPTABLE) naming every field it cannot be."""
     wrong: dict[str, str] = {}
     at: dict[str, int] = {}
     normalised: list[str] = []
@@ -125,33 +158,27 @@ def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
                 mailboxes.add(mailbox)
                 normalised.append(checked)
     from_email = None
-    if from_email_raw is not None:
-        checked = _address(from_email_raw)
+    if draft.from_email is not None:
+        checked = _address(draft.from_email)
         if checked.startswith("!"):
             wrong["from_email"] = checked[1:]
         else:
             from_email = checked
+    from_name = draft.from_name
     if from_name is not None and len(from_name) > NAME_MAX_CHARS:
         wrong["from_name"] = f"Use at most {NAME_MAX_CHARS} characters."
     elif from_name is not None and carries_link(from_name):
         # The name stands in From, the subject and both bodies of an email to a stranger:
         # no link may ride in it (issue 11).
         wrong["from_name"] = "Give your name only, without a web or email address."
+    message = draft.message
     if message is not None:
         message = message.replace("\r\n", "\n").replace("\r", "\n")
         if len(message) > rules.message_max_chars:
             wrong["message"] = f"Use at most {rules.message_max_chars} characters."
     if wrong:
-        raise ShareInvalid(422, wrong, at)
-    return ShareRequest(
-        release=release,  # type: ignore[arg-type]
-        to=tuple(normalised),
-        from_name=from_name,
-        from_email=from_email,
-        message=message,
-        token=token,  # type: ignore[arg-type]
-        trapped=bool(trap),
-    )
+        raise ShareInvalid(Invalid.UNACCEPTABLE, wrong, at)
+    return replace(draft, to=tuple(normalised), from_email=from_email, message=message)
 
 
 def _address(text: str) -> str:

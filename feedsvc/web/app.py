@@ -19,16 +19,14 @@ from typing import Any, TextIO
 
 from feedsvc.publishing.cache import DocumentCache, Missing, Ready
 from feedsvc.store.outage import OUTAGES, RETRY_AFTER_SECONDS, is_unreachable
+from feedsvc.web.asgi import Answer, Receive, Scope, Send, basic, respond
 from feedsvc.web.clients import LOOPBACK, Clients, allowed, networks
 from feedsvc.web.metrics import Metrics
 from feedsvc.web.readers import FeedReaders
 
-Scope = dict[str, Any]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
 # (scope, receive, send, method, path below the base path) -> (status, route, bytes), or
 # None when the path is not one of its routes.
-Dynamic = Callable[[Scope, Receive, Send, str, str], Awaitable[tuple[int, str, int] | None]]
+Dynamic = Callable[[Scope, Receive, Send, str, str], Awaitable[Answer | None]]
 
 _ALLOWED = b"GET, HEAD"
 _PLAIN = re.compile(r"[!#-\[\]-~]*")  # printable ASCII but '"' and '\\': no JSON escaping
@@ -43,6 +41,7 @@ FEED_ROUTES = frozenset(
     for name in ("feed.xml", "atom.xml", "feed.json")
 )
 _ERROR_MAX_AGE = 60
+_MISSING_STATUS = {Missing.NOT_FOUND: 404, Missing.GONE: 410}
 _UNAVAILABLE_JSON = b'{"error":"the database cannot be reached just now: try again in a moment"}'
 
 
@@ -158,16 +157,17 @@ class FeedApp:
         # RFC 9110 13.2.2: If-None-Match wins; If-Modified-Since only without it.
         if inm is not None:
             # Usually exactly the ETag we sent; etag_matches handles lists, W/ and *.
-            etags = found.headers
-            fresh = inm == etags[2][0][1] or inm == etags[3][0][1] or etag_matches(inm, found)
+            fresh = (
+                inm == found.etag_bytes or inm == found.gzip_etag_bytes or etag_matches(inm, found)
+            )
         else:
             fresh = ims is not None and not_modified_since(ims, found.modified)
         if fresh:
             status, size, body = 304, 0, b""
-            headers = found.headers[3 if packed else 2]
+            headers = found.not_modified_gzip_headers if packed else found.not_modified_headers
         else:
             status = 200
-            headers = found.headers[1 if packed else 0]
+            headers = found.ok_gzip_headers if packed else found.ok_headers
             body = found.gzip if packed else found.body  # type: ignore[assignment]
             size = len(body)
             if method == "HEAD":
@@ -185,7 +185,7 @@ class FeedApp:
         path: str,
         too_big: bool,
         conditions: tuple[bytes | None, bytes | None, bytes | None, bytes | None],
-    ) -> tuple[int, str, int]:
+    ) -> Answer:
         """Everything off the hot path: errors, health, metrics, cold documents."""
         if too_big:
             # RFC 6585: 431
@@ -224,7 +224,7 @@ class FeedApp:
                     raise
                 return await self._unavailable(send, e, method, "metrics", "/metrics")
             ctype = b"text/plain; version=0.0.4; charset=utf-8"
-            status, _, size = await self._send(send, 200, _basic(ctype, body), body, method)
+            status, _, size = await respond(send, 200, basic(ctype, body), body, method)
             return status, "/metrics", size
         if not path.startswith(self.base_path):
             return await self._missing(send, Missing.NOT_FOUND, method)
@@ -259,17 +259,17 @@ class FeedApp:
                 self._accept_cache[accept] = known
         return known
 
-    async def _missing(self, send: Send, missing: Missing, method: str) -> tuple[int, str, int]:
+    async def _missing(self, send: Send, missing: Missing, method: str) -> Answer:
         page = self.cache.errors.get(missing)
         body = page.body if page is not None else b"not found\n"
-        headers = _basic(b"text/html; charset=utf-8", body)
+        headers = basic(b"text/html; charset=utf-8", body)
         headers.append((b"cache-control", b"public, max-age=%d" % _ERROR_MAX_AGE))
-        status, _, size = await self._send(send, missing.value, headers, body, method)
+        status, _, size = await respond(send, _MISSING_STATUS[missing], headers, body, method)
         return status, "other", size
 
     async def _unavailable(
         self, send: Send, error: Exception, method: str, rel: str, route: str
-    ) -> tuple[int, str, int]:
+    ) -> Answer:
         """503 with Retry-After while the database is out of reach (issue 11): JSON for
         the API, a page for people; the outage is logged once a minute, not per request."""
         OUTAGES.failed(error, "answering 503")
@@ -279,39 +279,29 @@ class FeedApp:
             page = self.cache.unavailable
             body = page.body if page is not None else b"try again in a moment\n"
             ctype = b"text/html; charset=utf-8" if page is not None else b"text/plain"
-        headers = _basic(ctype, body)
+        headers = basic(ctype, body)
         headers += [(b"retry-after", b"%d" % RETRY_AFTER_SECONDS), (b"cache-control", b"no-store")]
-        status, _, size = await self._send(send, 503, headers, body, method)
+        status, _, size = await respond(send, 503, headers, body, method)
         return status, route, size
 
-    async def _healthz(self, send: Send, method: str) -> tuple[int, str, int]:
+    async def _healthz(self, send: Send, method: str) -> Answer:
         loop = asyncio.get_running_loop()
         try:
             ok = await loop.run_in_executor(self.pool, self.health)
         except Exception:  # the check itself failing is the answer
             ok = False
         body = json.dumps({"status": "ok" if ok else "failing", "database": ok}).encode()
-        headers = _basic(b"application/json", body)
+        headers = basic(b"application/json", body)
         headers.append((b"cache-control", b"no-store"))
-        status, _, size = await self._send(send, 200 if ok else 503, headers, body, method)
+        status, _, size = await respond(send, 200 if ok else 503, headers, body, method)
         return status, "/healthz", size
 
-    async def _plain(
-        self, send: Send, status: int, body: bytes, method: str
-    ) -> tuple[int, str, int]:
-        headers = _basic(b"text/plain; charset=utf-8", body)
+    async def _plain(self, send: Send, status: int, body: bytes, method: str) -> Answer:
+        headers = basic(b"text/plain; charset=utf-8", body)
         if status == 405:
             headers.append((b"allow", _ALLOWED))
-        await self._send(send, status, headers, body, method)
+        await respond(send, status, headers, body, method)
         return status, "other", len(body)
-
-    @staticmethod
-    async def _send(
-        send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, method: str
-    ) -> tuple[int, str, int]:
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
-        return status, "", len(body)
 
     def _short(self, address: str) -> str:
         """The client's address as the log shows it (anonymise), remembered."""
@@ -399,10 +389,6 @@ class FeedApp:
                 return
 
 
-def _basic(ctype: bytes, body: bytes) -> list[tuple[bytes, bytes]]:
-    return [(b"content-type", ctype), (b"content-length", str(len(body)).encode())]
-
-
 def accepts_gzip(header: bytes) -> bool:
     """Accept-Encoding admits gzip (RFC 9110 12.5.3): listed, or '*', and not with q=0."""
     header = header.lower()
@@ -430,7 +416,7 @@ def accepts_gzip(header: bytes) -> bool:
 def etag_matches(header: bytes, doc: Ready) -> bool:
     """If-None-Match uses weak comparison (RFC 9110 13.1.2); either of our two variants
     names the same content."""
-    if header == doc.headers[2][0][1] or header == doc.headers[3][0][1]:
+    if header == doc.etag_bytes or header == doc.gzip_etag_bytes:
         return True  # the usual case: exactly the ETag we sent
     text = header.decode("latin-1").strip()
     if text == "*":

@@ -18,22 +18,18 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from feedsvc.config import Settings
 from feedsvc.publishing.pages import Pages
-from feedsvc.sharing.desk import ShareDesk, ShareRefused
+from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
 from feedsvc.sharing.requests import ShareInvalid, parse
 from feedsvc.store.outage import OUTAGES, is_unreachable
+from feedsvc.web.asgi import Answer, Receive, Scope, Send, TooLarge, header, read_body, respond
 from feedsvc.web.clients import Clients
-
-Scope = dict[str, Any]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Answer = tuple[int, str, int]  # status, route label, body bytes
+from feedsvc.web.refusals import INVALID_STATUS, REFUSED_STATUS, retry_after
 
 MAX_BODY = 16 * 1024
 _SHARE_PATH = re.compile(r"releases/([^/]+)/share")
@@ -51,10 +47,6 @@ _SECURITY = [
         b" form-action 'self'; base-uri 'none'",
     ),
 ]
-
-
-class TooLarge(Exception):
-    pass
 
 
 class ShareRoutes:
@@ -85,7 +77,7 @@ class ShareRoutes:
                 (b"content-type", b"application/json"),
                 (b"cache-control", b"public, max-age=3600"),
             ]
-            return await _send(send, 200, headers, self._openapi, method, "/api/openapi.json")
+            return await respond(send, 200, headers, self._openapi, method, "/api/openapi.json")
         if rel == "unsubscribe":
             return await self._unsubscribe_route(scope, receive, send, method)
         if (m := _SHARE_PATH.fullmatch(rel)) is not None:
@@ -132,11 +124,11 @@ class ShareRoutes:
 
     async def _api_share(self, scope: Scope, receive: Receive, send: Send) -> Answer:
         route = "/api/shares"
-        ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
+        ctype = header(scope, b"content-type").split(";")[0].strip().lower()
         if ctype != "application/json":
             return await self._json(send, 415, {"error": "send application/json"}, route)
         try:
-            raw = await _body(scope, receive)
+            raw = await read_body(scope, receive, MAX_BODY)
         except TooLarge:
             return await self._json(send, 413, {"error": f"at most {MAX_BODY} bytes"}, route)
         try:
@@ -153,11 +145,12 @@ class ShareRoutes:
             request = parse(data, self.settings.share)
             receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
         except ShareInvalid as e:
-            return await self._json(send, e.status, _error("check the fields", e.fields), route)
+            status = INVALID_STATUS[e.kind]
+            return await self._json(send, status, _error("check the fields", e.fields), route)
         except ShareRefused as e:
-            extra = [(b"retry-after", str(e.retry_after).encode())] if e.status == 429 else []
+            status = REFUSED_STATUS[e.reason]
             body = {"error": str(e)} if e.field is None else _error(str(e), {e.field: str(e)})
-            return await self._json(send, e.status, body, route, headers=extra)
+            return await self._json(send, status, body, route, headers=retry_after(e))
         except Exception as e:  # the database is locked or down: nothing was stored
             _not_stored(e)
             return await self._json(send, 503, {"error": _UNAVAILABLE}, route, headers=_LATER)
@@ -175,11 +168,11 @@ class ShareRoutes:
         self, scope: Scope, receive: Receive, send: Send, release_id: str
     ) -> Answer:
         route = "/releases/{id}/share"
-        ctype = _header(scope, b"content-type").split(";")[0].strip().lower()
+        ctype = header(scope, b"content-type").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
             return await self._html(send, 415, self._problem("Send the form from its page."), route)
         try:
-            raw = await _body(scope, receive)
+            raw = await read_body(scope, receive, MAX_BODY)
         except TooLarge:
             return await self._html(
                 send, 413, self._problem("That is more than a form holds."), route
@@ -199,26 +192,25 @@ class ShareRoutes:
                 return await self._form_again(scope, send, release_id, values, {}, _AGAIN, 200)
             errors: dict[str, Any] = dict(e.fields)
             errors["to@"] = e.at.get("to", 0)  # which of the address inputs is wrong
-            return await self._form_again(scope, send, release_id, values, errors, None, e.status)
+            status = INVALID_STATUS[e.kind]
+            return await self._form_again(scope, send, release_id, values, errors, None, status)
         except ShareRefused as e:
-            if e.status == 404:
-                return await self._html(send, 404, self._missing(), route)
-            if e.status == 429:
-                note = (
-                    "Too many suggestions have been sent from here for now. Please try again later."
-                )
-                extra = [(b"retry-after", str(e.retry_after).encode())]
-                return await self._form_again(scope, send, release_id, values, {}, note, 429, extra)
-            if e.status == 422:
-                return await self._form_again(scope, send, release_id, values, {}, str(e), 422)
-            return await self._form_again(scope, send, release_id, values, {}, _AGAIN, 400)
+            status = REFUSED_STATUS[e.reason]
+            if e.reason is Reason.UNKNOWN_RELEASE:
+                return await self._html(send, status, self._missing(), route)
+            # A bad token: the form again, with a fresh one (as when no token was sent).
+            notice = {Reason.LIMITED: _LIMITED, Reason.UNSENDABLE: str(e)}.get(e.reason, _AGAIN)
+            extra = retry_after(e)
+            return await self._form_again(
+                scope, send, release_id, values, {}, notice, status, extra
+            )
         except Exception as e:  # the database is locked or down: nothing was stored
             _not_stored(e)
             page = self._problem(_UNAVAILABLE.capitalize() + ".")
             return await self._html(send, 503, page, route, headers=_LATER)
         location = f"{self.base_path}shares/{receipt.id}/"
         headers = [(b"location", location.encode()), (b"content-length", b"0")]
-        return await _send(send, 303, headers, b"", "POST", route)
+        return await respond(send, 303, headers, b"", "POST", route)
 
     async def _form_again(
         self,
@@ -276,7 +268,7 @@ class ShareRoutes:
         self.desk.count("clicked")
         location = f"{self.base_path}releases/{release_id}/"
         headers = [(b"location", location.encode()), (b"content-length", b"0"), *_SECURITY]
-        return await _send(send, 303, headers, b"", method, "/s/{id}")
+        return await respond(send, 303, headers, b"", method, "/s/{id}")
 
     # -- unsubscribe ---------------------------------------------------------------------------
 
@@ -294,7 +286,7 @@ class ShareRoutes:
         if method != "POST":
             return await self._not_allowed(send, b"GET, HEAD, POST")
         try:
-            await _body(scope, receive)
+            await read_body(scope, receive, MAX_BODY)
         except TooLarge:
             return await self._html(send, 413, self._problem("Too much."), route)
         loop = asyncio.get_running_loop()
@@ -317,8 +309,8 @@ class ShareRoutes:
         shares, each from the visitor's own address (issue 11). A request without either
         header is not from a browser page (curl, a mail client, the operator) and is left
         to the token and the limits."""
-        origin = _header(scope, b"origin")
-        fetch_site = _header(scope, b"sec-fetch-site").lower()
+        origin = header(scope, b"origin")
+        fetch_site = header(scope, b"sec-fetch-site").lower()
         if origin == "null" and fetch_site == "same-origin":
             origin = ""  # a page of ours under a strict referrer policy (Fetch 3.2.5)
         if origin and origin.rstrip("/").lower() != self.origin:
@@ -347,7 +339,7 @@ class ShareRoutes:
     ) -> Answer:
         out = [(b"content-type", b"text/html; charset=utf-8"), *_SECURITY, *(headers or [])]
         out.append((b"content-length", str(len(body)).encode()))
-        return await _send(send, status, out, body, method, route)
+        return await respond(send, status, out, body, method, route)
 
     async def _json(
         self,
@@ -361,18 +353,19 @@ class ShareRoutes:
         body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
         out = [(b"content-type", b"application/json"), *_SECURITY, *(headers or [])]
         out.append((b"content-length", str(len(body)).encode()))
-        return await _send(send, status, out, body, method, route)
+        return await respond(send, status, out, body, method, route)
 
     async def _not_allowed(self, send: Send, allow: bytes) -> Answer:
         body = b"method not allowed\n"
         headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", allow)]
         headers.append((b"content-length", str(len(body)).encode()))
-        return await _send(send, 405, headers, body, "POST", "other")
+        return await respond(send, 405, headers, body, "POST", "other")
 
 
 _UNAVAILABLE = "the suggestion could not be stored just now: please try again in a moment"
 _LATER = [(b"retry-after", b"5")]
 log = logging.getLogger("feedsvc.share")
+_LIMITED = "Too many suggestions have been sent from here for now. Please try again later."
 _AGAIN = "To keep this form from being used for spam, please check it and press Send again."
 
 
@@ -398,42 +391,3 @@ def _not_stored(error: Exception) -> None:
 
 def _error(message: str, fields: dict[str, str]) -> dict[str, Any]:
     return {"error": message, "fields": dict(fields)}
-
-
-def _header(scope: Scope, name: bytes) -> str:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return ""
-
-
-async def _body(scope: Scope, receive: Receive) -> bytes:
-    declared = _header(scope, b"content-length")
-    if declared.isdigit() and int(declared) > MAX_BODY:
-        raise TooLarge
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
-async def _send(
-    send: Send,
-    status: int,
-    headers: list[tuple[bytes, bytes]],
-    body: bytes,
-    method: str,
-    route: str,
-) -> Answer:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
-    return status, route, len(body)

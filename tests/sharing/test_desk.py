@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from feedsvc.config import settings_from_dict
-from feedsvc.sharing.desk import Receipt, ShareDesk, ShareRefused
+from feedsvc.sharing.desk import Reason, Receipt, ShareDesk, ShareRefused
 from feedsvc.sharing.keys import Signer, address_hash
 from feedsvc.sharing.requests import ShareRequest
 from tests.conftest import BASE_URL, Newsroom, make_newsroom
@@ -110,8 +110,8 @@ def test_a_token_is_good_once_not_too_soon_not_too_late_and_for_its_release(
     forged = refusal(desk, request(desk, room, token="bm90IGEgdG9rZW4.AAAA"))
     elsewhere = refusal(desk, request(desk, room, release="later"))
     # All alike: a bot learns nothing of which check it failed.
-    assert {(e.status, str(e)) for e in (too_soon, replayed, too_late, forged, elsewhere)} == {
-        (400, "the form expired or was already sent: load it again")
+    assert {(e.reason, str(e)) for e in (too_soon, replayed, too_late, forged, elsewhere)} == {
+        (Reason.BAD_TOKEN, "the form expired or was already sent: load it again")
     }
     assert len(emails(room)) == 1
 
@@ -123,7 +123,7 @@ def test_the_honeypot_looks_like_success_and_sends_nothing(desk: ShareDesk, room
     assert desk.counts["trapped"] == 1
     # Its confirmation page works like any other, and its token is spent.
     assert desk.sent(receipt.id) is not None
-    assert refusal(desk, dataclasses.replace(req, trapped=False)).status == 400
+    assert refusal(desk, dataclasses.replace(req, trapped=False)).reason is Reason.BAD_TOKEN
     assert desk.shares.stats() == []  # not counted as a share
 
 
@@ -131,14 +131,14 @@ def test_a_withdrawn_release_cannot_be_shared(desk: ShareDesk, room: Newsroom) -
     req = request(desk, room)
     (room.items / "news.txt").unlink()
     room.ingest()
-    assert refusal(desk, req).status == 404
+    assert refusal(desk, req).reason is Reason.UNKNOWN_RELEASE
 
 
 def test_per_ip_limit_then_429_with_retry_after(desk: ShareDesk, room: Newsroom) -> None:
     for n in range(10):
         submit(desk, request(desk, room, wait=5, to=(f"f{n}@example.org",), from_email=None))
     limited = refusal(desk, request(desk, room, to=("f10@example.org",), from_email=None))
-    assert limited.status == 429 and 3000 < limited.retry_after <= 3601
+    assert limited.reason is Reason.LIMITED and 3000 < limited.retry_after <= 3601
     # Another client is not held back by this one.
     other = "198.51.100.7"
     submit(desk, request(desk, room, to=("f11@example.org",), from_email=None, ip=other), ip=other)
@@ -150,13 +150,15 @@ def test_per_ip_limit_then_429_with_retry_after(desk: ShareDesk, room: Newsroom)
 def test_per_recipient_and_per_sender_limits(desk: ShareDesk, room: Newsroom) -> None:
     for n in range(3):
         submit(desk, request(desk, room, from_email=f"s{n}@example.net"), ip=f"192.0.2.{n}")
-    assert refusal(desk, request(desk, room, from_email=None), ip="192.0.2.9").status == 429
+    assert (
+        refusal(desk, request(desk, room, from_email=None), ip="192.0.2.9").reason is Reason.LIMITED
+    )
     for n in range(10):
         ip = f"198.51.100.{n}"
         submit(desk, request(desk, room, to=(f"x{n}@example.org",), ip=ip), ip=ip)
     # ana@example.net has now sent 10 today (per_sender_per_day).
     req = request(desk, room, to=("y@example.org",), from_email="ana@example.net", ip="203.0.113.1")
-    assert refusal(desk, req, ip="203.0.113.1").status == 429
+    assert refusal(desk, req, ip="203.0.113.1").reason is Reason.LIMITED
 
 
 def test_the_global_cap(room: Newsroom) -> None:
@@ -168,7 +170,7 @@ def test_the_global_cap(room: Newsroom) -> None:
         for n in range(2):
             submit(desk, request(desk, room, to=(f"g{n}@example.org",)), ip=f"192.0.2.{n}")
         req = request(desk, room, to=("g9@example.org",), ip="203.0.113.9")
-        assert refusal(desk, req, "203.0.113.9").status == 429
+        assert refusal(desk, req, "203.0.113.9").reason is Reason.LIMITED
     finally:
         desk.close()
 
@@ -194,8 +196,9 @@ def test_operators_share_without_token_or_client_limits(desk: ShareDesk, room: N
     for n in range(12):
         desk.share_now(request(desk, room, wait=0, to=(f"o{n}@example.org",), token="-"))
     assert len(emails(room)) == 12
-    with pytest.raises(ShareRefused):
+    with pytest.raises(ShareRefused) as refused:
         desk.share_now(request(desk, room, release="later", token="-"))
+    assert refused.value.reason is Reason.UNKNOWN_RELEASE
 
 
 def test_share_created_webhooks_carry_addresses_only_when_asked(
@@ -278,7 +281,7 @@ def test_a_share_whose_email_cannot_be_built_is_refused_at_intake(room: Newsroom
     )
     try:
         refused = refusal(desk, request(desk, room))
-        assert (refused.status, refused.field) == (422, "release")
+        assert (refused.reason, refused.field) == (Reason.UNSENDABLE, "release")
         assert emails(room) == []
         assert desk.shares.totals() == (0, 0)
     finally:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from feedsvc.config import ShareSettings
-from feedsvc.sharing.requests import ShareInvalid, parse
+from feedsvc.sharing.requests import Invalid, ShareInvalid, parse
 
 RULES = ShareSettings()
 GOOD = {"release": "r1", "to": ["friend@example.org"], "token": "t"}
@@ -50,7 +50,7 @@ def test_a_good_request_is_normalised() -> None:
 )
 def test_line_breaks_and_nul_are_a_400_naming_the_field(field: str, value: object) -> None:
     e = refused(**{field: value})
-    assert e.status == 400 and field in e.fields
+    assert e.kind is Invalid.MALFORMED and field in e.fields
 
 
 def test_a_message_may_have_line_breaks_but_no_other_controls() -> None:
@@ -75,7 +75,7 @@ def test_a_message_may_have_line_breaks_but_no_other_controls() -> None:
 )
 def test_malformed_fields_are_a_400(changes: dict, field: str) -> None:
     e = refused(**changes)
-    assert e.status == 400 and field in e.fields
+    assert e.kind is Invalid.MALFORMED and field in e.fields
 
 
 @pytest.mark.parametrize(
@@ -92,7 +92,7 @@ def test_malformed_fields_are_a_400(changes: dict, field: str) -> None:
 )
 def test_unacceptable_values_are_a_422_naming_the_field(changes: dict, field: str) -> None:
     e = refused(**changes)
-    assert e.status == 422 and list(e.fields) == [field]
+    assert e.kind is Invalid.UNACCEPTABLE and list(e.fields) == [field]
 
 
 def test_the_honeypot_is_noticed_not_refused() -> None:
@@ -102,7 +102,7 @@ def test_the_honeypot_is_noticed_not_refused() -> None:
 @pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\u202e"])
 def test_unicode_line_separators_and_bidi_overrides_are_refused(separator: str) -> None:
     e = refused(from_name=f"Ana{separator}Bcc: x@example.org")
-    assert e.status == 400 and "from_name" in e.fields
+    assert e.kind is Invalid.MALFORMED and "from_name" in e.fields
 
 
 def test_an_international_domain_is_kept_in_its_ascii_form() -> None:
@@ -111,4 +111,6 @@ def test_an_international_domain_is_kept_in_its_ascii_form() -> None:
     )
     assert request.to == ("friend@xn--bcher-kva.example",)
     assert request.from_email == "ana@xn--bcher-kva.example"
-    assert refused(to=["zoë@example.org"]).status == 422  # no SMTPUTF8: refused, not lost
+    assert (
+        refused(to=["zoë@example.org"]).kind is Invalid.UNACCEPTABLE
+    )  # no SMTPUTF8: refused, not lost

@@ -3,12 +3,24 @@ and metric labels."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from feedsvc.publishing.cache import Ready
-from feedsvc.web.app import accepts_gzip, anonymise, etag_matches, not_modified_since, route_of
+from feedsvc.publishing.cache import DocumentCache, Ready
+from feedsvc.web.app import (
+    FeedApp,
+    accepts_gzip,
+    anonymise,
+    etag_matches,
+    not_modified_since,
+    route_of,
+)
+from feedsvc.web.metrics import Metrics
+from tests.conftest import Newsroom
 
 # -- accepts_gzip ------------------------------------------------------------------------------
 
@@ -178,3 +190,57 @@ def test_anonymise_compressed_ipv6_keeps_only_the_48(ip: str, expected: str) -> 
 )
 def test_route_of(rel: str, route: str) -> None:
     assert route_of(rel) == route
+
+
+# -- the hot path: each answer with its own headers (Ready's named fields, issue 13) ----------
+
+
+def _fetch(app: FeedApp, method: str, *headers: tuple[bytes, bytes]) -> tuple[int, dict, bytes]:
+    async def run() -> list[dict[str, Any]]:
+        scope = {"type": "http", "method": method, "path": "/feed.xml", "headers": list(headers)}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return sent
+
+    start, body = asyncio.run(run())
+    return start["status"], dict(start["headers"]), body["body"]
+
+
+def test_each_answer_of_a_hot_feed_carries_its_own_etag_and_coding(
+    newsroom: Newsroom, tmp_path: Path
+) -> None:
+    newsroom.add("news.txt", "Big news", "November 26, 2026")
+    newsroom.ingest()
+    cache = DocumentCache(newsroom.site, newsroom.store, tmp_path / "cache")
+    cache.load()
+    app = FeedApp(cache, Metrics())
+    feed = cache.hot["feed.xml"]
+    assert feed.gzip is not None and feed.etag != feed.gzip_etag
+    tag, gz_tag = feed.etag.encode(), feed.gzip_etag.encode()
+    gzip = (b"accept-encoding", b"gzip")
+    # (method, request headers) -> status, ETag, Content-Encoding, Content-Length, body
+    cases = [
+        ("GET", (), 200, tag, None, b"%d" % len(feed.body), feed.body),
+        ("GET", (gzip,), 200, gz_tag, b"gzip", b"%d" % len(feed.gzip), feed.gzip),
+        ("HEAD", (gzip,), 200, gz_tag, b"gzip", b"%d" % len(feed.gzip), b""),
+        ("GET", ((b"if-none-match", tag),), 304, tag, None, None, b""),
+        ("GET", (gzip, (b"if-none-match", gz_tag)), 304, gz_tag, None, None, b""),
+        # Either ETag names the content; the answer's coding is the client's.
+        ("GET", ((b"if-none-match", gz_tag),), 304, tag, None, None, b""),
+        ("GET", (gzip, (b"if-none-match", b'W/"x", ' + tag)), 304, gz_tag, None, None, b""),
+    ]
+    for method, headers, status, etag, coding, length, body in cases:
+        got = _fetch(app, method, *headers)
+        assert got[0] == status, (method, headers)
+        assert got[1][b"etag"] == etag, (method, headers)
+        assert got[1].get(b"content-encoding") == coding, (method, headers)
+        assert got[1].get(b"content-length") == length, (method, headers)
+        assert got[2] == body, (method, headers)
+    cache.close()
