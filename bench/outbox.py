@@ -34,7 +34,7 @@ from typing import Any, NamedTuple
 
 import requests
 
-from feedsvc.channels.email import compose
+from feedsvc.channels.email import Letterhead, compose
 from feedsvc.channels.webhook import signature_headers
 from feedsvc.clock import SystemClock
 from feedsvc.config import Settings, settings_from_dict
@@ -341,10 +341,11 @@ def preparing(config: Settings, outgoing: list[Outgoing]) -> float:
         Delivery(i, o.channel, o.target, o.payload, o.key, "sending", 1, now, now, o.subject)
         for i, o in enumerate(outgoing)
     ]
+    letterhead = Letterhead.of(config)
     t0 = time.perf_counter()
     if outgoing[0].channel == "email":
         for delivery in deliveries:
-            message = compose(delivery, config)
+            message = compose(delivery, letterhead)
             message.data  # noqa: B018
     else:
         [endpoint] = config.webhooks

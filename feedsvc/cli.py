@@ -51,7 +51,18 @@ def _parser() -> argparse.ArgumentParser:
         prog="feedsvc", description="Press releases in, RSS, Atom, JSON Feed and pages out."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _site_commands(commands)
+    _database_commands(commands)
+    _share_commands(commands)
+    _outbox_commands(commands)
+    return parser
 
+
+# What add_subparsers returns (argparse names the class privately).
+Commands = argparse._SubParsersAction
+
+
+def _site_commands(commands: Commands) -> None:
     build = commands.add_parser("build", help="write the site as static files")
     _config_option(build)
     build.add_argument("--out", type=Path, help="output folder (default: build.out)")
@@ -84,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     _config_option(scheduled)
     scheduled.set_defaults(run=cmd_scheduled)
 
+
+def _database_commands(commands: Commands) -> None:
     db = commands.add_parser("db", help="the database schema (Alembic migrations)")
     _config_option(db)
     db_steps = db.add_subparsers(dest="step", metavar="STEP", required=True)
@@ -108,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     putting_back.set_defaults(run=cmd_restore)
 
+
+def _share_commands(commands: Commands) -> None:
     share = commands.add_parser("share", help="suggest a release to someone by email")
     _config_option(share)
     share.add_argument("release", metavar="RELEASE_ID")
@@ -124,6 +139,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     stats.set_defaults(run=cmd_stats)
 
+
+def _outbox_commands(commands: Commands) -> None:
     outbox = commands.add_parser(
         "outbox", help="see and steer outbound deliveries (email, webhooks, WebSub)"
     )
@@ -159,7 +176,6 @@ def _parser() -> argparse.ArgumentParser:
     _config_option(enable)
     enable.add_argument("url")
     enable.set_defaults(run=cmd_outbox_enable)
-    return parser
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -298,9 +314,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         schedule.stop()
         service.close()
 
+    from feedsvc.web.clients import Clients
     from feedsvc.web.share import ShareRoutes
 
-    routes = ShareRoutes(settings, service.desk, service.site.pages)
+    clients = Clients(settings.server.trusted_proxies)
+    routes = ShareRoutes(
+        service.desk, service.site.pages, clients, rules=settings.share, site=settings.site
+    )
     app = FeedApp(
         service.cache,
         service.metrics,
@@ -310,7 +330,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         on_shutdown=stop,
         access_log=_access_log() if settings.server.access_log else None,
         dynamic=routes if settings.share.enabled else None,
-        clients=routes.clients,
+        clients=clients,
         metrics_allow=settings.server.metrics_allow,
         readers=service.readers,
     )
@@ -584,7 +604,15 @@ def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USAGE
     store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
     try:
-        desk = ShareDesk(settings, store, Signer(load_key(settings)), SystemClock())
+        signer = Signer(load_key(settings))
+        desk = ShareDesk(
+            store,
+            signer,
+            SystemClock(),
+            rules=settings.share,
+            site=settings.site,
+            webhooks=settings.webhooks,
+        )
         receipt = desk.share_now(request)
     except ShareRefused as e:
         print(f"feedsvc: {e}", file=sys.stderr)
@@ -600,14 +628,14 @@ def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from feedsvc.store.shares import ShareStore
+    from feedsvc.sharing.desk import shares_in
 
     if args.readers:
         return _stats_readers(settings)
 
     store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
     try:
-        rows = ShareStore(store.engine).stats()
+        rows = shares_in(store).stats()
     finally:
         store.close()
     if not rows:

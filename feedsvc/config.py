@@ -21,8 +21,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from feedsvc.errors import ConfigError
 
 
+class Section:
+    """A table of config.toml that checks its own values (issue 13): a component gets its
+    section, never the whole Settings, so the section is where its rules live."""
+
+    def validate(self, source: str) -> None:
+        """Raise ConfigError naming the key of a value out of range. `source` (the file) is
+        named only by the messages that always named it."""
+
+
 @dataclass(frozen=True)
-class SiteSettings:
+class SiteSettings(Section):
     title: str = "Press Office"
     description: str = "Press releases"
     base_url: str = "http://127.0.0.1:8080/"
@@ -41,9 +50,34 @@ class SiteSettings:
         """The path part of base_url, always ending in '/'."""
         return urlsplit(self.base_url).path or "/"
 
+    def validate(self, source: str) -> None:
+        try:
+            self.tz  # noqa: B018 - resolving the zone is the check
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ConfigError(f"site.timezone: unknown time zone {self.timezone!r}") from None
+        base = urlsplit(self.base_url)
+        if (
+            base.scheme not in ("http", "https")
+            or not base.netloc
+            or not self.base_url.endswith("/")
+        ):
+            raise ConfigError("site.base_url must be an absolute http(s) URL ending in '/'")
+        if not _DOMAIN.match(self.id_authority):
+            raise ConfigError(
+                "site.id_authority must be a domain name the publisher owns, e.g. 'example.org'"
+            )
+        try:
+            dt.date.fromisoformat(self.id_date)
+        except ValueError:
+            raise ConfigError("site.id_date must be a date such as '2020-01-01'") from None
+        if not _LANGUAGE.match(self.language):
+            raise ConfigError("site.language must be a language tag such as 'en' or 'en-GB'")
+        if not self.title.strip():
+            raise ConfigError("site.title must not be empty")
+
 
 @dataclass(frozen=True)
-class ItemsSettings:
+class ItemsSettings(Section):
     dir: Path = Path("items")
     default_time: str = "09:00"
     max_bytes: int = 1024 * 1024
@@ -56,9 +90,16 @@ class ItemsSettings:
     def default_clock_time(self) -> dt.time:
         return dt.time.fromisoformat(self.default_time)
 
+    def validate(self, source: str) -> None:
+        try:
+            self.default_clock_time  # noqa: B018
+        except ValueError:
+            raise ConfigError("items.default_time must be a time such as '09:00'") from None
+        _at_least_one(self, "items", "max_bytes", "scan_seconds")
+
 
 @dataclass(frozen=True)
-class DatabaseSettings:
+class DatabaseSettings(Section):
     url: str = "sqlite:///var/feedsvc.db"
     # Bring the schema up to date at start (Alembic). With several instances, set false
     # and run `feedsvc db upgrade` once per release of feedsvc.
@@ -66,26 +107,32 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
-class FeedsSettings:
+class FeedsSettings(Section):
     limit: int = 50
     ttl_minutes: int = 15  # RSS <ttl>, and the HTTP max-age of feeds and pages
     archive_page_size: int = 100
     tombstone_days: int = 30
     summary_chars: int = 300
 
+    def validate(self, source: str) -> None:
+        _at_least_one(self, "feeds", "limit", "archive_page_size", "summary_chars", "ttl_minutes")
+
 
 @dataclass(frozen=True)
-class PagesSettings:
+class PagesSettings(Section):
     per_page: int = 20
 
+    def validate(self, source: str) -> None:
+        _at_least_one(self, "pages", "per_page")
+
 
 @dataclass(frozen=True)
-class BuildSettings:
+class BuildSettings(Section):
     out: Path = Path("public")
 
 
 @dataclass(frozen=True)
-class ServerSettings:
+class ServerSettings(Section):
     host: str = "127.0.0.1"
     port: int = 8080
     cache_dir: Path = Path("var/cache")
@@ -103,9 +150,22 @@ class ServerSettings:
     # set: made on first start, readable by its owner only.
     secret_key_file: Path = Path("var/secret_key")
 
+    def validate(self, source: str) -> None:
+        for key, nets in (
+            ("server.trusted_proxies", self.trusted_proxies),
+            ("server.metrics_allow", self.metrics_allow),
+        ):
+            for net in nets:
+                try:
+                    ipaddress.ip_network(net, strict=False)
+                except ValueError:
+                    raise ConfigError(f"{key}: {net!r} is not an address or network") from None
+        if not 0 < self.port < 65536:
+            raise ConfigError(f"{source}: server.port must be between 1 and 65535")
+
 
 @dataclass(frozen=True)
-class ShareSettings:
+class ShareSettings(Section):
     enabled: bool = True  # the share form and API; the mailto: link is always there
     max_recipients: int = 3
     message_max_chars: int = 500
@@ -117,9 +177,23 @@ class ShareSettings:
     global_per_hour: int = 1000
     retention_days: int = 30  # then names, addresses, messages and IP hashes are erased
 
+    def validate(self, source: str) -> None:
+        _at_least_one(
+            self,
+            "share",
+            "max_recipients",
+            "message_max_chars",
+            "token_max_age_seconds",
+            "retention_days",
+        )
+        if self.min_fill_seconds >= self.token_max_age_seconds:
+            raise ConfigError(
+                "share.min_fill_seconds must be less than share.token_max_age_seconds"
+            )
+
 
 @dataclass(frozen=True)
-class MailSettings:
+class MailSettings(Section):
     transport: str = "maildir"  # or "smtp"
     maildir: Path = Path("var/mail")  # where the maildir transport drops each message
     # The From address, `from` in config.toml; "" is "<site.title> <noreply@<id_authority>>".
@@ -135,14 +209,35 @@ class MailSettings:
     def smtp_password(self) -> str | None:
         return os.environ.get(SMTP_PASSWORD_ENV)
 
+    def validate(self, source: str) -> None:
+        if self.transport not in ("maildir", "smtp"):
+            raise ConfigError('mail.transport must be "maildir" or "smtp"')
+        if self.smtp_security not in ("starttls", "ssl", "none"):
+            raise ConfigError('mail.smtp_security must be "starttls", "ssl" or "none"')
+        if self.smtp_security == "none" and not _is_loopback(self.smtp_host):
+            raise ConfigError(
+                'mail.smtp_security = "none" is allowed only to a loopback smtp_host: '
+                "anything else would send passwords and mail in clear text"
+            )
+        if self.sender and not _ADDRESS.search(self.sender):
+            raise ConfigError(
+                "mail.from must be an address such as 'Press Office <press@example.org>'"
+            )
+        _more_than_zero(self, "mail", "smtp_connections")
+
 
 @dataclass(frozen=True)
-class WebSubSettings:
+class WebSubSettings(Section):
     hubs: tuple[str, ...] = ()  # hub URLs pinged (hub.mode=publish) when a feed changes
 
+    def validate(self, source: str) -> None:
+        for hub in self.hubs:
+            if not _is_http_url(hub):
+                raise ConfigError(f"websub.hubs: {hub!r} is not an absolute http(s) URL")
+
 
 @dataclass(frozen=True)
-class OutboxSettings:
+class OutboxSettings(Section):
     tick_seconds: float = 2.0  # the dispatcher looks for due deliveries this often
     lease_seconds: int = 300  # a claimed delivery not recorded by then is claimed again
     batch: int = 50  # deliveries claimed at once
@@ -151,6 +246,11 @@ class OutboxSettings:
     allow_private_targets: bool = False  # http and loopback/private addresses (development)
     announce_max_age_days: float = 7.0  # older releases appear without a release.published
     keep_days: int = 30  # delivered, cancelled and dead deliveries are purged after this
+
+    def validate(self, source: str) -> None:
+        if not 0 < self.webhook_timeout_seconds <= 15:
+            raise ConfigError("outbox.webhook_timeout_seconds must be more than 0 and at most 15")
+        _more_than_zero(self, "outbox", "tick_seconds", "lease_seconds", "batch")
 
 
 WEBHOOK_EVENTS = ("release.published", "release.updated", "release.withdrawn")
@@ -207,6 +307,8 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _SECTIONS: dict[str, Any] = {
     f.name: f.default_factory for f in fields(Settings) if f.name not in ("root", "webhooks")
 }
+# In the order the one big check had (issue 13): with several mistakes, the same one is named.
+_CHECKED = ("site", "items", "feeds", "pages", "mail", "websub", "server", "share", "outbox")
 
 
 def load_settings(path: Path | str | None = None) -> Settings:
@@ -235,9 +337,9 @@ def settings_from_dict(raw: dict[str, Any], *, root: Path, source: str = "config
     for name in _SECTIONS:
         sections[name] = _build_section(name, raw.get(name, {}), root, source)
     webhooks = _webhooks(raw.get("webhooks", []), source)
-    settings = _validate(Settings(root=root, webhooks=webhooks, **sections))
-    if not 0 < settings.server.port < 65536:
-        raise ConfigError(f"{source}: server.port must be between 1 and 65535")
+    settings = Settings(root=root, webhooks=webhooks, **sections)
+    for name in _CHECKED:
+        getattr(settings, name).validate(source)
     return settings
 
 
@@ -316,85 +418,16 @@ def _build_section(name: str, values: dict[str, Any], root: Path, source: str) -
     return cls(**kwargs)
 
 
-def _validate(s: Settings) -> Settings:
-    try:
-        s.site.tz  # noqa: B018 - resolving the zone is the check
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"site.timezone: unknown time zone {s.site.timezone!r}") from None
-    base = urlsplit(s.site.base_url)
-    if base.scheme not in ("http", "https") or not base.netloc or not s.site.base_url.endswith("/"):
-        raise ConfigError("site.base_url must be an absolute http(s) URL ending in '/'")
-    if not _DOMAIN.match(s.site.id_authority):
-        raise ConfigError(
-            "site.id_authority must be a domain name the publisher owns, e.g. 'example.org'"
-        )
-    try:
-        dt.date.fromisoformat(s.site.id_date)
-    except ValueError:
-        raise ConfigError("site.id_date must be a date such as '2020-01-01'") from None
-    if not _LANGUAGE.match(s.site.language):
-        raise ConfigError("site.language must be a language tag such as 'en' or 'en-GB'")
-    if not s.site.title.strip():
-        raise ConfigError("site.title must not be empty")
-    try:
-        s.items.default_clock_time  # noqa: B018
-    except ValueError:
-        raise ConfigError("items.default_time must be a time such as '09:00'") from None
-    for key, value in (
-        ("feeds.limit", s.feeds.limit),
-        ("feeds.archive_page_size", s.feeds.archive_page_size),
-        ("pages.per_page", s.pages.per_page),
-        ("items.max_bytes", s.items.max_bytes),
-        ("feeds.summary_chars", s.feeds.summary_chars),
-        ("feeds.ttl_minutes", s.feeds.ttl_minutes),
-        ("items.scan_seconds", s.items.scan_seconds),
-    ):
-        if value < 1:
-            raise ConfigError(f"{key} must be at least 1")
-    if s.mail.transport not in ("maildir", "smtp"):
-        raise ConfigError('mail.transport must be "maildir" or "smtp"')
-    if s.mail.smtp_security not in ("starttls", "ssl", "none"):
-        raise ConfigError('mail.smtp_security must be "starttls", "ssl" or "none"')
-    if s.mail.smtp_security == "none" and not _is_loopback(s.mail.smtp_host):
-        raise ConfigError(
-            'mail.smtp_security = "none" is allowed only to a loopback smtp_host: '
-            "anything else would send passwords and mail in clear text"
-        )
-    if s.mail.sender and not _ADDRESS.search(s.mail.sender):
-        raise ConfigError("mail.from must be an address such as 'Press Office <press@example.org>'")
-    for hub in s.websub.hubs:
-        if not _is_http_url(hub):
-            raise ConfigError(f"websub.hubs: {hub!r} is not an absolute http(s) URL")
-    for key, nets in (
-        ("server.trusted_proxies", s.server.trusted_proxies),
-        ("server.metrics_allow", s.server.metrics_allow),
-    ):
-        for net in nets:
-            try:
-                ipaddress.ip_network(net, strict=False)
-            except ValueError:
-                raise ConfigError(f"{key}: {net!r} is not an address or network") from None
-    for key, value in (
-        ("share.max_recipients", s.share.max_recipients),
-        ("share.message_max_chars", s.share.message_max_chars),
-        ("share.token_max_age_seconds", s.share.token_max_age_seconds),
-        ("share.retention_days", s.share.retention_days),
-    ):
-        if value < 1:
-            raise ConfigError(f"{key} must be at least 1")
-    if s.share.min_fill_seconds >= s.share.token_max_age_seconds:
-        raise ConfigError("share.min_fill_seconds must be less than share.token_max_age_seconds")
-    if not 0 < s.outbox.webhook_timeout_seconds <= 15:
-        raise ConfigError("outbox.webhook_timeout_seconds must be more than 0 and at most 15")
-    for key, value in (
-        ("outbox.tick_seconds", s.outbox.tick_seconds),
-        ("outbox.lease_seconds", s.outbox.lease_seconds),
-        ("outbox.batch", s.outbox.batch),
-        ("mail.smtp_connections", s.mail.smtp_connections),
-    ):
-        if value <= 0:
-            raise ConfigError(f"{key} must be more than 0")
-    return s
+def _at_least_one(section: Section, name: str, *keys: str) -> None:
+    for key in keys:
+        if getattr(section, key) < 1:
+            raise ConfigError(f"{name}.{key} must be at least 1")
+
+
+def _more_than_zero(section: Section, name: str, *keys: str) -> None:
+    for key in keys:
+        if getattr(section, key) <= 0:
+            raise ConfigError(f"{name}.{key} must be more than 0")
 
 
 _ADDRESS = re.compile(r"[^@\s<>]+@[^@\s<>]+")

@@ -70,10 +70,17 @@ class Service:
             self.scanner.problems
         )
         self.signer = Signer(load_key(settings))
-        self.desk = ShareDesk(settings, self.store, self.signer, self.clock)
+        self.desk = ShareDesk(
+            self.store,
+            self.signer,
+            self.clock,
+            rules=settings.share,
+            site=settings.site,
+            webhooks=settings.webhooks,
+        )
         self.metrics.shares = lambda: self.desk.counts
-        self.metrics.gauges["feedsvc_shares_stored"] = lambda: self.desk.shares.totals()[0]
-        self.metrics.gauges["feedsvc_share_clicks_stored"] = lambda: self.desk.shares.totals()[1]
+        self.metrics.gauges["feedsvc_shares_stored"] = lambda: self.desk.totals()[0]
+        self.metrics.gauges["feedsvc_share_clicks_stored"] = lambda: self.desk.totals()[1]
         self.metrics.deliveries = lambda: self.dispatcher.totals
         self.metrics.outbox_depth = self.store.outbox.counts
         self.metrics.gauges["feedsvc_webhook_endpoints_disabled"] = lambda: sum(
@@ -221,11 +228,7 @@ class Service:
         purged = self.store.outbox.purge(now - dt.timedelta(days=self.settings.outbox.keep_days))
         if purged:
             log.info("purged %d old deliveries", purged)
-        rules = self.settings.share
-        shares, erased = self.desk.shares.erase(
-            now - dt.timedelta(days=rules.retention_days),
-            now - dt.timedelta(seconds=rules.token_max_age_seconds),
-        )
+        shares, erased = self.desk.erase_expired(now)
         if shares or erased:
             log.info("erased the personal data of %d shares and %d deliveries", shares, erased)
         return purged
@@ -252,14 +255,15 @@ class Service:
 
 
 def channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
+    from feedsvc.channels.email import Letterhead
     from feedsvc.channels.mail import email_channel
     from feedsvc.channels.webhook import WebhookChannel
     from feedsvc.channels.websub import WebSubChannel
 
     return {
-        "email": email_channel(settings),
-        "webhook": WebhookChannel(settings, clock=clock),
-        "websub": WebSubChannel(settings, clock=clock),
+        "email": email_channel(settings.mail, Letterhead.of(settings)),
+        "webhook": WebhookChannel(settings.outbox, settings.webhooks, clock=clock),
+        "websub": WebSubChannel(settings.outbox, settings.websub.hubs, clock=clock),
     }
 
 

@@ -14,6 +14,7 @@ from feedsvc.clock import FixedClock
 from feedsvc.config import settings_from_dict
 from feedsvc.publishing.cache import Missing, Ready
 from feedsvc.service import Service
+from feedsvc.sharing.requests import parse
 from tests.conftest import BASE_URL, SEED, SEED_ID, new_database_url, newsroom_text
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
@@ -300,3 +301,20 @@ def test_changes_made_by_another_process_reach_the_cache(service: Service) -> No
     assert SEED_ID.encode() in service.cache.hot["feed.xml"].body
     # Its own changes are not applied twice: the log says what it already did.
     assert service.follow().published == []
+
+
+def test_metrics_show_the_shares_and_clicks_the_desk_stored(service: Service) -> None:
+    # /metrics asks the desk, which owns the shares (issue 13), not its store.
+    shutil.copy(SEED, service.settings.items.dir / SEED.name)
+    service.start()
+    request = parse(
+        {"release": SEED_ID, "to": "friend@example.org", "token": "operator"},
+        service.settings.share,
+    )
+    receipt = service.desk.share_now(request)
+    for _ in range(2):  # two click-throughs of one share: the two gauges differ
+        assert service.desk.click(receipt.id) == SEED_ID
+    assert service.desk.click("no-such-share") is None
+    lines = service.metrics.render().decode().splitlines()
+    assert "feedsvc_shares_stored 1" in lines
+    assert "feedsvc_share_clicks_stored 2" in lines

@@ -7,7 +7,7 @@ An email delivery's payload:
      "from_name": str | None,   # the From display name instead of mail.from's
      "headers": {"List-Unsubscribe": str, "List-Unsubscribe-Post": str} | None}
 
-From is `settings.mail_sender`. Date and Message-ID come from the delivery, so every
+From is the letterhead's sender (`mail.from`). Date and Message-ID come from the delivery, so every
 attempt sends the same message and receivers can drop duplicates. Headers are ASCII:
 non-ASCII names and subjects become RFC 2047 encoded words; addresses must be ASCII
 (no SMTPUTF8). No Auto-Submitted header: a share is sent on behalf of a person.
@@ -80,6 +80,20 @@ class Address:
 
 
 @dataclass(frozen=True)
+class Letterhead:
+    """What every email of the site carries whatever it says: the From address (always the
+    site's own: DMARC) and the domain of its Message-IDs. Made once from the mail and site
+    sections, so a channel needs neither (issue 13)."""
+
+    sender: str
+    domain: str
+
+    @classmethod
+    def of(cls, settings: Settings) -> Letterhead:
+        return cls(settings.mail_sender, settings.site.id_authority)
+
+
+@dataclass(frozen=True)
 class Composed:
     """A message ready for the wire: its envelope and its bytes (ASCII, CRLF line ends)."""
 
@@ -121,12 +135,12 @@ def _fields(payload: Any) -> _Fields:
     )
 
 
-def compose(delivery: Delivery, settings: Settings) -> Composed:
+def compose(delivery: Delivery, letterhead: Letterhead) -> Composed:
     fields = _fields(delivery.payload)
     to, subject, text, html = fields.to, fields.subject, fields.text, fields.html
     reply_to, from_name, extra = fields.reply_to, fields.from_name, fields.extra
     try:
-        sender = _sender(settings.mail_sender)
+        sender = _sender(letterhead.sender)
     except PermanentFailure as error:
         # The configuration is wrong, not this message: every mail waits until it is fixed.
         raise TransientFailure(str(error)) from None
@@ -140,7 +154,7 @@ def compose(delivery: Delivery, settings: Settings) -> Composed:
     lines += [
         f"Subject: {_subject(subject)}",
         f"Date: {format_datetime(delivery.created_at)}",
-        f"Message-ID: <{delivery.stable_id}@{settings.site.id_authority}>",
+        f"Message-ID: <{delivery.stable_id}@{letterhead.domain}>",
         "MIME-Version: 1.0",
         *(f"{name}: {value}" for name, value in extra),
     ]

@@ -9,8 +9,7 @@ import uuid
 from pathlib import Path
 
 from feedsvc.channels import TransientFailure
-from feedsvc.channels.email import compose
-from feedsvc.config import Settings
+from feedsvc.channels.email import Letterhead, compose
 from feedsvc.model import Delivery
 from feedsvc.privacy import FILE_MODE, private_folder
 
@@ -21,12 +20,13 @@ _HOST = socket.gethostname().replace("/", r"\057").replace(":", r"\072")
 class MaildirChannel:
     name = "email"
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
+    def __init__(self, maildir: Path, letterhead: Letterhead) -> None:
+        self._maildir = maildir  # mail.maildir
+        self._letterhead = letterhead
 
     def send(self, delivery: Delivery) -> None:
-        message = compose(delivery, self._settings)
-        path = self._settings.mail.maildir
+        message = compose(delivery, self._letterhead)
+        path = self._maildir
         try:
             # Files in a maildir end lines with LF, not the CRLF of the wire (policy.SMTP).
             deliver(path, message.data.replace(b"\r\n", b"\n"))

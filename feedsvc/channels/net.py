@@ -34,7 +34,7 @@ from urllib3.util import Timeout
 
 from feedsvc.channels import DeliveryFailed, PermanentFailure, TransientFailure
 from feedsvc.clock import Clock, SystemClock
-from feedsvc.config import Settings
+from feedsvc.config import OutboxSettings
 
 try:
     USER_AGENT = f"feedsvc/{importlib.metadata.version('feedsvc')}"
@@ -309,19 +309,20 @@ def _os_reason(e: BaseException) -> str:
 
 
 class HttpChannel:
-    """What the webhook and WebSub channels share: settings, one guarded session for their
-    sends (closed at the end of a batch), the clock and the resolver."""
+    """What the webhook and WebSub channels share: the outbox section (timeouts, private
+    targets), one guarded session for their sends (closed at the end of a batch), the clock
+    and the resolver."""
 
     def __init__(
         self,
-        settings: Settings,
+        outbox: OutboxSettings,
         session: requests.Session | None = None,
         *,
         clock: Clock | None = None,
         resolve: Resolver = resolve_host,
     ) -> None:
-        self._settings = settings
-        self._session = session or http_session(settings.outbox.allow_private_targets)
+        self._outbox = outbox
+        self._session = session or http_session(outbox.allow_private_targets)
         self._clock = clock or SystemClock()
         self._resolve = resolve
 

@@ -15,17 +15,22 @@ import ssl
 import threading
 
 from feedsvc.channels import DeliveryFailed, PermanentFailure, TransientFailure
-from feedsvc.channels.email import compose
-from feedsvc.config import SMTP_PASSWORD_ENV, Settings
+from feedsvc.channels.email import Letterhead, compose
+from feedsvc.config import SMTP_PASSWORD_ENV, MailSettings
 from feedsvc.model import Delivery
 
 
 class SmtpChannel:
     name = "email"
 
-    def __init__(self, settings: Settings, ssl_context: ssl.SSLContext | None = None) -> None:
-        self._settings = settings
-        self._mail = settings.mail
+    def __init__(
+        self,
+        mail: MailSettings,
+        letterhead: Letterhead,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._mail = mail
+        self._letterhead = letterhead
         self._server = f"{self._mail.smtp_host}:{self._mail.smtp_port}"
         if ssl_context is None and self._mail.smtp_security != "none":
             ssl_context = ssl.create_default_context()
@@ -50,7 +55,7 @@ class SmtpChannel:
         self._local.connection = connection
 
     def send(self, delivery: Delivery) -> None:
-        message = compose(delivery, self._settings)
+        message = compose(delivery, self._letterhead)
         sender, recipients, data = message.sender, list(message.recipients), message.data
         for attempt in (1, 2):
             reused = self._connection is not None

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import requests
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from feedsvc.channels import EndpointGone, PermanentFailure, TransientFailure
-from feedsvc.channels.net import HttpChannel, describe, failure_for, post
-from feedsvc.config import WebhookSettings
+from feedsvc.channels.net import HttpChannel, Resolver, describe, failure_for, post, resolve_host
+from feedsvc.clock import Clock
+from feedsvc.config import OutboxSettings, WebhookSettings
 from feedsvc.model import Delivery
 
 MAX_BODY_BYTES = 20_000  # Standard Webhooks, "Payload size": smaller than 20 kB
@@ -22,6 +24,18 @@ MAX_BODY_BYTES = 20_000  # Standard Webhooks, "Payload size": smaller than 20 kB
 
 class WebhookChannel(HttpChannel):
     name = "webhook"
+
+    def __init__(
+        self,
+        outbox: OutboxSettings,
+        endpoints: tuple[WebhookSettings, ...],
+        session: requests.Session | None = None,
+        *,
+        clock: Clock | None = None,
+        resolve: Resolver = resolve_host,
+    ) -> None:
+        super().__init__(outbox, session, clock=clock, resolve=resolve)
+        self._endpoints = endpoints  # [[webhooks]]
 
     def send(self, delivery: Delivery) -> None:
         endpoint = self._endpoint(delivery.target)
@@ -40,7 +54,7 @@ class WebhookChannel(HttpChannel):
             "Content-Type": "application/json",
             **signature_headers(endpoint, f"msg_{delivery.stable_id}", now, body),
         }
-        outbox = self._settings.outbox
+        outbox = self._outbox
         reply = post(
             self._session,
             endpoint.url,
@@ -58,7 +72,7 @@ class WebhookChannel(HttpChannel):
             raise failure
 
     def _endpoint(self, url: str) -> WebhookSettings:
-        for endpoint in self._settings.webhooks:
+        for endpoint in self._endpoints:
             if endpoint.url == url:
                 return endpoint
         raise PermanentFailure(f"{url} is no longer a configured endpoint ([[webhooks]])")

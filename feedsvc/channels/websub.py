@@ -9,17 +9,33 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+import requests
+
 from feedsvc.channels import PermanentFailure
-from feedsvc.channels.net import HttpChannel, failure_for, post
+from feedsvc.channels.net import HttpChannel, Resolver, failure_for, post, resolve_host
+from feedsvc.clock import Clock
+from feedsvc.config import OutboxSettings
 from feedsvc.model import Delivery
 
 
 class WebSubChannel(HttpChannel):
     name = "websub"
 
+    def __init__(
+        self,
+        outbox: OutboxSettings,
+        hubs: tuple[str, ...],
+        session: requests.Session | None = None,
+        *,
+        clock: Clock | None = None,
+        resolve: Resolver = resolve_host,
+    ) -> None:
+        super().__init__(outbox, session, clock=clock, resolve=resolve)
+        self._hubs = hubs  # websub.hubs
+
     def send(self, delivery: Delivery) -> None:
         hub = delivery.target
-        if hub not in self._settings.websub.hubs:
+        if hub not in self._hubs:
             raise PermanentFailure(f"{hub} is no longer a configured hub (websub.hubs)")
         topic = delivery.payload.get("topic")
         if not isinstance(topic, str) or not topic:
@@ -27,7 +43,7 @@ class WebSubChannel(HttpChannel):
         # WebSub (W3C Recommendation) section 7 leaves how a publisher tells its hub to the
         # two of them; hubs take the PubSubHubbub 0.4 form: hub.mode=publish, hub.url.
         body = urlencode({"hub.mode": "publish", "hub.url": topic}).encode()
-        outbox = self._settings.outbox
+        outbox = self._outbox
         reply = post(
             self._session,
             hub,

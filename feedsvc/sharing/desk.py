@@ -31,8 +31,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from feedsvc.channels import PermanentFailure
 from feedsvc.channels.email import check as check_email
 from feedsvc.clock import Clock
-from feedsvc.config import Settings
-from feedsvc.model import Outgoing, StoredRelease
+from feedsvc.config import ShareSettings, SiteSettings, WebhookSettings
+from feedsvc.model import Outgoing, Release, StoredRelease
 from feedsvc.sharing.keys import Signer, address_hash, ip_hash, network_of, new_id
 from feedsvc.sharing.links import defang
 from feedsvc.sharing.requests import ShareRequest
@@ -75,11 +75,21 @@ class ShareRefused(Exception):
 
 
 class ShareDesk:
-    def __init__(self, settings: Settings, store: Store, signer: Signer, clock: Clock) -> None:
-        self.settings = settings
-        self.rules = settings.share
+    def __init__(
+        self,
+        store: Store,
+        signer: Signer,
+        clock: Clock,
+        *,
+        rules: ShareSettings,
+        site: SiteSettings,
+        webhooks: tuple[WebhookSettings, ...] = (),
+    ) -> None:
+        self.rules = rules
+        self.site = site  # the emails' sender name and links
+        self.webhooks = webhooks  # told of each share when they ask for share.created
         self.store = store
-        self.shares = ShareStore(store.engine)
+        self.shares = shares_in(store)
         self.signer = signer
         self.clock = clock
         env = Environment(
@@ -217,9 +227,29 @@ class ShareDesk:
         *,
         by_operator: bool = False,
     ) -> PendingShare:
-        site = self.settings.site
         share_id = new_id()
         release = stored.release
+        return PendingShare(
+            id=share_id,
+            release_id=release.id,
+            nonce=nonce,
+            ip_hash=ip_hash(self.signer, client_ip),
+            sender_name=request.from_name,
+            sender_email=request.from_email,
+            sender_hash=address_hash(self.signer, request.from_email)
+            if request.from_email
+            else None,
+            message=request.message,
+            emails=self._emails(share_id, request, release, by_operator),
+            announcements=self._announcements(share_id, release.id, request),
+        )
+
+    def _emails(
+        self, share_id: str, request: ShareRequest, release: Release, by_operator: bool
+    ) -> list[tuple[str, Outgoing]]:
+        """One email a recipient (keyed by the address's hash), each with its own
+        unsubscribe link; ShareRefused(UNSENDABLE) when no email can carry the release."""
+        site = self.site
         sender = request.from_name
         display = f"{sender} via {site.title}" if sender else site.title
         # A title's line or paragraph separators (and controls) would make a subject no
@@ -265,27 +295,14 @@ class ShareDesk:
                 ) from None
             key = f"share {share_id} {digest}"
             emails.append((digest, Outgoing("email", address, payload, key, subject=share_id)))
-        return PendingShare(
-            id=share_id,
-            release_id=release.id,
-            nonce=nonce,
-            ip_hash=ip_hash(self.signer, client_ip),
-            sender_name=request.from_name,
-            sender_email=request.from_email,
-            sender_hash=address_hash(self.signer, request.from_email)
-            if request.from_email
-            else None,
-            message=request.message,
-            emails=emails,
-            announcements=self._announcements(share_id, release.id, request),
-        )
+        return emails
 
     def _announcements(
         self, share_id: str, release_id: str, request: ShareRequest
     ) -> list[Outgoing]:
         now = self.clock.now().astimezone(dt.UTC).isoformat(timespec="seconds")
         out = []
-        for endpoint in self.settings.webhooks:
+        for endpoint in self.webhooks:
             if "share.created" not in endpoint.events:
                 continue
             data: dict[str, Any] = {
@@ -318,6 +335,18 @@ class ShareDesk:
             self._releases.clear()
         self._releases[release_id] = (now + _REMEMBER_SECONDS, stored)
         return stored
+
+    def totals(self) -> tuple[int, int]:
+        """Shares and click-throughs stored, for /metrics."""
+        return self.shares.totals()
+
+    def erase_expired(self, now: dt.datetime) -> tuple[int, int]:
+        """Erase what names a person in shares older than share.retention_days (and in
+        their ended deliveries); returns (shares, deliveries) erased."""
+        return self.shares.erase(
+            now - dt.timedelta(days=self.rules.retention_days),
+            now - dt.timedelta(seconds=self.rules.token_max_age_seconds),
+        )
 
     def forget(self) -> None:
         """The published set changed: look releases up afresh."""
@@ -374,6 +403,10 @@ class ShareDesk:
 
     # -- the recipient's side ----------------------------------------------------------------
 
+    def click(self, share_id: str) -> str | None:
+        """Count a click-through; the release it leads to, or None for no such share."""
+        return self.shares.click(share_id)
+
     def unsubscribe(self, token: str) -> bool:
         digest = self.signer.unsign("unsubscribe", token)
         if digest is None or not re.fullmatch(r"[0-9a-f]{64}", digest):
@@ -383,6 +416,11 @@ class ShareDesk:
 
     def unsubscribe_token_ok(self, token: str) -> bool:
         return self.signer.unsign("unsubscribe", token) is not None
+
+
+def shares_in(store: Store) -> ShareStore:
+    """The store's share tables: the one place a ShareStore is made (issue 13)."""
+    return ShareStore(store.engine)
 
 
 def _refused(refusal: Refusal) -> ShareRefused:

@@ -84,20 +84,7 @@ def _well_formed(raw: Mapping[str, Any]) -> tuple[ShareRequest, list[tuple[int, 
     from_name = _text(raw, "from_name", bad)
     from_email = _text(raw, "from_email", bad)
     message = _text(raw, "message", bad, lines=True)
-    targets = raw.get("to")
-    if isinstance(targets, str):
-        targets = [targets]
-    recipients: list[tuple[int, str]] = []  # (position, address)
-    if targets is None:
-        bad["to"] = "give at least one email address"
-    elif not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-        bad["to"] = "must be a list of email addresses"
-    elif any(c in t for t in targets for c in _BREAKS):
-        bad["to"] = "must not contain line breaks or NUL characters"
-    else:
-        recipients = [(n, t.strip()) for n, t in enumerate(targets) if t.strip()]
-        if not recipients:
-            bad["to"] = "give at least one email address"
+    recipients = _targets(raw, bad)
     if release is None and "release" not in bad:
         bad["release"] = "missing"
     if token is None and "token" not in bad:
@@ -114,6 +101,26 @@ def _well_formed(raw: Mapping[str, Any]) -> tuple[ShareRequest, list[tuple[int, 
         trapped=bool(raw.get("website")),
     )
     return draft, recipients
+
+
+def _targets(raw: Mapping[str, Any], bad: dict[str, str]) -> list[tuple[int, str]]:
+    """The `to` field: its addresses with their positions (a form's blank inputs are
+    counted, not kept); what is wrong with it into `bad`."""
+    targets = raw.get("to")
+    if isinstance(targets, str):
+        targets = [targets]
+    if targets is None:
+        bad["to"] = "give at least one email address"
+    elif not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+        bad["to"] = "must be a list of email addresses"
+    elif any(c in t for t in targets for c in _BREAKS):
+        bad["to"] = "must not contain line breaks or NUL characters"
+    else:
+        recipients = [(n, t.strip()) for n, t in enumerate(targets) if t.strip()]
+        if not recipients:
+            bad["to"] = "give at least one email address"
+        return recipients
+    return []
 
 
 def _text(
@@ -141,22 +148,7 @@ def _acceptable(
     """The request normalised; ShareInvalid(UNACCEPTABLE) naming every field it cannot be."""
     wrong: dict[str, str] = {}
     at: dict[str, int] = {}
-    normalised: list[str] = []
-    mailboxes: set[str] = set()
-    if len(recipients) > rules.max_recipients:
-        wrong["to"] = f"Give at most {rules.max_recipients} addresses."
-    else:
-        for position, address in recipients:
-            checked = _address(address)
-            if checked.startswith("!"):
-                wrong["to"] = checked[1:]
-                at["to"] = position
-                break
-            # victim@ and victim+1@ are one mailbox: one email, counted once.
-            mailbox = canonical_address(checked) if len(recipients) > 1 else ""
-            if mailbox not in mailboxes:
-                mailboxes.add(mailbox)
-                normalised.append(checked)
+    to = _recipients(recipients, rules, wrong, at)
     from_email = None
     if draft.from_email is not None:
         checked = _address(draft.from_email)
@@ -164,13 +156,8 @@ def _acceptable(
             wrong["from_email"] = checked[1:]
         else:
             from_email = checked
-    from_name = draft.from_name
-    if from_name is not None and len(from_name) > NAME_MAX_CHARS:
-        wrong["from_name"] = f"Use at most {NAME_MAX_CHARS} characters."
-    elif from_name is not None and carries_link(from_name):
-        # The name stands in From, the subject and both bodies of an email to a stranger:
-        # no link may ride in it (issue 11).
-        wrong["from_name"] = "Give your name only, without a web or email address."
+    if draft.from_name is not None and (problem := _name_problem(draft.from_name)):
+        wrong["from_name"] = problem
     message = draft.message
     if message is not None:
         message = message.replace("\r\n", "\n").replace("\r", "\n")
@@ -178,7 +165,44 @@ def _acceptable(
             wrong["message"] = f"Use at most {rules.message_max_chars} characters."
     if wrong:
         raise ShareInvalid(Invalid.UNACCEPTABLE, wrong, at)
-    return replace(draft, to=tuple(normalised), from_email=from_email, message=message)
+    return replace(draft, to=to, from_email=from_email, message=message)
+
+
+def _recipients(
+    recipients: list[tuple[int, str]],
+    rules: ShareSettings,
+    wrong: dict[str, str],
+    at: dict[str, int],
+) -> tuple[str, ...]:
+    """The `to` addresses normalised, one a mailbox; the first wrong one into `wrong` and
+    its position into `at`."""
+    if len(recipients) > rules.max_recipients:
+        wrong["to"] = f"Give at most {rules.max_recipients} addresses."
+        return ()
+    normalised: list[str] = []
+    mailboxes: set[str] = set()
+    for position, address in recipients:
+        checked = _address(address)
+        if checked.startswith("!"):
+            wrong["to"] = checked[1:]
+            at["to"] = position
+            break
+        # victim@ and victim+1@ are one mailbox: one email, counted once.
+        mailbox = canonical_address(checked) if len(recipients) > 1 else ""
+        if mailbox not in mailboxes:
+            mailboxes.add(mailbox)
+            normalised.append(checked)
+    return tuple(normalised)
+
+
+def _name_problem(name: str) -> str | None:
+    if len(name) > NAME_MAX_CHARS:
+        return f"Use at most {NAME_MAX_CHARS} characters."
+    if carries_link(name):
+        # The name stands in From, the subject and both bodies of an email to a stranger:
+        # no link may ride in it (issue 11).
+        return "Give your name only, without a web or email address."
+    return None
 
 
 def _address(text: str) -> str:

@@ -22,7 +22,7 @@ from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from feedsvc.config import Settings
+from feedsvc.config import ShareSettings, SiteSettings
 from feedsvc.publishing.pages import Pages
 from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
 from feedsvc.sharing.requests import ShareInvalid, parse
@@ -50,13 +50,21 @@ _SECURITY = [
 
 
 class ShareRoutes:
-    def __init__(self, settings: Settings, desk: ShareDesk, pages: Pages) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        desk: ShareDesk,
+        pages: Pages,
+        clients: Clients,
+        *,
+        rules: ShareSettings,
+        site: SiteSettings,
+    ) -> None:
+        self.rules = rules
         self.desk = desk
         self.pages = pages
-        self.base_path = settings.site.base_path
-        self.clients = Clients(settings.server.trusted_proxies)
-        self.origin = site_origin(settings.site.base_url)
+        self.base_path = site.base_path
+        self.clients = clients  # the limits and tokens key on the address it decides
+        self.origin = site_origin(site.base_url)
         self._form = pages.env.get_template("share.html")
         self._sent = pages.env.get_template("share_sent.html")
         self._unsubscribe = pages.env.get_template("unsubscribe.html")
@@ -114,7 +122,7 @@ class ShareRoutes:
         token = await loop.run_in_executor(None, self.desk.token, release, self._client(scope))
         if token is None:
             return await self._json(send, 404, {"error": "no such release"}, "/api/shares/token")
-        rules = self.settings.share
+        rules = self.rules
         body = {
             "token": token,
             "min_fill_seconds": rules.min_fill_seconds,
@@ -142,7 +150,7 @@ class ShareRoutes:
         if not isinstance(data, dict):
             return await self._json(send, 400, {"error": "send a JSON object"}, route)
         try:
-            request = parse(data, self.settings.share)
+            request = parse(data, self.rules)
             receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
         except ShareInvalid as e:
             status = INVALID_STATUS[e.kind]
@@ -185,7 +193,7 @@ class ShareRoutes:
         values["to"] = fields.get("to", [])
         values["release"] = release_id
         try:
-            request = parse(values, self.settings.share)
+            request = parse(values, self.rules)
             receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
         except ShareInvalid as e:
             if set(e.fields) == {"token"}:  # no JavaScript: the form again, with a token
@@ -244,7 +252,7 @@ class ShareRoutes:
         return self._form.render(
             **self.pages.base,
             r=stored.release,
-            rules=self.settings.share,
+            rules=self.rules,
             values=values,
             errors=errors,
             token=token,
@@ -262,7 +270,7 @@ class ShareRoutes:
 
     async def _click(self, send: Send, method: str, share_id: str) -> Answer:
         loop = asyncio.get_running_loop()
-        release_id = await loop.run_in_executor(None, self.desk.shares.click, share_id)
+        release_id = await loop.run_in_executor(None, self.desk.click, share_id)
         if release_id is None:
             return await self._html(send, 404, self._missing(), "/s/{id}", method)
         self.desk.count("clicked")

@@ -14,7 +14,7 @@ from hypothesis import settings as settings_for_hypothesis
 from hypothesis import strategies as st
 
 from feedsvc.channels import PermanentFailure, TransientFailure
-from feedsvc.channels.email import compose
+from feedsvc.channels.email import Letterhead, compose
 from feedsvc.channels.mail import email_channel
 from feedsvc.channels.maildir import MaildirChannel
 from feedsvc.channels.smtp import SmtpChannel
@@ -30,7 +30,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def parsed(delivery, settings):
-    return BytesParser(policy=default).parsebytes(compose(delivery, settings).data)
+    return BytesParser(policy=default).parsebytes(compose(delivery, Letterhead.of(settings)).data)
 
 
 def content(part) -> str:
@@ -68,7 +68,7 @@ def test_date_and_message_id_are_stable_across_attempts(settings: Settings) -> N
 
 @pytest.mark.parametrize("name", ["Zoë Müller", "王小明", "Müller, Zoë"])
 def test_non_ascii_display_names_are_encoded_words(settings: Settings, name: str) -> None:
-    raw = compose(make_delivery(to=f'"{name}" <zoe@example.org>'), settings).data
+    raw = compose(make_delivery(to=f'"{name}" <zoe@example.org>'), Letterhead.of(settings)).data
     assert raw.isascii()  # no SMTPUTF8 needed: RFC 2047 encoded words and a 7bit-safe body
     to_line = next(line for line in raw.split(b"\r\n") if line.startswith(b"To: "))
     assert to_line.startswith(b"To: =?utf-8?")
@@ -87,7 +87,7 @@ def test_text_and_html_alternatives_decode(settings: Settings) -> None:
     assert content(plain) == d.payload["text"]
     assert html.get_content_type() == "text/html"
     assert content(html) == "<p>Grüße, 你好</p>\n"
-    assert all(len(line) <= 78 for line in compose(d, settings).data.split(b"\r\n"))
+    assert all(len(line) <= 78 for line in compose(d, Letterhead.of(settings)).data.split(b"\r\n"))
 
 
 def test_text_only_without_html(settings: Settings) -> None:
@@ -110,7 +110,7 @@ def test_text_only_without_html(settings: Settings) -> None:
 )
 def test_header_injection_is_refused(settings: Settings, field: str, value: str) -> None:
     with pytest.raises(PermanentFailure, match=rf"\b{field}\b.*(line break|control)"):
-        compose(make_delivery(**{field: value}), settings)
+        compose(make_delivery(**{field: value}), Letterhead.of(settings))
 
 
 @pytest.mark.parametrize(
@@ -129,9 +129,9 @@ def test_header_injection_is_refused(settings: Settings, field: str, value: str)
 )
 def test_malformed_addresses_are_refused(settings: Settings, value: str) -> None:
     with pytest.raises(PermanentFailure, match=r"^to: "):
-        compose(make_delivery(to=value), settings)
+        compose(make_delivery(to=value), Letterhead.of(settings))
     with pytest.raises(PermanentFailure, match=r"^reply_to: "):
-        compose(make_delivery(reply_to=value or "x"), settings)
+        compose(make_delivery(reply_to=value or "x"), Letterhead.of(settings))
 
 
 @pytest.mark.parametrize(
@@ -145,17 +145,17 @@ def test_malformed_addresses_are_refused(settings: Settings, value: str) -> None
 )
 def test_wrong_payload_types_name_the_field(settings: Settings, payload, field) -> None:
     with pytest.raises(PermanentFailure, match=rf"email payload: {field} must be"):
-        compose(make_delivery(**payload), settings)
+        compose(make_delivery(**payload), Letterhead.of(settings))
 
 
 def test_a_bad_sender_is_transient(tmp_path: Path) -> None:
     settings = settings_from_dict({"mail": {"from": "Desk <desk@a@example.org>"}}, root=tmp_path)
     with pytest.raises(TransientFailure, match=r"mail\.from"):
-        compose(make_delivery(), settings)
+        compose(make_delivery(), Letterhead.of(settings))
 
 
 def test_envelope(settings: Settings) -> None:
-    message = compose(make_delivery(), settings)
+    message = compose(make_delivery(), Letterhead.of(settings))
     assert (message.sender, message.recipients) == (
         "noreply@press.example.org",
         ("zoe@example.org",),
@@ -165,9 +165,13 @@ def test_envelope(settings: Settings) -> None:
 def test_factory_picks_the_transport(tmp_path: Path) -> None:
     maildir = settings_from_dict({"mail": {"transport": "maildir"}}, root=tmp_path)
     smtp = settings_from_dict({"mail": {"transport": "smtp"}}, root=tmp_path)
-    assert isinstance(email_channel(maildir), MaildirChannel)
-    assert isinstance(email_channel(smtp), SmtpChannel)
-    assert email_channel(smtp).name == email_channel(maildir).name == "email"
+    assert isinstance(email_channel(maildir.mail, Letterhead.of(maildir)), MaildirChannel)
+    assert isinstance(email_channel(smtp.mail, Letterhead.of(smtp)), SmtpChannel)
+    assert (
+        email_channel(smtp.mail, Letterhead.of(smtp)).name
+        == email_channel(maildir.mail, Letterhead.of(maildir)).name
+        == "email"
+    )
 
 
 def to_name(raw: bytes) -> str:
@@ -186,7 +190,7 @@ def test_long_subjects_and_names_are_folded_and_read_back(settings: Settings) ->
     subject = "Ministry statement on the " + "very " * 30 + "long négociations"
     name = "Zoë " * 30 + "Müller"
     d = make_delivery(subject=subject, to=f"{name} <zoe@example.org>")
-    raw = compose(d, settings).data
+    raw = compose(d, Letterhead.of(settings)).data
     assert all(len(line) <= 78 for line in raw.split(b"\r\n"))
     message = parsed(d, settings)
     assert message["Subject"] == subject
@@ -222,7 +226,7 @@ def test_any_name_and_subject_read_back_without_extra_headers(name: str, subject
     config = settings_from_dict({"site": {"id_authority": "press.example.org"}}, root=Path("."))
     quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     d = make_delivery(to=f"{quoted} <zoe@example.org>", subject=subject)
-    raw = compose(d, config).data
+    raw = compose(d, Letterhead.of(config)).data
     assert raw.isascii()
     message = BytesParser(policy=default).parsebytes(raw)
     assert sorted(message.keys()) == sorted(

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc.channels import PermanentFailure, TransientFailure
+from feedsvc.channels.email import Letterhead
 from feedsvc.channels.maildir import MaildirChannel
 from feedsvc.config import Settings, settings_from_dict
 from tests.channels.smtp_server import CREATED, make_delivery
@@ -21,7 +22,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 def test_a_message_lands_in_new(settings: Settings) -> None:
-    channel = MaildirChannel(settings)
+    channel = MaildirChannel(settings.mail.maildir, Letterhead.of(settings))
     delivery = make_delivery()
     channel.send(delivery)
     channel.close()
@@ -43,7 +44,9 @@ def test_a_message_lands_in_new(settings: Settings) -> None:
 
 def test_a_bad_payload_writes_nothing(settings: Settings) -> None:
     with pytest.raises(PermanentFailure, match="subject"):
-        MaildirChannel(settings).send(make_delivery(subject="Hi\r\nBcc: evil@example.org"))
+        MaildirChannel(settings.mail.maildir, Letterhead.of(settings)).send(
+            make_delivery(subject="Hi\r\nBcc: evil@example.org")
+        )
     assert not settings.mail.maildir.exists()
 
 
@@ -51,4 +54,4 @@ def test_a_write_error_is_transient(settings: Settings) -> None:
     settings.mail.maildir.parent.mkdir(parents=True)
     settings.mail.maildir.write_text("a file where the maildir should be")
     with pytest.raises(TransientFailure, match="could not write to the maildir"):
-        MaildirChannel(settings).send(make_delivery())
+        MaildirChannel(settings.mail.maildir, Letterhead.of(settings)).send(make_delivery())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc.channels import PermanentFailure, TransientFailure
+from feedsvc.channels.email import Letterhead
 from feedsvc.channels.smtp import SmtpChannel
 from feedsvc.config import SMTP_PASSWORD_ENV, Settings, settings_from_dict
 from tests.channels.smtp_server import (
@@ -26,6 +28,10 @@ from tests.channels.smtp_server import (
 @pytest.fixture(scope="module")
 def tls() -> TLS:
     return make_tls()
+
+
+def smtp_channel(settings: Settings, ssl_context: ssl.SSLContext | None = None) -> SmtpChannel:
+    return SmtpChannel(settings.mail, Letterhead.of(settings), ssl_context)
 
 
 def smtp_settings(tmp_path: Path, port: int, security: str = "none", **mail) -> Settings:
@@ -51,7 +57,7 @@ def recorder() -> Recorder:
 def plain(tmp_path: Path, recorder: Recorder) -> Iterator[SmtpChannel]:
     """A channel to a plain (loopback) server that records what it receives."""
     with smtp_server(recorder) as server:
-        channel = SmtpChannel(smtp_settings(tmp_path, server.port))
+        channel = smtp_channel(smtp_settings(tmp_path, server.port))
         yield channel
         channel.close()
 
@@ -173,7 +179,7 @@ def test_one_connection_for_a_batch(plain: SmtpChannel, recorder: Recorder) -> N
 def test_reconnects_when_the_server_dropped_the_idle_connection(tmp_path: Path) -> None:
     recorder = Recorder()
     with smtp_server(recorder, timeout=0.2) as server:  # aiosmtpd hangs up after 0.2 s idle
-        channel = SmtpChannel(smtp_settings(tmp_path, server.port))
+        channel = smtp_channel(smtp_settings(tmp_path, server.port))
         channel.send(make_delivery("share:1"))
         time.sleep(0.5)
         channel.send(make_delivery("share:2"))
@@ -198,7 +204,7 @@ def test_421_on_a_new_connection_is_not_retried(plain: SmtpChannel, recorder: Re
 
 
 def test_connection_refused_is_transient(tmp_path: Path) -> None:
-    channel = SmtpChannel(smtp_settings(tmp_path, free_port()))
+    channel = smtp_channel(smtp_settings(tmp_path, free_port()))
     with pytest.raises(TransientFailure, match=r"127\.0\.0\.1:\d+: .*[Rr]efused"):
         channel.send(make_delivery())
 
@@ -208,7 +214,7 @@ def test_a_silent_server_times_out(tmp_path: Path) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()  # the kernel accepts the connection; nobody ever answers
         port = listener.getsockname()[1]
-        channel = SmtpChannel(smtp_settings(tmp_path, port, smtp_timeout_seconds=0.3))
+        channel = smtp_channel(smtp_settings(tmp_path, port, smtp_timeout_seconds=0.3))
         started = time.monotonic()
         with pytest.raises(TransientFailure, match="no answer in time"):
             channel.send(make_delivery())
@@ -219,7 +225,7 @@ def test_a_silent_server_times_out(tmp_path: Path) -> None:
 
 
 def test_starttls_and_login(starttls: Settings, tls: TLS, recorder: Recorder) -> None:
-    channel = SmtpChannel(starttls, ssl_context=tls.client)
+    channel = smtp_channel(starttls, ssl_context=tls.client)
     channel.send(make_delivery("share:1"))
     channel.send(make_delivery("share:2"))
     channel.close()
@@ -232,7 +238,7 @@ def test_a_wrong_password_is_transient_and_not_shown(
 ) -> None:
     monkeypatch.setenv(SMTP_PASSWORD_ENV, "wrong-Passw0rd")
     with pytest.raises(TransientFailure, match="login refused: 535") as failure:
-        SmtpChannel(starttls, ssl_context=tls.client).send(make_delivery())
+        smtp_channel(starttls, ssl_context=tls.client).send(make_delivery())
     assert "wrong-Passw0rd" not in str(failure.value)
     assert recorder.received == []
 
@@ -242,13 +248,13 @@ def test_a_missing_password_names_the_variable(
 ) -> None:
     monkeypatch.delenv(SMTP_PASSWORD_ENV)
     with pytest.raises(TransientFailure, match=SMTP_PASSWORD_ENV):
-        SmtpChannel(starttls, ssl_context=tls.client).send(make_delivery())
+        smtp_channel(starttls, ssl_context=tls.client).send(make_delivery())
     assert recorder.peers == []
 
 
 def test_an_untrusted_certificate_is_transient(starttls: Settings, recorder: Recorder) -> None:
     with pytest.raises(TransientFailure, match="certificate not trusted"):
-        SmtpChannel(starttls).send(make_delivery())  # the default context: not the test CA
+        smtp_channel(starttls).send(make_delivery())  # the default context: not the test CA
     assert recorder.received == []
 
 
@@ -256,7 +262,7 @@ def test_no_starttls_offered_is_transient(tmp_path: Path, tls: TLS, recorder: Re
     with smtp_server(recorder) as server:
         settings = smtp_settings(tmp_path, server.port, "starttls")
         with pytest.raises(TransientFailure, match="does not offer STARTTLS"):
-            SmtpChannel(settings, ssl_context=tls.client).send(make_delivery())
+            smtp_channel(settings, ssl_context=tls.client).send(make_delivery())
     assert recorder.received == []
 
 
@@ -273,9 +279,9 @@ def test_smtps(tmp_path: Path, tls: TLS, recorder: Recorder, monkeypatch) -> Non
     )
     with server as controller:
         settings = smtp_settings(tmp_path, controller.port, "ssl", smtp_username=USERNAME)
-        channel = SmtpChannel(settings, ssl_context=tls.client)
+        channel = smtp_channel(settings, ssl_context=tls.client)
         channel.send(make_delivery())
         channel.close()
         with pytest.raises(TransientFailure, match="certificate not trusted"):
-            SmtpChannel(settings).send(make_delivery())
+            smtp_channel(settings).send(make_delivery())
     assert len(recorder.received) == 1

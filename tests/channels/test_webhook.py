@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Callable
 from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -23,11 +24,15 @@ MakeSettings = Callable[..., Settings]
 MakeDelivery = Callable[..., Delivery]
 
 
+def channel_of(s: Settings, **kwargs: Any) -> WebhookChannel:
+    return WebhookChannel(s.outbox, s.webhooks, **kwargs)
+
+
 @pytest.fixture
 def channel(
     receiver: Receiver, channel_settings: MakeSettings, clock: FixedClock, secret: str
 ) -> WebhookChannel:
-    return WebhookChannel(channel_settings(webhooks=(receiver.url,)), clock=clock)
+    return channel_of(channel_settings(webhooks=(receiver.url,)), clock=clock)
 
 
 def test_the_event_is_signed_and_verifies(
@@ -160,7 +165,7 @@ def test_a_slow_receiver_times_out(
     make_delivery: MakeDelivery,
     secret: str,
 ) -> None:
-    channel = WebhookChannel(channel_settings(webhooks=(receiver.url,), timeout=0.5), clock=clock)
+    channel = channel_of(channel_settings(webhooks=(receiver.url,), timeout=0.5), clock=clock)
     receiver.answer(status=200, delay=3)
     started = time.monotonic()
     with pytest.raises(TransientFailure, match=re.escape("no answer within 0.5 s")):
@@ -263,7 +268,7 @@ def test_private_targets_are_refused(
     reason: str,
 ) -> None:
     url, reason = url.format(port=receiver.port), reason.format(port=receiver.port)
-    channel = WebhookChannel(channel_settings(webhooks=(url,), allow_private=False))
+    channel = channel_of(channel_settings(webhooks=(url,), allow_private=False))
     started = time.monotonic()
     with pytest.raises(TargetForbidden) as e:
         channel.send(make_delivery(url))
@@ -278,7 +283,7 @@ def test_rebinding_is_refused_at_connect(
     receiver: Receiver, channel_settings: MakeSettings, make_delivery: MakeDelivery, secret: str
 ) -> None:
     url = f"https://localhost:{receiver.port}/hook"
-    channel = WebhookChannel(
+    channel = channel_of(
         channel_settings(webhooks=(url,), allow_private=False),
         resolve=lambda host, port: ["93.184.216.34"],
     )

@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -18,6 +19,10 @@ MakeSettings = Callable[..., Settings]
 TOPIC = "https://press.example.org/feed.atom?lang=en&x=1"
 
 
+def channel_of(s: Settings, **kwargs: Any) -> WebSubChannel:
+    return WebSubChannel(s.outbox, s.websub.hubs, **kwargs)
+
+
 @pytest.fixture
 def hub(receiver: Receiver) -> Receiver:
     receiver.default = Answer(status=202)  # hubs accept a ping for later
@@ -26,7 +31,7 @@ def hub(receiver: Receiver) -> Receiver:
 
 @pytest.fixture
 def channel(hub: Receiver, channel_settings: MakeSettings, clock: FixedClock) -> WebSubChannel:
-    return WebSubChannel(channel_settings(hubs=(hub.url,), timeout=0.5), clock=clock)
+    return channel_of(channel_settings(hubs=(hub.url,), timeout=0.5), clock=clock)
 
 
 @pytest.fixture
@@ -127,7 +132,7 @@ def test_private_hubs_are_refused(
     reason: str,
 ) -> None:
     url = url.format(port=hub.port)
-    channel = WebSubChannel(channel_settings(hubs=(url,), allow_private=False))
+    channel = channel_of(channel_settings(hubs=(url,), allow_private=False))
     with pytest.raises(TargetForbidden, match=reason):
         channel.send(ping(url))
     assert hub.requests == []

@@ -16,7 +16,7 @@ from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 from feedsvc.channels import PermanentFailure, TransientFailure
-from feedsvc.channels.email import compose
+from feedsvc.channels.email import Letterhead, compose
 from feedsvc.config import settings_from_dict
 from feedsvc.publishing.mailto import mailto_link
 from tests.channels.smtp_server import make_delivery
@@ -223,7 +223,7 @@ def test_compose_gains_no_header(payload: dict[str, Any]) -> None:
     delivery = make_delivery(**payload)
     payload = delivery.payload  # with make_delivery's defaults (an HTML part)
     try:
-        composed = compose(delivery, SETTINGS)
+        composed = compose(delivery, Letterhead.of(SETTINGS))
     except (PermanentFailure, TransientFailure) as e:
         event(type(e).__name__)
         assert str(e)

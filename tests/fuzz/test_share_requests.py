@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from feedsvc.channels.email import compose
+from feedsvc.channels.email import Letterhead, compose
 from feedsvc.config import ShareSettings, settings_from_dict
 from feedsvc.sharing.requests import (
     ADDRESS_MAX_CHARS,
@@ -26,7 +26,9 @@ from tests.channels.smtp_server import make_delivery
 from tests.fuzz import fuzz, mostly
 
 RULES = ShareSettings()
-MAIL = settings_from_dict({"site": {"id_authority": "press.example.org"}}, root=Path("."))
+MAIL = Letterhead.of(
+    settings_from_dict({"site": {"id_authority": "press.example.org"}}, root=Path("."))
+)
 
 # JSON as json.loads gives it: NaN and Infinity (Python's json reads them) and lone surrogates
 # ("\ud800" is valid JSON, and not text that can be stored or sent) included.

@@ -12,6 +12,7 @@ import pytest
 
 from feedsvc.announce import Announcer
 from feedsvc.channels import Channel
+from feedsvc.channels.email import Letterhead
 from feedsvc.channels.smtp import SmtpChannel
 from feedsvc.config import Settings, settings_from_dict
 from feedsvc.model import Delivery, Outgoing
@@ -227,7 +228,7 @@ def test_email_over_smtp_retries_4xx_and_buries_5xx(tmp_path: Path, receiver: Re
         room.store.outbox.enqueue([email(1), email(2), email(3)], room.clock.now())
         send = Dispatcher(
             room.store.outbox,
-            {"email": SmtpChannel(settings)},
+            {"email": SmtpChannel(settings.mail, Letterhead.of(settings))},
             room.clock,
             policy=RetryPolicy(jitter=0),
             lanes={"email": 1},  # the replies above are given in order

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from feedsvc.config import settings_from_dict
+from feedsvc.config import Settings, settings_from_dict
 from feedsvc.sharing.desk import Reason, Receipt, ShareDesk, ShareRefused
 from feedsvc.sharing.keys import Signer, address_hash
 from feedsvc.sharing.requests import ShareRequest
@@ -35,9 +35,20 @@ def room(tmp_path: Path) -> Iterator[Newsroom]:
     room.store.close()
 
 
+def desk_for(settings: Settings, room: Newsroom) -> ShareDesk:
+    return ShareDesk(
+        room.store,
+        Signer(KEY),
+        room.clock,
+        rules=settings.share,
+        site=settings.site,
+        webhooks=settings.webhooks,
+    )
+
+
 @pytest.fixture
 def desk(room: Newsroom) -> Iterator[ShareDesk]:
-    desk = ShareDesk(room.settings, room.store, Signer(KEY), room.clock)
+    desk = desk_for(room.settings, room)
     yield desk
     desk.close()
 
@@ -165,7 +176,7 @@ def test_the_global_cap(room: Newsroom) -> None:
     settings = dataclasses.replace(
         room.settings, share=dataclasses.replace(room.settings.share, global_per_hour=2)
     )
-    desk = ShareDesk(settings, room.store, Signer(KEY), room.clock)
+    desk = desk_for(settings, room)
     try:
         for n in range(2):
             submit(desk, request(desk, room, to=(f"g{n}@example.org",)), ip=f"192.0.2.{n}")
@@ -220,7 +231,7 @@ def test_share_created_webhooks_carry_addresses_only_when_asked(
         },
         root=tmp_path,
     )
-    desk = ShareDesk(settings, room.store, Signer(KEY), room.clock)
+    desk = desk_for(settings, room)
     try:
         receipt = submit(desk, request(desk, room))
     finally:
@@ -276,9 +287,7 @@ def test_a_share_whose_email_cannot_be_built_is_refused_at_intake(room: Newsroom
     """Never 202 and then dead (issue 11): here the site's title holds a line separator,
     which no From display name may carry."""
     site = dataclasses.replace(room.settings.site, title="Press\u2028Office")
-    desk = ShareDesk(
-        dataclasses.replace(room.settings, site=site), room.store, Signer(KEY), room.clock
-    )
+    desk = desk_for(dataclasses.replace(room.settings, site=site), room)
     try:
         refused = refusal(desk, request(desk, room))
         assert (refused.reason, refused.field) == (Reason.UNSENDABLE, "release")
@@ -297,7 +306,7 @@ def test_a_title_with_format_characters_is_shared(room: Newsroom) -> None:
         f'+++\ntitle = "{title}"\ndate = 2026-11-20T09:00:00Z\nsection = "S"\n+++\nText.\n',
     )
     room.ingest()
-    desk = ShareDesk(room.settings, room.store, Signer(KEY), room.clock)
+    desk = desk_for(room.settings, room)
     try:
         token = desk.token("titled", "192.0.2.1")
         assert token is not None

@@ -21,6 +21,7 @@ from feedsvc.publishing.pages import Pages
 from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
 from feedsvc.sharing.keys import Signer
 from feedsvc.sharing.requests import Invalid
+from feedsvc.web.clients import Clients
 from feedsvc.web.refusals import INVALID_STATUS, REFUSED_STATUS, retry_after
 from feedsvc.web.share import ShareRoutes
 from tests.conftest import Newsroom, make_newsroom
@@ -140,8 +141,14 @@ def fresh_token(room: Newsroom, desk: ShareDesk) -> str:
     return token
 
 
+def routes_for(desk: ShareDesk, room: Newsroom) -> ShareRoutes:
+    settings = dataclasses.replace(room.settings, site=desk.site, share=desk.rules)
+    clients = Clients(settings.server.trusted_proxies)
+    return ShareRoutes(desk, Pages(settings), clients, rules=desk.rules, site=desk.site)
+
+
 def share(room: Newsroom, desk: ShareDesk, token: str, to: str = "friend@example.org") -> int:
-    routes = ShareRoutes(desk.settings, desk, Pages(desk.settings))
+    routes = routes_for(desk, room)
     data = {"release": "news", "to": [to], "token": token}
     return call(routes, "api/shares", b"application/json", json.dumps(data).encode())[0]
 
@@ -153,7 +160,14 @@ def refused(request: pytest.FixtureRequest, room: Newsroom) -> Iterator[tuple[Re
     for section, values in SETTINGS.get(reason, {}).items():
         changed = dataclasses.replace(getattr(settings, section), **values)
         settings = dataclasses.replace(settings, **{section: changed})
-    desk = ShareDesk(settings, room.store, Signer(KEY), room.clock)
+    desk = ShareDesk(
+        room.store,
+        Signer(KEY),
+        room.clock,
+        rules=settings.share,
+        site=settings.site,
+        webhooks=settings.webhooks,
+    )
     yield reason, desk
     desk.close()
 
@@ -167,7 +181,7 @@ def test_the_api_answers_each_reason_as_before(
 ) -> None:
     reason, desk = refused
     token = SCENARIOS[reason](room, desk)
-    routes = ShareRoutes(desk.settings, desk, Pages(desk.settings))
+    routes = routes_for(desk, room)
     data = json.dumps({"release": "news", "to": ["friend@example.org"], "token": token})
     status, headers, body = call(routes, "api/shares", b"application/json", data.encode())
     assert (status, json.loads(body)) == (STATUS[reason], JSON_BODY[reason])
@@ -180,7 +194,7 @@ def test_the_form_answers_each_reason_as_before(
 ) -> None:
     reason, desk = refused
     token = SCENARIOS[reason](room, desk)
-    routes = ShareRoutes(desk.settings, desk, Pages(desk.settings))
+    routes = routes_for(desk, room)
     form = urlencode({"to": "friend@example.org", "token": token}).encode()
     ctype = b"application/x-www-form-urlencoded"
     status, headers, body = call(routes, "releases/news/share", ctype, form)
