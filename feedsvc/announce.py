@@ -7,6 +7,7 @@ release is never published without its announcements queued, nor announced unpub
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from feedsvc.config import Settings
@@ -20,13 +21,17 @@ class Announcer:
         self.settings = settings
 
     def __call__(
-        self, changes: Changes, events: list[ReleaseEvent], now: dt.datetime
-    ) -> list[Outgoing]:
-        return [*self.webhooks(events, now), *self.hub_pings(changes, now)]
+        self, changes: Changes, events: Iterable[ReleaseEvent], now: dt.datetime
+    ) -> Iterator[Outgoing]:
+        """The messages, one at a time: an archive import publishes a great many releases
+        at once, and neither they nor their messages are ever held all together."""
+        yield from self.webhooks(events, now)
+        yield from self.hub_pings(changes, now)
 
-    def webhooks(self, events: list[ReleaseEvent], now: dt.datetime) -> list[Outgoing]:
+    def webhooks(self, events: Iterable[ReleaseEvent], now: dt.datetime) -> Iterator[Outgoing]:
+        if not self.settings.webhooks:
+            return  # the events (read from the store as they are taken) are left unread
         stamp = _iso(now)
-        outgoing = []
         for event in events:
             if event.type == "release.published" and self._old_news(event.release, now):
                 continue
@@ -35,16 +40,13 @@ class Announcer:
             for endpoint in self.settings.webhooks:
                 if event.type not in endpoint.events:
                     continue
-                outgoing.append(
-                    Outgoing(
-                        channel="webhook",
-                        target=endpoint.url,
-                        payload=body,
-                        key=f"{event.type} {event.release.id} {moment.isoformat()} {endpoint.url}",
-                        subject=event.release.id,
-                    )
+                yield Outgoing(
+                    channel="webhook",
+                    target=endpoint.url,
+                    payload=body,
+                    key=f"{event.type} {event.release.id} {moment.isoformat()} {endpoint.url}",
+                    subject=event.release.id,
                 )
-        return outgoing
 
     def _old_news(self, stored: StoredRelease, now: dt.datetime) -> bool:
         """A release dated long before it appears (an archive being imported) is published

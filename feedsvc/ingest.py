@@ -87,6 +87,9 @@ def store_files(
             if release.source not in clashes
         )
         done += len(batch)
+    # The last batch (its releases, bodies and all) is not held while everything is
+    # published: a first import's peak is there (issue 12).
+    del folder, part
     changes.merge(store.publish_due(clock.now()))
     if len(files) >= _PARALLEL_FROM:
         _give_back_memory()

@@ -337,7 +337,8 @@ class Site:
         pages, the section pages and the release pages, each with the newest `updated` it
         shows; a sitemap index past 50,000 URLs. With `only`, just the document at that path
         (if any). The section pages' dates come from `listing` (every visible release,
-        newest first), read from the store only for a document that shows them."""
+        newest first) when given, else from the store, only for a document that shows
+        them."""
         base_url = self.settings.site.base_url
         per_page = self.settings.pages.per_page
         urls: list[tuple[str, str | None]] = [
@@ -353,12 +354,16 @@ class Site:
 
         def with_section_days(start: int, stop: int) -> None:
             """Date the section pages among urls[start:stop] (once)."""
-            nonlocal listing
             if start >= end_of_sections or stop <= first_section or not sections:
                 return
             if listing is None:
-                listing = self.store.listing()
-            days = self._section_days(listing)
+                # A short query a section: the whole listing, summaries and all, held
+                # ~70 MiB more at 100,000 releases for a sitemap served live (issue 12).
+                limit = self.settings.feeds.limit
+                newest = {slug: self.store.newest_updated(slug, limit) for slug, _ in sections}
+                days = {slug: _day([(slug, at)]) for slug, at in newest.items() if at is not None}
+            else:
+                days = self._section_days(listing)
             for i, (slug, _) in enumerate(sections, start=first_section):
                 urls[i] = (urls[i][0], days.get(slug))
 

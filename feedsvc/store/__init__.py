@@ -91,7 +91,9 @@ class Scheduled:
 
 # Turns a change into the messages that announce it (webhooks, hub pings): called inside
 # the transaction that makes the change, so the change and its messages commit together.
-Announce = Callable[[Changes, list[ReleaseEvent], dt.datetime], list[Outgoing]]
+# The events are read from the store as they are taken, a chunk at a time, and only then:
+# take them (and give back the messages) one at a time, within the call.
+Announce = Callable[[Changes, Iterable[ReleaseEvent], dt.datetime], Iterable[Outgoing]]
 
 
 class Store:
@@ -329,60 +331,54 @@ class Store:
         ).scalar_one()
         if self.announce is None:
             return
-        ids = sorted({rid for _, rid in changes.events})
-        rows = {
-            row.id: _stored(row)
-            for chunk in _chunks(ids)
-            for row in conn.execute(select(releases).where(releases.c.id.in_(chunk)))
-        }
-        events = [ReleaseEvent(kind, rows[rid]) for kind, rid in changes.events if rid in rows]
+        events = _release_events(conn, changes.events)
         changes.enqueued += enqueue(conn, self.announce(changes, events, now), now)
 
     def _publish_due(self, conn: Any, now: dt.datetime, changes: Changes) -> None:
         cols = releases.c
-        rows = conn.execute(
-            select(cols.id, cols.section_slug, cols.published, cols.publish_at, cols.updated)
-            .where(
-                cols.seq.is_(None),
-                cols.withdrawn_at.is_(None),
-                or_(cols.publish_at.is_(None), cols.publish_at <= now),
-            )
-            .order_by(cols.published, cols.id)
-        ).all()
-        if not rows:
-            return
+        query = select(
+            cols.id, cols.section_slug, cols.published, cols.publish_at, cols.updated
+        ).where(
+            cols.seq.is_(None),
+            cols.withdrawn_at.is_(None),
+            or_(cols.publish_at.is_(None), cols.publish_at <= now),
+        )
         # A release is never dated before it became visible (issue 12): one embargoed until
         # 10:21 whose dateline gives 09:00 is published at 10:21, and was not updated before.
         # Its tag date stays the one it was stored with: no one has seen its id yet, and an
-        # id never changes once seen.
+        # id never changes once seen. A first import publishes everything here at once:
+        # one small tuple a release (a section's slug shared; the new `updated` only when
+        # its dates move), the rows read one by one, the parameters built a batch at a
+        # time, and only `seq` set where nothing else changes (issue 12).
+        slugs: dict[str, str] = {}
         dated = sorted(
-            (max(r.published, r.publish_at or r.published), r.id, r.section_slug, r.updated)
-            for r in rows
+            (at, rid, slugs.setdefault(slug, slug), _moved(published, at, updated))
+            for rid, slug, published, publish_at, updated in conn.execute(query)
+            for at in (max(published, publish_at or published),)
         )
-        due = [(rid, slug) for _, rid, slug, _ in dated]
+        if not dated:
+            return
         top = conn.execute(select(func.coalesce(func.max(cols.seq), 0))).scalar_one()
-        numbered = [
-            {
-                "b_id": rid,
-                "seq": top + i,
-                "published": published,
-                "updated": max(updated, published),
-            }
-            for i, (published, rid, _, updated) in enumerate(dated, start=1)
-        ]
-        for start in range(0, len(numbered), 5000):  # bounded parameter lists
-            conn.execute(
-                update(releases).where(cols.id == bindparam("b_id")),
-                numbered[start : start + 5000],
-            )
-        if len(due) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
+        by_id = update(releases).where(cols.id == bindparam("b_id"))
+        for start in range(0, len(dated), 5000):  # bounded parameter lists
+            numbered = enumerate(dated[start : start + 5000], start=top + start + 1)
+            seq_only, redated = [], []
+            for seq, (at, rid, _, updated) in numbered:
+                if updated is None:
+                    seq_only.append({"b_id": rid, "seq": seq})
+                else:
+                    redated.append({"b_id": rid, "seq": seq, "published": at, "updated": updated})
+            for params in (seq_only, redated):
+                if params:
+                    conn.execute(by_id, params)
+        if len(dated) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
             # Statistics taken before this (when seq was NULL everywhere) would make `seq IS
             # NULL` look unselective, and every later publish_due scan the table.
             conn.exec_driver_sql("ANALYZE")
-        changes.published.extend(rid for rid, _ in due)
-        changes.events.extend(("release.published", rid) for rid, _ in due)
-        changes.sections.update(slug for _, slug in due)
-        changes.seqs.update(range(top + 1, top + len(due) + 1))
+        changes.published.extend(rid for _, rid, _, _ in dated)
+        changes.events.extend(("release.published", rid) for _, rid, _, _ in dated)
+        changes.sections.update(slugs)
+        changes.seqs.update(range(top + 1, top + len(dated) + 1))
 
     def changes_since(self, generation: int, limit: int = 1000) -> list[Changes]:
         """The logged changes after `generation`, oldest first."""
@@ -452,6 +448,19 @@ class Store:
         query = query.order_by(cols.published.desc(), cols.id.desc()).limit(limit)
         with self.engine.connect() as conn:
             return [_stored(row) for row in conn.execute(query)]
+
+    def newest_updated(self, section_slug: str, limit: int) -> dt.datetime | None:
+        """The newest `updated` among a section's `limit` newest visible releases (what its
+        page and feeds list), without reading the releases themselves."""
+        cols = releases.c
+        query = (
+            select(cols.updated)
+            .where(_VISIBLE, cols.section_slug == section_slug)
+            .order_by(cols.published.desc(), cols.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return max(conn.execute(query).scalars(), default=None)
 
     def visible_count(self) -> int:
         with self.engine.connect() as conn:
@@ -601,6 +610,32 @@ def _chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
     """IN lists of a size every database accepts."""
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+def _moved(published: dt.datetime, at: dt.datetime, updated: dt.datetime) -> dt.datetime | None:
+    """A release published `at` (not before its `published`): its new `updated`, or None
+    when neither date moves."""
+    if at == published and updated >= at:
+        return None
+    return max(updated, at)
+
+
+def _release_events(
+    conn: Any, events: list[tuple[str, str]], size: int = 500
+) -> Iterator[ReleaseEvent]:
+    """The events of a change with their releases, in order, read `size` at a time while
+    they are taken (in the change's transaction). An archive import publishes every
+    release at once: holding them all, bodies and all, took ~10 KiB a release (issue 12)."""
+    for start in range(0, len(events), size):
+        part = events[start : start + size]
+        ids = sorted({rid for _, rid in part})
+        rows = {
+            row.id: _stored(row)
+            for row in conn.execute(select(releases).where(releases.c.id.in_(ids)))
+        }
+        for kind, rid in part:
+            if rid in rows:
+                yield ReleaseEvent(kind, rows[rid])
 
 
 def _release_values(release: Release, state: FileState) -> dict[str, Any]:

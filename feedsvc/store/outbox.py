@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
@@ -96,10 +97,19 @@ class Endpoint:
 def enqueue(conn: Connection, outgoing: Iterable[Outgoing], now: dt.datetime) -> int:
     """Store messages to send, in the caller's transaction. A message whose key is already
     stored is the same message and is left out; so is a webhook to a disabled endpoint,
-    and a hub ping for a topic that already has a ping waiting (one is enough)."""
-    items = list(outgoing)
-    if not items:
-        return 0
+    and a hub ping for a topic that already has a ping waiting (one is enough).
+    `outgoing` is taken a batch at a time (it may be a generator): a change announced to
+    many is never held whole; a key an earlier batch stored is left out like any other."""
+    taking, total = iter(outgoing), 0
+    while batch := list(islice(taking, _ENQUEUE_BATCH)):
+        total += _enqueue_batch(conn, batch, now)
+    return total
+
+
+_ENQUEUE_BATCH = 1000  # messages a statement
+
+
+def _enqueue_batch(conn: Connection, items: list[Outgoing], now: dt.datetime) -> int:
     c = deliveries.c
     if any(o.channel == "webhook" for o in items):
         disabled = set(
