@@ -3,7 +3,6 @@ and metric labels."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from feedsvc.web.app import (
     route_of,
 )
 from feedsvc.web.metrics import Metrics
+from tests import aio
 from tests.conftest import Newsroom
 
 # -- accepts_gzip ------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ def _fetch(app: FeedApp, method: str, *headers: tuple[bytes, bytes]) -> tuple[in
         await app(scope, receive, send)
         return sent
 
-    start, body = asyncio.run(run())
+    start, body = aio.run(run())
     return start["status"], dict(start["headers"]), body["body"]
 
 

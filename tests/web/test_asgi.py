@@ -3,12 +3,12 @@ basic headers, and a body read within its limit."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 
 from feedsvc.web.asgi import TooLarge, basic, header, read_body, respond
+from tests import aio
 
 
 def scope(*headers: tuple[bytes, bytes]) -> dict[str, Any]:
@@ -25,7 +25,7 @@ def body_of(chunks: list[bytes], limit: int, *headers: tuple[bytes, bytes]) -> b
     async def receive() -> dict[str, Any]:
         return messages.pop(0)
 
-    return asyncio.run(read_body(scope(*headers), receive, limit))
+    return aio.run(read_body(scope(*headers), receive, limit))
 
 
 def test_basic_headers_are_type_then_length() -> None:
@@ -43,7 +43,7 @@ def test_respond_sends_start_then_body_and_a_head_gets_no_body(method: str, sent
         messages.append(message)
 
     headers = basic(b"text/plain", b"hello")
-    answer = asyncio.run(respond(send, 200, headers, b"hello", method, "/route"))
+    answer = aio.run(respond(send, 200, headers, b"hello", method, "/route"))
     assert answer == (200, "/route", 5)  # a HEAD counts the bytes a GET would send
     assert messages == [
         {"type": "http.response.start", "status": 200, "headers": headers},
@@ -79,4 +79,4 @@ def test_a_disconnect_ends_the_body() -> None:
     async def receive() -> dict[str, Any]:
         return messages.pop(0)
 
-    assert asyncio.run(read_body(scope(), receive, 10)) == b"ab"
+    assert aio.run(read_body(scope(), receive, 10)) == b"ab"

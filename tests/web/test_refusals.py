@@ -7,7 +7,6 @@ the form with the status, body and Retry-After they always had.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from feedsvc.sharing.requests import Invalid
 from feedsvc.web.clients import Clients
 from feedsvc.web.refusals import INVALID_STATUS, REFUSED_STATUS, retry_after
 from feedsvc.web.share import ShareRoutes
+from tests import aio
 from tests.conftest import Newsroom, make_newsroom
 
 KEY = b"k" * 48
@@ -84,7 +84,7 @@ def call(routes: ShareRoutes, rel: str, ctype: bytes, body: bytes) -> tuple[int,
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(routes(scope, receive, send, "POST", rel))
+    aio.run(routes(scope, receive, send, "POST", rel))
     start, answer = sent
     return start["status"], dict(start["headers"]), answer["body"]
 
