@@ -18,3 +18,23 @@ T = TypeVar("T")
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
     with ThreadPoolExecutor(1, thread_name_prefix="test-asyncio") as pool:
         return pool.submit(asyncio.run, coroutine).result()
+
+
+def answer(app: Any, scope: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One request with an empty body through an ASGI app, in process: the response's start
+    message and its body message."""
+
+    async def call() -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        return sent
+
+    start, body = run(call())
+    return start, body

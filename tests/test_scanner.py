@@ -9,17 +9,7 @@ from pathlib import Path
 import pytest
 
 from feedsvc.scanner import Scanner
-from tests.conftest import Newsroom, newsroom_text
-
-
-class Wall:
-    """The file system's clock as the scanner sees it (file mtimes are compared with it)."""
-
-    def __init__(self) -> None:
-        self.now = 2_000_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import Newsroom, Wall, newsroom_text
 
 
 @pytest.fixture

@@ -15,19 +15,9 @@ from feedsvc.config import settings_from_dict
 from feedsvc.publishing.cache import Missing, Ready
 from feedsvc.service import Service
 from feedsvc.sharing.requests import parse
-from tests.conftest import BASE_URL, SEED, SEED_ID, new_database_url, newsroom_text
+from tests.conftest import BASE_URL, SEED, SEED_ID, Wall, new_database_url, newsroom_text
 
 NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
-
-
-class Wall:
-    """The file system's clock, as the scanner sees it."""
-
-    def __init__(self) -> None:
-        self.now = 2_000_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

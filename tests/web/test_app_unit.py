@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -196,20 +195,8 @@ def test_route_of(rel: str, route: str) -> None:
 
 
 def _fetch(app: FeedApp, method: str, *headers: tuple[bytes, bytes]) -> tuple[int, dict, bytes]:
-    async def run() -> list[dict[str, Any]]:
-        scope = {"type": "http", "method": method, "path": "/feed.xml", "headers": list(headers)}
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app(scope, receive, send)
-        return sent
-
-    start, body = aio.run(run())
+    scope = {"type": "http", "method": method, "path": "/feed.xml", "headers": list(headers)}
+    start, body = aio.answer(app, scope)
     return start["status"], dict(start["headers"]), body["body"]
 
 

@@ -11,12 +11,10 @@ leave it untouched, and the last document of each kind, asked for afterwards, is
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
 import textwrap
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from feedsvc.config import load_settings
 from feedsvc.publishing.cache import Missing
 from feedsvc.service import Service
 from feedsvc.web.app import FeedApp
+from tests import aio
 from tests.conftest import newsroom_text
 from tests.web.conftest import CLEAN_EXIT, Server
 
@@ -107,31 +106,15 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Server:
 
 def asgi_get(app: FeedApp, path: str) -> tuple[int, bytes]:
     """One GET through the ASGI app, in process: the status and the body."""
-
-    async def run() -> list[dict[str, Any]]:
-        scope = {
-            "type": "http",
-            "method": "GET",
-            "path": path,
-            "headers": [],
-            "query_string": b"",
-            "client": ("127.0.0.1", 40000),
-        }
-        sent: list[dict[str, Any]] = []
-
-        async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app(scope, receive, send)
-        return sent
-
-    # A thread of its own: another test's event loop (Playwright's) may be running in
-    # this one, and asyncio.run refuses to start inside it.
-    with ThreadPoolExecutor(1) as pool:
-        start, body = pool.submit(asyncio.run, run()).result()
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "headers": [],
+        "query_string": b"",
+        "client": ("127.0.0.1", 40000),
+    }
+    start, body = aio.answer(app, scope)
     return start["status"], body["body"]
 
 

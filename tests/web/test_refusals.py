@@ -18,15 +18,14 @@ import pytest
 
 from feedsvc.publishing.pages import Pages
 from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
-from feedsvc.sharing.keys import Signer
 from feedsvc.sharing.requests import Invalid
 from feedsvc.web.clients import Clients
 from feedsvc.web.refusals import INVALID_STATUS, REFUSED_STATUS, retry_after
 from feedsvc.web.share import ShareRoutes
 from tests import aio
 from tests.conftest import Newsroom, make_newsroom
+from tests.sharing.test_desk import desk_for
 
-KEY = b"k" * 48
 IP = "192.0.2.1"
 EXPIRED = "the form expired or was already sent: load it again"
 UNSENDABLE = "this release cannot be sent by email"
@@ -160,14 +159,7 @@ def refused(request: pytest.FixtureRequest, room: Newsroom) -> Iterator[tuple[Re
     for section, values in SETTINGS.get(reason, {}).items():
         changed = dataclasses.replace(getattr(settings, section), **values)
         settings = dataclasses.replace(settings, **{section: changed})
-    desk = ShareDesk(
-        room.store,
-        Signer(KEY),
-        room.clock,
-        rules=settings.share,
-        site=settings.site,
-        webhooks=settings.webhooks,
-    )
+    desk = desk_for(settings, room)
     yield reason, desk
     desk.close()
 
