@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime
 from pathlib import Path
 
+from feedsvc.publishing.pages import security_headers
 from feedsvc.publishing.site import HTML, Document, Site, sitemap_parts
 from feedsvc.store import Changes, Store
 
@@ -43,15 +44,7 @@ _VARY_FEED = b"Sec-Fetch-Dest"
 # shared cache (private), and a browser asks again before showing it (no-cache), so it is
 # never shown for a feed that has moved on.
 _PAGE_CACHE_CONTROL = b"private, no-cache"
-_PAGE_SECURITY = (
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none';"
-        b" form-action 'none'; base-uri 'none'",
-    ),
-)
+_PAGE_SECURITY = security_headers(b"'none'")  # a feed's browser page has no form
 _PER_GENERATION = {"index", "section", "sitemap"}
 
 

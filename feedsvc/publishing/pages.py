@@ -14,6 +14,23 @@ from feedsvc.config import Settings
 from feedsvc.model import ListedRelease, StoredRelease
 from feedsvc.publishing.mailto import mailto_link
 
+
+def security_headers(form_action: bytes) -> tuple[tuple[bytes, bytes], ...]:
+    """The protections of a page the service answers with itself (the share pages, a feed's
+    browser page): one policy, so a change of what pages may load is made once. Unsubscribe
+    and share tokens live in URLs: no other site is told them; not "no-referrer", with which
+    a browser sends `Origin: null` on a form's own POST, which reads as cross-site."""
+    return (
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"same-origin"),
+        (
+            b"content-security-policy",
+            b"default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none';"
+            b" form-action " + form_action + b"; base-uri 'none'",
+        ),
+    )
+
+
 _MONTHS = [
     "January",
     "February",

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from feedsvc.config import ShareSettings, SiteSettings
-from feedsvc.publishing.pages import Pages
+from feedsvc.publishing.pages import Pages, security_headers
 from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
 from feedsvc.sharing.requests import ShareInvalid, parse
 from feedsvc.store.outage import OUTAGES, is_unreachable
@@ -35,18 +35,7 @@ MAX_BODY = 16 * 1024
 _SHARE_PATH = re.compile(r"releases/([^/]+)/share")
 _SENT_PATH = re.compile(r"shares/([A-Za-z0-9_-]{1,40})/")
 _CLICK_PATH = re.compile(r"s/([A-Za-z0-9_-]{1,40})")
-_SECURITY = [
-    (b"cache-control", b"no-store"),
-    (b"x-content-type-options", b"nosniff"),
-    # Unsubscribe tokens live in URLs: no other site is told them. Not "no-referrer": with
-    # it a browser sends `Origin: null` on the form's own POST, which reads as cross-site.
-    (b"referrer-policy", b"same-origin"),
-    (
-        b"content-security-policy",
-        b"default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none';"
-        b" form-action 'self'; base-uri 'none'",
-    ),
-]
+_SECURITY = [(b"cache-control", b"no-store"), *security_headers(b"'self'")]
 
 
 class ShareRoutes:
