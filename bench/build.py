@@ -174,7 +174,15 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
     settings = load_settings(cfg)
     store = Store.open(database_url(settings))
     clock = SystemClock()
-    site = Site(settings, store, clock)
+    site = Site(
+        store.releases,
+        clock,
+        site=settings.site,
+        feeds=settings.feeds,
+        pages=settings.pages,
+        websub=settings.websub,
+        share=settings.share,
+    )
     add, add_scan, scan, full, docs, full_docs = [], [], [], [], [], 0
     try:
         for i, (new, other) in enumerate(zip(news[::2], news[1::2], strict=True), start=1):
@@ -200,7 +208,7 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
             scan.append(t1 - t0)
             t0 = time.perf_counter()
             every = list(site.main_feeds())
-            for slug, name in store.sections():
+            for slug, name in store.releases.sections():
                 every.extend(site.section_feeds(slug, name))
             every.extend(site.archive_documents(range(1, site.archive_pages() + 1)))
             full.append(time.perf_counter() - t0)

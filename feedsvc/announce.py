@@ -10,15 +10,25 @@ import datetime as dt
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from feedsvc.config import Settings
-from feedsvc.model import Outgoing, StoredRelease
+from feedsvc import layout
+from feedsvc.config import OutboxSettings, SiteSettings, WebhookSettings, WebSubSettings
+from feedsvc.model import Changes, Outgoing, ReleaseEvent, StoredRelease
 from feedsvc.publishing.site import WRITERS
-from feedsvc.store import Changes, ReleaseEvent
 
 
 class Announcer:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        *,
+        site: SiteSettings,
+        webhooks: tuple[WebhookSettings, ...],
+        websub: WebSubSettings,
+        outbox: OutboxSettings,
+    ) -> None:
+        self.site = site
+        self.endpoints = webhooks
+        self.hubs = websub.hubs
+        self.max_age = dt.timedelta(days=outbox.announce_max_age_days)
 
     def __call__(
         self, changes: Changes, events: Iterable[ReleaseEvent], now: dt.datetime
@@ -29,7 +39,7 @@ class Announcer:
         yield from self.hub_pings(changes, now)
 
     def webhooks(self, events: Iterable[ReleaseEvent], now: dt.datetime) -> Iterator[Outgoing]:
-        if not self.settings.webhooks:
+        if not self.endpoints:
             return  # the events (read from the store as they are taken) are left unread
         stamp = _iso(now)
         for event in events:
@@ -37,7 +47,7 @@ class Announcer:
                 continue
             body = {"type": event.type, "timestamp": stamp, "data": self._data(event)}
             moment = event.release.withdrawn_at or event.release.updated
-            for endpoint in self.settings.webhooks:
+            for endpoint in self.endpoints:
                 if event.type not in endpoint.events:
                     continue
                 yield Outgoing(
@@ -51,15 +61,14 @@ class Announcer:
     def _old_news(self, stored: StoredRelease, now: dt.datetime) -> bool:
         """A release dated long before it appears (an archive being imported) is published
         quietly: its subscribers want news, not ten years of backlog."""
-        age = dt.timedelta(days=self.settings.outbox.announce_max_age_days)
-        return stored.release.published < now - age
+        return stored.release.published < now - self.max_age
 
     def _data(self, event: ReleaseEvent) -> dict[str, Any]:
-        stored, site = event.release, self.settings.site
+        stored = event.release
         release = stored.release
         data: dict[str, Any] = {
             "id": release.id,
-            "url": f"{site.base_url}releases/{release.id}/",
+            "url": self.site.base_url + layout.release(release.id),
             "title": release.title,
         }
         if event.type == "release.withdrawn":
@@ -77,7 +86,7 @@ class Announcer:
     def hub_pings(self, changes: Changes, now: dt.datetime) -> list[Outgoing]:
         """One ping per hub and changed feed (WebSub section 7). Only for changes a reader can
         see: an embargoed release stored early changes no feed."""
-        hubs = self.settings.websub.hubs
+        hubs = self.hubs
         if not hubs or not changes.sections:  # no public feed changed
             return []
         return [
@@ -95,9 +104,11 @@ class Announcer:
     def topics(self, changes: Changes) -> list[str]:
         """The URLs of the feeds a change touched: the main feeds and its sections' feeds.
         Archive pages are not topics anyone subscribes to."""
-        base = self.settings.site.base_url
-        folders = ["", *(f"sections/{slug}/" for slug in sorted(changes.sections))]
-        return [base + folder + writer.filename for folder in folders for writer in WRITERS]
+        base = self.site.base_url
+        paths = [layout.main_feed(writer.filename) for writer in WRITERS]
+        for slug in sorted(changes.sections):
+            paths += [layout.section_feed(slug, writer.filename) for writer in WRITERS]
+        return [base + path for path in paths]
 
 
 def _iso(moment: dt.datetime) -> str:

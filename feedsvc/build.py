@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from feedsvc.clock import Clock
-from feedsvc.config import Settings, database_url
+from feedsvc.config import Settings
 from feedsvc.publishing.export import ExportStats, staged, write_documents
 from feedsvc.publishing.site import Site
-from feedsvc.store import Store
+from feedsvc.store import open_store
 from feedsvc.workers import die_with_parent
 
 _done: Any = None  # shared counter of release pages written, set in each worker
@@ -82,10 +82,15 @@ def _render_part(
     parts: int,
     progress: Callable[[int], None] | None = None,
 ) -> ExportStats:
-    store = Store.open(database_url(settings), upgrade=False)  # the parent upgraded it
-    try:
-        site = Site(settings, store, clock)
+    with open_store(settings, upgrade=False) as store:  # the parent upgraded it
+        site = Site(
+            store.releases,
+            clock,
+            site=settings.site,
+            feeds=settings.feeds,
+            pages=settings.pages,
+            websub=settings.websub,
+            share=settings.share,
+        )
         counted = progress if _done is None else _count
         return write_documents(site.documents(part, parts, progress=counted), root)
-    finally:
-        store.close()

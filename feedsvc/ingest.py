@@ -15,9 +15,9 @@ from itertools import repeat
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.model import FileState, ReadProblem
+from feedsvc.model import Changes, FileState, ReadProblem
 from feedsvc.reading import FolderRead, file_at, read_files, release_files
-from feedsvc.store import Changes, Store
+from feedsvc.store import Store
 from feedsvc.workers import die_with_parent
 
 
@@ -39,7 +39,7 @@ def ingest(
     progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
     """Scan the whole items folder (files whose size and mtime are unchanged are not read)."""
-    known = store.file_states()
+    known = store.releases.file_states()
     files = release_files(settings.items.dir)
     present = {rel for rel, _, _ in files}
     changed = [f for f in files if known.get(f[0]) != f[2]]
@@ -67,7 +67,7 @@ def store_files(
                 progress(base + n, len(files))
 
         folder = read_many(settings, batch, step)
-        part = store.sync(
+        part = store.releases.sync(
             folder.releases,
             gone if start == 0 else set(),
             clock.now(),
@@ -90,7 +90,7 @@ def store_files(
     # The last batch (its releases, bodies and all) is not held while everything is
     # published: a first import's peak is there (issue 12).
     del folder, part
-    changes.merge(store.publish_due(clock.now()))
+    changes.merge(store.releases.publish_due(clock.now()))
     if len(files) >= _PARALLEL_FROM:
         _give_back_memory()
     problems.sort(key=lambda p: (p.path, p.line))
@@ -154,7 +154,7 @@ def ingest_files(
     reports them: a file that is there is read, one that is not is withdrawn. The cost
     follows the change, not the size of the folder."""
     rel_paths = sorted(set(rel_paths))
-    known = store.file_states(rel_paths)
+    known = store.releases.file_states(rel_paths)
     files = [found for rel in rel_paths if (found := file_at(settings.items.dir, rel))]
     changed = [f for f in files if known.get(f[0]) != f[2]]
     present = {rel for rel, _, _ in files}

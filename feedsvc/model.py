@@ -8,10 +8,17 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
+# What a release id may be (issue 13 item 1: one rule, for the reader that makes ids, the
+# URL layout that parses them back and the share desk): it is a path segment of its page.
+RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
+
+
+def is_release_id(text: str) -> bool:
+    return RELEASE_ID.fullmatch(text) is not None
 
 
 def slugify(text: str) -> str:
@@ -162,3 +169,49 @@ class Delivery:
         (email Message-ID, webhook-id), and not guessable from the key."""
         digest = hashlib.sha256(self.key.encode()).digest()[:20]
         return base64.b32encode(digest).decode().lower()
+
+
+@dataclass
+class Changes:
+    """What one ingest changed, so rendering can follow it instead of redoing everything."""
+
+    added: list[str] = field(default_factory=list)  # stored, maybe still under embargo
+    updated: list[str] = field(default_factory=list)  # content changed (visible or not)
+    withdrawn: list[str] = field(default_factory=list)
+    published: list[str] = field(default_factory=list)  # became visible now (seq assigned)
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (path, id, other)
+    sections: set[str] = field(default_factory=set)  # slugs whose feeds changed
+    seqs: set[int] = field(default_factory=set)  # archive positions whose pages changed
+    # What readers outside should hear of: (event type, release id), for public releases only.
+    events: list[tuple[str, str]] = field(default_factory=list)
+    enqueued: int = 0  # deliveries the outbox took in the same transaction
+    generation: int = 0  # its place in the change log (site_changes), once recorded
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.updated or self.withdrawn or self.published)
+
+    def merge(self, other: Changes) -> None:
+        self.added += other.added
+        self.updated += other.updated
+        self.withdrawn += other.withdrawn
+        self.published += other.published
+        self.duplicates += other.duplicates
+        self.sections |= other.sections
+        self.seqs |= other.seqs
+        self.events += other.events
+        self.enqueued += other.enqueued
+
+
+@dataclass(frozen=True)
+class ReleaseEvent:
+    type: str  # release.published, release.updated, release.withdrawn
+    release: StoredRelease
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """A stored release waiting for its embargo to pass."""
+
+    id: str
+    title: str
+    publish_at: dt.datetime

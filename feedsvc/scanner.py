@@ -4,6 +4,9 @@ A look compares the folder with what is stored and ingests what changed — but 
 that have settled: older than items.settle_seconds, or unchanged since the previous look.
 A file still being written (an editor, scp) waits for the next look, which the caller
 schedules settle_seconds later. A bad file is reported once per change of the file.
+
+The scanner decides which files are ready; what reading and storing them takes (the whole
+Settings, for ingest) is the caller's `ingest` (issue 13: it gets its `items` section).
 """
 
 from __future__ import annotations
@@ -12,12 +15,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from feedsvc.clock import Clock
-from feedsvc.config import Settings
-from feedsvc.ingest import IngestResult, store_files
-from feedsvc.model import FileState, ReadProblem
+from feedsvc.config import ItemsSettings
+from feedsvc.ingest import IngestResult
+from feedsvc.model import Changes, FileState, ReadProblem
 from feedsvc.reading import release_files
-from feedsvc.store import Changes, Store
+from feedsvc.store import Store
+
+# (files ready to read, files gone, how many files there are) -> what storing them did
+Ingest = Callable[[list[tuple[str, str, FileState]], set[str], int], IngestResult]
 
 
 @dataclass
@@ -34,14 +39,14 @@ class Look:
 class Scanner:
     def __init__(
         self,
-        settings: Settings,
+        items: ItemsSettings,
         store: Store,
-        clock: Clock,
+        ingest: Ingest,
         wall_time: Callable[[], float] = time.time,
     ) -> None:
-        self.settings = settings
+        self.items = items
         self.store = store
-        self.clock = clock
+        self.ingest = ingest
         # File modification times come from the file system's clock, not the service's.
         self.wall_time = wall_time
         self.known: dict[str, FileState] | None = None  # as stored; loaded on first look
@@ -50,10 +55,10 @@ class Scanner:
 
     def look(self) -> Look:
         if self.known is None:
-            self.known = self.store.file_states()
-        files = release_files(self.settings.items.dir)
+            self.known = self.store.releases.file_states()
+        files = release_files(self.items.dir)
         present = {rel for rel, _, _ in files}
-        settle_ns = int(self.settings.items.settle_seconds * 1e9)
+        settle_ns = int(self.items.settle_seconds * 1e9)
         now_ns = int(self.wall_time() * 1e9)
         ready, waiting = [], {}
         for rel, path, state in files:
@@ -69,7 +74,7 @@ class Scanner:
         self.pending = waiting
         self.bad = {rel: entry for rel, entry in self.bad.items() if rel in present}
         gone = {rel for rel in self.known if rel not in present}
-        result = store_files(self.settings, self.store, self.clock, ready, gone, len(files))
+        result = self.ingest(ready, gone, len(files))
         new_problems = []
         by_file: dict[str, list[ReadProblem]] = {}
         for problem in result.problems:

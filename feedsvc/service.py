@@ -10,6 +10,7 @@ import datetime as dt
 import logging
 import threading
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlsplit
 
 from sqlalchemy import text
@@ -17,7 +18,9 @@ from sqlalchemy import text
 from feedsvc.announce import Announcer
 from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
-from feedsvc.config import Settings, database_url
+from feedsvc.config import Settings
+from feedsvc.ingest import store_files
+from feedsvc.model import Changes
 from feedsvc.outbox.dispatcher import LANES, Dispatcher, Report
 from feedsvc.privacy import private_folder
 from feedsvc.publishing.cache import DocumentCache
@@ -25,9 +28,8 @@ from feedsvc.publishing.site import Site
 from feedsvc.scanner import Look, Scanner
 from feedsvc.sharing.desk import ShareDesk
 from feedsvc.sharing.keys import Signer, load_key
-from feedsvc.store import Changes, Store
+from feedsvc.store import Store, open_store
 from feedsvc.store.leader import Leadership
-from feedsvc.store.readers import FeedReaderStore
 from feedsvc.web.metrics import Metrics
 from feedsvc.web.readers import FeedReaders
 
@@ -53,21 +55,31 @@ class Service:
         # SQLite the database and the maildir) is its owner's only, whatever the database.
         private_folder(settings.server.secret_key_file.parent)
         private_folder(settings.server.cache_dir)
-        self.store = Store.open(database_url(settings), upgrade=settings.database.auto_upgrade)
-        self.store.announce = Announcer(settings)
+        self.store = open_store(settings)
+        self.store.announce = Announcer(
+            site=settings.site,
+            webhooks=settings.webhooks,
+            websub=settings.websub,
+            outbox=settings.outbox,
+        )
         self.dispatcher = dispatcher(settings, self.store, self.clock, channels)
-        self.site = Site(settings, self.store, self.clock)
+        self.site = Site(
+            self.store.releases,
+            self.clock,
+            site=settings.site,
+            feeds=settings.feeds,
+            pages=settings.pages,
+            websub=settings.websub,
+            share=settings.share,
+        )
         self.cache = DocumentCache(
             self.site,
-            self.store,
+            self.store.releases,
             settings.server.cache_dir,
             memory_bytes=settings.server.memory_cache_mb << 20,
         )
-        self.scanner = Scanner(settings, self.store, self.clock)
-        self.metrics = Metrics()
-        self.metrics.gauges["feedsvc_releases_published"] = lambda: len(self.cache.tokens)
-        self.metrics.gauges["feedsvc_release_files_with_problems"] = lambda: len(
-            self.scanner.problems
+        self.scanner = Scanner(
+            settings.items, self.store, partial(store_files, settings, self.store, self.clock)
         )
         self.signer = Signer(load_key(settings))
         self.desk = ShareDesk(
@@ -78,22 +90,28 @@ class Service:
             site=settings.site,
             webhooks=settings.webhooks,
         )
-        self.metrics.shares = lambda: self.desk.counts
-        self.metrics.gauges["feedsvc_shares_stored"] = lambda: self.desk.totals()[0]
-        self.metrics.gauges["feedsvc_share_clicks_stored"] = lambda: self.desk.totals()[1]
-        self.metrics.deliveries = lambda: self.dispatcher.totals
-        self.metrics.outbox_depth = self.store.outbox.counts
-        self.metrics.gauges["feedsvc_webhook_endpoints_disabled"] = lambda: sum(
-            1 for e in self.store.outbox.endpoints() if e.disabled_at is not None
-        )
+        self.metrics = self._metrics()
         # Who reads the feeds (issue 12 item 11): gathered by the web app, stored by a job.
         self.readers = FeedReaders(lambda client: self.signer.digest("feed-client", client)[:32])
-        self.reader_store = FeedReaderStore(self.store.engine)
+        self.reader_store = self.store.readers
         self.leadership = Leadership(self.store.engine)
         self._generation = 0  # the last change-log entry this cache reflects
         self._own: set[int] = set()  # entries this instance wrote (already applied)
         self._lock = threading.Lock()  # one change at a time, whichever job makes it
         self._sending = threading.Lock()  # held while the dispatcher runs
+
+    def _metrics(self) -> Metrics:
+        """What /metrics reads, each from the part that knows it."""
+        metrics = Metrics()
+        metrics.gauges["feedsvc_releases_published"] = lambda: len(self.cache.tokens)
+        metrics.gauges["feedsvc_release_files_with_problems"] = lambda: len(self.scanner.problems)
+        metrics.shares = lambda: self.desk.counts
+        metrics.gauges["feedsvc_shares_stored"] = lambda: self.desk.totals()[0]
+        metrics.gauges["feedsvc_share_clicks_stored"] = lambda: self.desk.totals()[1]
+        metrics.deliveries = lambda: self.dispatcher.totals
+        metrics.outbox_depth = self.store.outbox.counts
+        metrics.gauges["feedsvc_webhook_endpoints_disabled"] = self.store.outbox.disabled_endpoints
+        return metrics
 
     def start(self) -> None:
         """Catch up with the folder and the clock (when leading), then fill the cache."""
@@ -103,8 +121,8 @@ class Service:
             if self.leadership.held():
                 look = self._look()
                 # Releases that fell due while the service was down.
-                self.store.publish_due(self.clock.now())
-            self._generation = self.store.generation()
+                self.store.releases.publish_due(self.clock.now())
+            self._generation = self.store.releases.generation()
             self.cache.load()
         if look is not None:
             self._report(look.changes)
@@ -112,7 +130,7 @@ class Service:
     def follow(self) -> Changes:
         """Apply what other instances (or `feedsvc build`) changed since the last look."""
         seen = Changes()
-        for changes in self.store.changes_since(self._generation):
+        for changes in self.store.releases.changes_since(self._generation):
             self._generation = changes.generation
             if changes.generation in self._own:
                 self._own.discard(changes.generation)
@@ -177,7 +195,9 @@ class Service:
         # A release accepted under embargo is neither published nor updated for readers
         # yet: the operator is told when it goes live (issue 12).
         accepted = {*changes.added, *changes.updated}
-        scheduled = [s for s in self.store.scheduled() if s.id in accepted] if accepted else []
+        scheduled = (
+            [s for s in self.store.releases.scheduled() if s.id in accepted] if accepted else []
+        )
         log.info(
             "published %d, updated %d, withdrawn %d, scheduled %d",
             len(changes.published),
@@ -200,7 +220,7 @@ class Service:
         with self._lock:
             if not self.leadership.held():
                 return Tick(Changes())
-            changes = self.store.publish_due(self.clock.now())
+            changes = self.store.releases.publish_due(self.clock.now())
             self._applied(changes)
         if changes:
             log.info("embargo lifted: %s", ", ".join(changes.published))
@@ -212,7 +232,7 @@ class Service:
             return self.dispatcher.run(stop=stop)
 
     def purge(self) -> int:
-        self.store.forget_changes(self.clock.now() - dt.timedelta(days=1))
+        self.store.releases.forget_changes(self.clock.now() - dt.timedelta(days=1))
         self.reader_store.purge(self.clock.now())
         return self._purge()
 
@@ -234,7 +254,7 @@ class Service:
         return purged
 
     def next_embargo(self) -> dt.datetime | None:
-        return self.store.next_embargo()
+        return self.store.releases.next_embargo()
 
     def healthy(self) -> bool:
         with self.store.engine.connect() as conn:

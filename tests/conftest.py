@@ -125,7 +125,15 @@ class Newsroom:
 
     @property
     def site(self) -> Site:
-        return Site(self.settings, self.store, self.clock)
+        return Site(
+            self.store.releases,
+            self.clock,
+            site=self.settings.site,
+            feeds=self.settings.feeds,
+            pages=self.settings.pages,
+            websub=self.settings.websub,
+            share=self.settings.share,
+        )
 
     def documents(self) -> dict[str, Document]:
         return {doc.path: doc for doc in self.site.documents()}

@@ -37,7 +37,12 @@ def room(tmp_path: Path) -> Newsroom:
         },
         root=tmp_path,
     )
-    room.store.announce = Announcer(settings)
+    room.store.announce = Announcer(
+        site=settings.site,
+        webhooks=settings.webhooks,
+        websub=settings.websub,
+        outbox=settings.outbox,
+    )
     yield room
     room.store.close()
 
@@ -115,7 +120,7 @@ def test_embargo_is_never_leaked_by_an_announcement(room: Newsroom) -> None:
     room.ingest()
     assert queued(room) == []  # stored, edited: nothing said, no feed pinged
     room.clock.at = dt.datetime(2026, 11, 28, 9, 0, tzinfo=dt.UTC)
-    changes = room.store.publish_due(room.clock.now())
+    changes = room.store.releases.publish_due(room.clock.now())
     assert changes.enqueued > 0
     assert events(room) == [("release.published", "merger", HOOK_ALL)]
     assert queued(room, "webhook")[0].payload["data"]["summary"].startswith("Still secret")
@@ -151,7 +156,7 @@ def test_the_announcement_commits_with_the_change_or_not_at_all(room: Newsroom) 
     room.add("news.txt", "Big news", "November 26, 2026")
     with pytest.raises(RuntimeError):
         room.ingest()
-    assert room.store.visible_count() == 0  # not published without its announcements
+    assert room.store.releases.visible_count() == 0  # not published without its announcements
     assert queued(room) == []
 
 

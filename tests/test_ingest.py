@@ -19,7 +19,7 @@ def test_ingest_files_follows_only_the_named_files(newsroom: Newsroom) -> None:
     assert result.changes.added == ["c"]
     assert result.changes.withdrawn == ["a"]
     assert result.changes.updated == []
-    assert newsroom.store.get("b").release.title == "B"  # type: ignore[union-attr]
+    assert newsroom.store.releases.get("b").release.title == "B"  # type: ignore[union-attr]
 
     assert not files("c.txt").changes  # unchanged: nothing to do
     assert files("b.txt").changes.updated == ["b"]
@@ -33,7 +33,7 @@ def test_ingest_files_reports_a_bad_file_and_keeps_its_release(newsroom: Newsroo
     result = ingest_files(newsroom.settings, newsroom.store, newsroom.clock, ["a.txt"])
     assert [str(p) for p in result.problems] == ["a.txt:1: empty file: expected a release"]
     assert not result.changes
-    assert newsroom.store.get("a").withdrawn_at is None  # type: ignore[union-attr]
+    assert newsroom.store.releases.get("a").withdrawn_at is None  # type: ignore[union-attr]
 
 
 def test_a_large_batch_is_read_in_parallel_with_the_same_result(
@@ -96,6 +96,6 @@ def test_batches_publish_in_date_order_across_batches(newsroom: Newsroom, monkey
     result = newsroom.ingest()
     assert [str(p) for p in result.problems] == ["f9.md:1: id 'f0' is already used by f0.txt"]
     assert len(result.changes.published) == 5
-    seq_by_title = {s.release.title: s.seq for s in newsroom.store.latest(10)}
+    seq_by_title = {s.release.title: s.seq for s in newsroom.store.releases.latest(10)}
     assert [seq_by_title[f"Release {d}"] for d in range(1, 6)] == [1, 2, 3, 4, 5]
     assert set(result.stored) == {f"f{n}.txt" for n in range(5)}

@@ -3,11 +3,15 @@ the file system's clock injected so a file's age is set, not waited for."""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 from pathlib import Path
 
 import pytest
 
+from feedsvc.config import ItemsSettings
+from feedsvc.ingest import store_files
 from feedsvc.scanner import Scanner
 from tests.conftest import Newsroom, Wall, newsroom_text
 
@@ -19,7 +23,13 @@ def wall() -> Wall:
 
 @pytest.fixture
 def scanner(newsroom: Newsroom, wall: Wall) -> Scanner:
-    return Scanner(newsroom.settings, newsroom.store, newsroom.clock, wall_time=wall)
+    return scanner_of(newsroom, wall)
+
+
+def scanner_of(room: Newsroom, wall: Wall, items: ItemsSettings | None = None) -> Scanner:
+    """A Scanner as the service makes one: its `items` section, and store_files to ingest."""
+    ingest = functools.partial(store_files, room.settings, room.store, room.clock)
+    return Scanner(items or room.settings.items, room.store, ingest, wall_time=wall)
 
 
 def put(room: Newsroom, wall: Wall, name: str, text: str, age: float = 60.0) -> Path:
@@ -40,7 +50,7 @@ def test_a_new_file_is_read_and_published(newsroom: Newsroom, wall: Wall, scanne
     assert look.changes.published == ["a"]
     assert list(look.result.stored) == ["a.txt"]
     assert look.unsettled == 0 and look.new_problems == []
-    stored = newsroom.store.get("a")
+    stored = newsroom.store.releases.get("a")
     assert stored is not None and stored.release.title == "Alpha"
 
 
@@ -61,7 +71,7 @@ def test_a_file_scanned_before_a_restart_is_not_read_again(
 ) -> None:
     put(newsroom, wall, "a.txt", release("Alpha"))
     scanner.look()
-    again = Scanner(newsroom.settings, newsroom.store, newsroom.clock, wall_time=wall)
+    again = scanner_of(newsroom, wall)
     assert again.look().result.stored == {}  # what is known comes from the store
 
 
@@ -73,7 +83,7 @@ def test_an_edited_file_is_read_and_updated(
     put(newsroom, wall, "a.txt", release("Alpha, corrected"), age=30)
     look = scanner.look()
     assert look.changes.updated == ["a"]
-    stored = newsroom.store.get("a")
+    stored = newsroom.store.releases.get("a")
     assert stored is not None and stored.release.title == "Alpha, corrected"
 
 
@@ -129,7 +139,7 @@ def test_a_file_still_being_written_waits_until_it_stops_changing(
     assert scanner.look().unsettled == 1
     wall.now += 0.1
     assert scanner.look().changes.published == ["a"]
-    stored = newsroom.store.get("a")
+    stored = newsroom.store.releases.get("a")
     assert stored is not None and "the end." in stored.release.body_html
 
 
@@ -150,7 +160,7 @@ def test_hidden_and_backup_files_are_not_releases(
     put(newsroom, wall, name, release("Hidden"))
     look = scanner.look()
     assert look.result.files == 0 and look.result.stored == {} and not look.changes
-    assert newsroom.store.get("a") is None
+    assert newsroom.store.releases.get("a") is None
 
 
 def test_a_bad_file_is_reported_once_per_change(
@@ -176,3 +186,19 @@ def test_a_bad_file_that_goes_is_no_longer_a_problem(
     (newsroom.items / "a.txt").unlink()
     scanner.look()
     assert scanner.problems == []
+
+
+def test_the_scanner_reads_the_items_section_it_is_given(
+    newsroom: Newsroom, wall: Wall, tmp_path: Path
+) -> None:
+    """Issue 13: the scanner gets its section, not the whole Settings; the folder and the
+    settle time it uses are that section's."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    put(newsroom, wall, "a.txt", release("Alpha"))
+    (elsewhere / "b.txt").write_text(release("Beta"), encoding="utf-8")
+    mtime = wall.now - 0.1  # fresh: read at once only because settle_seconds is 0 here
+    os.utime(elsewhere / "b.txt", (mtime, mtime))
+    items = dataclasses.replace(newsroom.settings.items, dir=elsewhere, settle_seconds=0.0)
+    look = scanner_of(newsroom, wall, items).look()
+    assert look.changes.published == ["b"] and look.unsettled == 0

@@ -63,7 +63,7 @@ def test_start_publishes_and_caches_the_seed(service: Service) -> None:
     assert "Wang Yi" in feed(service)
     page = service.cache.get(f"releases/{SEED_ID}/")
     assert isinstance(page, Ready)
-    expected = service.site.release_page(service.store.get(SEED_ID))  # type: ignore[arg-type]
+    expected = service.site.release_page(service.store.releases.get(SEED_ID))  # type: ignore[arg-type]
     assert page.body == expected.body
     assert page.media_type == "text/html; charset=utf-8"
     assert page.gzip is not None and page.etag != page.gzip_etag
@@ -92,7 +92,7 @@ def test_a_file_still_growing_is_never_published_half_written(service: Service) 
         assert not service.scan().changes  # changed since the last look: not read
         service.scanner.wall_time.now += 0.1  # type: ignore[attr-defined]
     assert service.scan().changes.published == ["grow"]
-    stored = service.store.get("grow")
+    stored = service.store.releases.get("grow")
     assert stored is not None and "the end." in stored.release.body_html
 
 
@@ -236,9 +236,9 @@ def test_section_feeds_follow_their_changes(service: Service) -> None:
 
 
 def test_a_sitemap_index_past_the_url_limit_is_served(service: Service, monkeypatch) -> None:
-    import feedsvc.publishing.site
+    import feedsvc.publishing.sitemap
 
-    monkeypatch.setattr(feedsvc.publishing.site, "SITEMAP_MAX_URLS", 3)
+    monkeypatch.setattr(feedsvc.publishing.sitemap, "SITEMAP_MAX_URLS", 3)
     for day in range(1, 6):
         release(service, f"r{day}.txt", f"Release {day}", f"March {day}, 2021")
     service.start()

@@ -15,7 +15,6 @@ import gzip
 import hashlib
 import os
 import pickle
-import re
 import shutil
 import tempfile
 import threading
@@ -24,19 +23,14 @@ from dataclasses import dataclass, field
 from email.utils import format_datetime
 from pathlib import Path
 
+from feedsvc import layout
+from feedsvc.model import Changes
 from feedsvc.publishing.pages import security_headers
-from feedsvc.publishing.site import HTML, Document, Site, sitemap_parts
-from feedsvc.store import Changes, Store
+from feedsvc.publishing.site import HTML, Document, Site
+from feedsvc.publishing.sitemap import sitemap_parts
+from feedsvc.store.releases import Releases
 
 _GZIP_MIN = 256  # bytes; below this gzip costs more than it saves
-_RELEASE = re.compile(r"^releases/([A-Za-z0-9][A-Za-z0-9._-]{0,199})/$")
-_ARCHIVE = re.compile(r"^archive/([1-9][0-9]{0,8})/(feed\.xml|atom\.xml|feed\.json)$")
-_INDEX = re.compile(r"^page/([1-9][0-9]{0,8})/$")
-_SECTION_PAGE = re.compile(r"^sections/([a-z0-9-]{1,200})/$")
-_SITEMAP = re.compile(r"^(sitemap\.xml|sitemaps/([1-9][0-9]{0,4})\.xml)$")
-
-
-_ARCHIVE_FILES = ("feed.xml", "atom.xml", "feed.json")
 # A feed and its browser page share a URL (issue 12 item 3): caches must key on the header
 # that picks one (RFC 9110 12.5.5), beside the coding.
 _VARY_FEED = b"Sec-Fetch-Dest"
@@ -170,12 +164,11 @@ class Ready:
 
 class DocumentCache:
     def __init__(
-        self, site: Site, store: Store, cache_dir: Path, memory_bytes: int = 64 << 20
+        self, site: Site, store: Releases, cache_dir: Path, memory_bytes: int = 64 << 20
     ) -> None:
         self.site = site
         self.store = store
-        settings = site.settings
-        self.max_age = settings.feeds.ttl_minutes * 60
+        self.max_age = site.feeds.ttl_minutes * 60
         self.hot: dict[str, Ready] = {}
         self.errors: dict[Missing, Ready] = {}  # the 404 and 410 pages
         self.unavailable: Ready | None = None  # the 503 page, while the database is down
@@ -237,7 +230,7 @@ class DocumentCache:
         self.sections = {**self.sections, **dict(self.store.sections(changes.sections))}
         for page in self.site.archive_pages_changed(changes):
             version = self.archive_versions.get(page, 0)
-            stale += [("archive", page, name, version) for name in _ARCHIVE_FILES]
+            stale += [("archive", page, name, version) for name in layout.FEED_FILES]
             self.archive_versions[page] = version + 1
         self.archive_count = self.site.archive_pages()
         self.generation += 1
@@ -298,31 +291,30 @@ class DocumentCache:
         """What identifies the document at `path` now, or why there is none. Whether a
         numbered document exists is decided from counts kept here, so a request past the
         end is a 404 before anything is read or rendered (issue 11)."""
-        if m := _RELEASE.match(path):
-            rid = m.group(1)
-            token = self.tokens.get(rid)
-            if token is None:
-                return Missing.GONE if rid in self.withdrawn else Missing.NOT_FOUND
-            return ("release", rid, token)
-        if m := _ARCHIVE.match(path):
-            n = int(m.group(1))
-            if n > self.archive_count:
-                return Missing.NOT_FOUND
-            return ("archive", n, m.group(2), self.archive_versions.get(n, 0))
-        if m := _INDEX.match(path):
-            n = int(m.group(1))
-            if n > self.site.index_page_count(len(self.tokens)):
-                return Missing.NOT_FOUND
-            return ("index", n, self.generation)
-        if m := _SECTION_PAGE.match(path):
-            if m.group(1) not in self.sections:
-                return Missing.NOT_FOUND
-            return ("section", m.group(1), self.generation)
-        if m := _SITEMAP.match(path):
-            urls = self.site.sitemap_urls(len(self.tokens), len(self.sections))
-            if m.group(2) is not None and int(m.group(2)) > sitemap_parts(urls):
-                return Missing.NOT_FOUND
-            return ("sitemap", path, self.generation)
+        # The feeds, the home page, the assets and the 404 page are hot or not at all.
+        match layout.parse(path):
+            case layout.ReleasePage(rid):
+                token = self.tokens.get(rid)
+                if token is None:
+                    return Missing.GONE if rid in self.withdrawn else Missing.NOT_FOUND
+                return ("release", rid, token)
+            case layout.ArchiveFeed(n, filename):
+                if n > self.archive_count:
+                    return Missing.NOT_FOUND
+                return ("archive", n, filename, self.archive_versions.get(n, 0))
+            case layout.IndexPage(n):
+                if n > self.site.index_page_count(len(self.tokens)):
+                    return Missing.NOT_FOUND
+                return ("index", n, self.generation)
+            case layout.SectionPage(slug):
+                if slug not in self.sections:
+                    return Missing.NOT_FOUND
+                return ("section", slug, self.generation)
+            case layout.Sitemap(part):
+                urls = self.site.sitemap_urls(len(self.tokens), len(self.sections))
+                if part is not None and part > sitemap_parts(urls):
+                    return Missing.NOT_FOUND
+                return ("sitemap", layout.sitemap(part), self.generation)
         return Missing.NOT_FOUND
 
     def _render(self, key: tuple[object, ...]) -> Document | None:
@@ -333,9 +325,9 @@ class DocumentCache:
                 return None
             return self.site.release_page(stored)
         if kind == "archive":
-            name = key[2]
-            docs = self.site.archive_documents([int(key[1])])  # type: ignore[call-overload]
-            return next((d for d in docs if d.path.endswith(f"/{name}")), None)
+            n, name = int(key[1]), str(key[2])  # type: ignore[call-overload]
+            docs = self.site.archive_documents([n])
+            return next((d for d in docs if d.path == layout.archive_feed(n, name)), None)
         if kind == "index":
             return self.site.index_page(int(key[1]))  # type: ignore[call-overload]
         if kind == "section":

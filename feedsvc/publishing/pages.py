@@ -10,7 +10,8 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from feedsvc.config import Settings
+from feedsvc import layout
+from feedsvc.config import ShareSettings, SiteSettings
 from feedsvc.model import ListedRelease, StoredRelease
 from feedsvc.publishing.mailto import mailto_link
 
@@ -59,8 +60,9 @@ class FeedLink:
 
 
 class Pages:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, site: SiteSettings, share: ShareSettings) -> None:
+        self.site = site
+        self.share = share
         self.env = Environment(
             loader=PackageLoader("feedsvc", "templates"),
             autoescape=select_autoescape(["html", "xml"]),
@@ -70,7 +72,8 @@ class Pages:
             auto_reload=False,
         )
         self.env.filters["longdate"] = longdate
-        site = settings.site
+        # Templates build their links with the URL layout, as the code does (issue 13).
+        self.env.globals["layout"] = layout
         self.base: dict[str, Any] = {
             "site": site,
             "base_path": site.base_path,
@@ -81,15 +84,15 @@ class Pages:
         self._index = self.env.get_template("index.html")
 
     def release_url(self, release_id: str) -> str:
-        return f"{self.settings.site.base_url}releases/{release_id}/"
+        return self.site.base_url + layout.release(release_id)
 
     def release(self, stored: StoredRelease) -> bytes:
         r = stored.release
-        tz = self.settings.site.tz
+        tz = self.site.tz
         url = self.release_url(r.id)
         section_feed = FeedLink(
-            f"{self.settings.site.title}: {r.section}",
-            f"{self.settings.site.base_url}sections/{r.section_slug}/",
+            f"{self.site.title}: {r.section}",
+            self.site.base_url + layout.section(r.section_slug),
         )
         html = self._release.render(
             **{**self.base, "lang": r.language},
@@ -103,7 +106,7 @@ class Pages:
             # Bodies are escaped (text) or sanitised by nh3 (Markdown) when read.
             body=Markup(r.body_html),
             mailto=mailto_link(r.title, r.summary, url),
-            share_rules=self.settings.share if self.settings.share.enabled else None,
+            share_rules=self.share if self.share.enabled else None,
         )
         return html.encode("utf-8")
 
@@ -121,14 +124,14 @@ class Pages:
         html = self._index.render(
             **self.base,
             releases=releases,
-            tz=self.settings.site.tz,
+            tz=self.site.tz,
             page=page,
             newer=newer,
             older=older,
             heading=heading,
             feeds=[feed or self.main_feed],
             canonical=canonical,
-            description=self.settings.site.description,
+            description=self.site.description,
         )
         return html.encode("utf-8")
 

@@ -1,13 +1,7 @@
 """The site: every document feedsvc publishes, rendered from the store.
 
-The URL layout is the same for the live server and the static export:
-
-    feed.xml  atom.xml  feed.json               newest feeds.limit releases
-    sections/<slug>/{feed.xml,atom.xml,feed.json,index.html}
-    archive/<n>/{feed.xml,atom.xml,feed.json}   RFC 5005 pages, oldest n=1
-    index.html  page/<n>/index.html             HTML index, newest first
-    releases/<id>/index.html                    one release
-    sitemap.xml  404.html  assets/{style.css,feed.xsl}
+Where each lives is `feedsvc.layout`'s, the same for the live server and the static export
+(which writes a folder's document as its index.html).
 """
 
 from __future__ import annotations
@@ -20,21 +14,28 @@ from functools import cached_property
 from importlib.resources import files
 from pathlib import Path
 
+from feedsvc import layout
 from feedsvc.clock import Clock
-from feedsvc.config import Settings
-from feedsvc.model import ListedRelease, StoredRelease
+from feedsvc.config import (
+    FeedsSettings,
+    PagesSettings,
+    ShareSettings,
+    SiteSettings,
+    WebSubSettings,
+)
+from feedsvc.model import Changes, ListedRelease, StoredRelease
+from feedsvc.publishing import sitemap
 from feedsvc.publishing.atom import AtomWriter
 from feedsvc.publishing.feed import Entry, Feed, FeedWriter, Tombstone, absolute_links
 from feedsvc.publishing.feed_page import FeedPageWriter
 from feedsvc.publishing.jsonfeed import JsonFeedWriter
 from feedsvc.publishing.pages import FeedLink, Pages
 from feedsvc.publishing.rss import RssWriter
-from feedsvc.store import Changes, Store
+from feedsvc.store.releases import Releases
 
 WRITERS: tuple[FeedWriter, ...] = (RssWriter(), AtomWriter(), JsonFeedWriter())
 HTML = "text/html; charset=utf-8"
 XML = "application/xml; charset=utf-8"
-SITEMAP_MAX_URLS = 50_000  # sitemaps.org protocol limit per file
 ASSETS = {
     "style.css": "text/css; charset=utf-8",
     "feed.xsl": "text/xsl; charset=utf-8",
@@ -66,12 +67,24 @@ class Document:
 
 
 class Site:
-    def __init__(self, settings: Settings, store: Store, clock: Clock) -> None:
-        self.settings = settings
+    def __init__(
+        self,
+        store: Releases,
+        clock: Clock,
+        *,
+        site: SiteSettings,
+        feeds: FeedsSettings,
+        pages: PagesSettings,
+        websub: WebSubSettings,
+        share: ShareSettings,
+    ) -> None:
+        self.site = site
+        self.feeds = feeds
+        self.per_page = pages.per_page
+        self.hubs = websub.hubs
         self.store = store
         self.clock = clock
-        self.pages = Pages(settings)
-        site = settings.site
+        self.pages = Pages(site, share)
         self._id_prefix = f"tag:{site.id_authority},{site.id_date}:"
         self._epoch = dt.datetime.combine(
             dt.date.fromisoformat(site.id_date), dt.time(), tzinfo=site.tz
@@ -114,14 +127,14 @@ class Site:
     def archive_pages_changed(self, changes: Changes) -> set[int]:
         """The archive pages a change touches: those holding its releases, and the page
         before each (a page that opens gives the one before it a next-archive link)."""
-        size = self.settings.feeds.archive_page_size
+        size = self.feeds.archive_page_size
         pages = {(seq - 1) // size + 1 for seq in changes.seqs}
         return pages | {page - 1 for page in pages if page > 1}
 
     # -- feeds -----------------------------------------------------------------------------
 
     def main_feeds(self) -> Iterator[Document]:
-        site, feeds = self.settings.site, self.settings.feeds
+        site, feeds = self.site, self.feeds
         pages = self.archive_pages()
         yield from self._render(
             self._feed(
@@ -131,20 +144,20 @@ class Site:
                 home_url=site.base_url,
                 releases=self.store.latest(feeds.limit),
                 tombstones=self.store.withdrawn_since(self._tombstone_cutoff()),
-                prev_archive=f"archive/{pages}/" if pages else None,
+                prev_archive=layout.archive(pages) if pages else None,
             )
         )
 
     def section_feeds(self, slug: str, name: str) -> Iterator[Document]:
-        site = self.settings.site
-        folder = f"sections/{slug}/"
+        site = self.site
+        folder = layout.section(slug)
         yield from self._render(
             self._feed(
                 feed_id=self._id_prefix + f"feed:section:{slug}",
                 title=f"{site.title}: {name}",
                 folder=folder,
                 home_url=site.base_url + folder,
-                releases=self.store.latest(self.settings.feeds.limit, slug),
+                releases=self.store.latest(self.feeds.limit, slug),
                 tombstones=self.store.withdrawn_since(self._tombstone_cutoff(), slug),
             )
         )
@@ -155,9 +168,9 @@ class Site:
 
     def section_page(self, slug: str, name: str) -> Document:
         """The section's HTML page: its newest feeds.limit releases."""
-        site = self.settings.site
-        folder = f"sections/{slug}/"
-        listed = [ListedRelease.of(s) for s in self.store.latest(self.settings.feeds.limit, slug)]
+        site = self.site
+        folder = layout.section(slug)
+        listed = [ListedRelease.of(s) for s in self.store.latest(self.feeds.limit, slug)]
         body = self.pages.index(
             listed,
             page=1,
@@ -170,12 +183,12 @@ class Site:
         return Document(folder, HTML, body, modified=_newest(listed))
 
     def archive_pages(self) -> int:
-        return math.ceil(self.store.max_seq() / self.settings.feeds.archive_page_size)
+        return math.ceil(self.store.max_seq() / self.feeds.archive_page_size)
 
     def archive_documents(self, numbers: Iterable[int]) -> Iterator[Document]:
         """RFC 5005 archive pages: page n holds the releases first published n-th in
         archive_page_size order, so a full page never changes unless a release on it does."""
-        site, size = self.settings.site, self.settings.feeds.archive_page_size
+        site, size = self.site, self.feeds.archive_page_size
         last = self.archive_pages()
         for n in numbers:
             if not 1 <= n <= last:
@@ -184,11 +197,11 @@ class Site:
                 self._feed(
                     feed_id=self._id_prefix + f"feed:archive:{n}",
                     title=f"{site.title} (archive page {n})",  # no total: full pages never change
-                    folder=f"archive/{n}/",
+                    folder=layout.archive(n),
                     home_url=site.base_url,
                     releases=self.store.by_seq((n - 1) * size + 1, n * size),
-                    prev_archive=f"archive/{n - 1}/" if n > 1 else None,
-                    next_archive=f"archive/{n + 1}/" if n < last else None,
+                    prev_archive=layout.archive(n - 1) if n > 1 else None,
+                    next_archive=layout.archive(n + 1) if n < last else None,
                     current="",
                     is_archive=True,
                 )
@@ -208,7 +221,7 @@ class Site:
         current: str | None = None,
         is_archive: bool = False,
     ) -> Feed:
-        site = self.settings.site
+        site = self.site
         entries = tuple(self._entry(s) for s in releases)
         graves = tuple(
             Tombstone(
@@ -231,18 +244,18 @@ class Site:
             # The newest change in the data, never the build time: same data, same bytes.
             updated=max(moments, default=self._epoch),
             entries=entries,
-            ttl_minutes=self.settings.feeds.ttl_minutes,
-            stylesheet_url=site.base_url + "assets/feed.xsl",
+            ttl_minutes=self.feeds.ttl_minutes,
+            stylesheet_url=site.base_url + layout.asset("feed.xsl"),
             tombstones=graves,
             prev_archive=prev_archive,
             next_archive=next_archive,
             current=current,
             is_archive=is_archive,
-            hubs=() if is_archive else self.settings.websub.hubs,
+            hubs=() if is_archive else self.hubs,
         )
 
     def _entry(self, stored: StoredRelease) -> Entry:
-        r, site = stored.release, self.settings.site
+        r, site = stored.release, self.site
         url = self.pages.release_url(r.id)
         return Entry(
             id=stored.tag_uri(site.id_authority),
@@ -289,43 +302,43 @@ class Site:
         return FeedPageWriter(self.pages)  # compiled on first use: `build` never needs it
 
     def _tombstone_cutoff(self) -> dt.datetime:
-        return self.clock.now() - dt.timedelta(days=self.settings.feeds.tombstone_days)
+        return self.clock.now() - dt.timedelta(days=self.feeds.tombstone_days)
 
     # -- pages -----------------------------------------------------------------------------
 
     def release_page(self, stored: StoredRelease) -> Document:
         body = self.pages.release(stored)
-        return Document(f"releases/{stored.id}/", HTML, body, modified=stored.updated)
+        return Document(layout.release(stored.id), HTML, body, modified=stored.updated)
 
     def index_pages(self, listing: Sequence[ListedRelease]) -> Iterator[Document]:
         """The HTML index, newest first, pages.per_page a page."""
-        per_page = self.settings.pages.per_page
+        per_page = self.per_page
         total = self.index_page_count(len(listing))
         for n in range(1, total + 1):
             yield self._index_page(n, total, listing[(n - 1) * per_page : n * per_page])
 
     def index_page_count(self, visible: int) -> int:
         """How many pages the HTML index of `visible` releases has (the home page at least)."""
-        return max(1, math.ceil(visible / self.settings.pages.per_page))
+        return max(1, math.ceil(visible / self.per_page))
 
     def index_page(self, n: int) -> Document | None:
         """One page of the HTML index, read from the store (for the live server)."""
-        per_page = self.settings.pages.per_page
+        per_page = self.per_page
         total = self.index_page_count(self.store.visible_count())
         if not 1 <= n <= total:
             return None
         return self._index_page(n, total, self.store.listing((n - 1) * per_page, per_page))
 
     def _index_page(self, n: int, total: int, listed: Sequence[ListedRelease]) -> Document:
-        base, base_url = self.settings.site.base_path, self.settings.site.base_url
+        base, base_url = self.site.base_path, self.site.base_url
         body = self.pages.index(
             listed,
             page=n,
-            newer=base + index_folder(n - 1) if n > 1 else None,
-            older=base + index_folder(n + 1) if n < total else None,
-            canonical=base_url + index_folder(n),
+            newer=base + layout.index_page(n - 1) if n > 1 else None,
+            older=base + layout.index_page(n + 1) if n < total else None,
+            canonical=base_url + layout.index_page(n),
         )
-        return Document(index_folder(n), HTML, body, modified=_newest(listed))
+        return Document(layout.index_page(n), HTML, body, modified=_newest(listed))
 
     def sitemaps(
         self,
@@ -339,17 +352,23 @@ class Site:
         (if any). The section pages' dates come from `listing` (every visible release,
         newest first) when given, else from the store, only for a document that shows
         them."""
-        base_url = self.settings.site.base_url
-        per_page = self.settings.pages.per_page
+        base_url = self.site.base_url
+        per_page = self.per_page
         urls: list[tuple[str, str | None]] = [
-            (base_url + index_folder(n), _day(releases[(n - 1) * per_page : n * per_page]))
+            (
+                base_url + layout.index_page(n),
+                sitemap.day(releases[(n - 1) * per_page : n * per_page]),
+            )
             for n in range(1, self.index_page_count(len(releases)) + 1)
         ]
         sections = self.store.sections()
         first_section = len(urls)
-        urls += [(f"{base_url}sections/{slug}/", None) for slug, _ in sections]
+        urls += [(base_url + layout.section(slug), None) for slug, _ in sections]
         end_of_sections = len(urls)
-        urls += [(self.pages.release_url(rid), _day([(rid, updated)])) for rid, updated in releases]
+        urls += [
+            (self.pages.release_url(rid), sitemap.day([(rid, updated)]))
+            for rid, updated in releases
+        ]
         newest = max((updated for _, updated in releases), default=None)
 
         def with_section_days(start: int, stop: int) -> None:
@@ -359,50 +378,25 @@ class Site:
             if listing is None:
                 # A short query a section: the whole listing, summaries and all, held
                 # ~70 MiB more at 100,000 releases for a sitemap served live (issue 12).
-                limit = self.settings.feeds.limit
+                limit = self.feeds.limit
                 newest = {slug: self.store.newest_updated(slug, limit) for slug, _ in sections}
-                days = {slug: _day([(slug, at)]) for slug, at in newest.items() if at is not None}
+                days = {
+                    slug: sitemap.day([(slug, at)]) for slug, at in newest.items() if at is not None
+                }
             else:
-                days = self._section_days(listing)
+                days = sitemap.section_days(listing, self.feeds.limit)
             for i, (slug, _) in enumerate(sections, start=first_section):
                 urls[i] = (urls[i][0], days.get(slug))
 
-        if sitemap_parts(len(urls)) == 0:
-            if only in (None, "sitemap.xml"):
-                with_section_days(0, len(urls))
-                yield Document("sitemap.xml", XML, self.pages.sitemap(urls), GZIP_HOT, newest)
-            return
-        index = []
-        for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
-            path = f"sitemaps/{n}.xml"
-            stop = start + SITEMAP_MAX_URLS
-            if only in (None, path, "sitemap.xml"):
-                with_section_days(start, stop)
-            chunk = urls[start:stop]
-            lastmod = max((day for _, day in chunk if day), default="")
-            index.append((base_url + path, lastmod))
-            if only in (None, path):
-                yield Document(path, XML, self.pages.sitemap(chunk), GZIP_HOT, newest)
-        if only in (None, "sitemap.xml"):
-            yield Document("sitemap.xml", XML, self.pages.sitemap_index(index), GZIP_HOT, newest)
-
-    def _section_days(self, listing: Sequence[ListedRelease]) -> dict[str, str]:
-        """slug -> the day of the newest `updated` among the releases its page lists (the
-        section's newest feeds.limit, as section_page reads them)."""
-        limit = self.settings.feeds.limit
-        shown: dict[str, list[tuple[str, dt.datetime]]] = {}
-        for r in listing:
-            listed = shown.setdefault(r.section_slug, [])
-            if len(listed) < limit:
-                listed.append((r.id, r.updated))
-        return {slug: day for slug, listed in shown.items() if (day := _day(listed))}
+        for path, body in sitemap.bodies(urls, only, with_section_days, self.pages, base_url):
+            yield Document(path, XML, body, GZIP_HOT, newest)
 
     def sitemap_urls(self, visible: int, sections: int) -> int:
         """How many URLs sitemaps() lists: every index page, every section, every release."""
         return self.index_page_count(visible) + sections + visible
 
     def not_found_page(self) -> Document:
-        return Document("404.html", HTML, self.pages.simple("404.html"))
+        return Document(layout.not_found_page(), HTML, self.pages.simple("404.html"))
 
     def assets(self) -> Iterator[Document]:
         """The stylesheets shipped with feedsvc; Last-Modified is the installed file's."""
@@ -410,25 +404,8 @@ class Site:
         for name, media_type in ASSETS.items():
             path = static / name
             modified = dt.datetime.fromtimestamp(int(path.stat().st_mtime), dt.UTC)
-            yield Document(f"assets/{name}", media_type, path.read_bytes(), modified=modified)
-
-
-def sitemap_parts(urls: int) -> int:
-    """How many sitemaps/<n>.xml a sitemap of `urls` URLs (Site.sitemap_urls) is split
-    into: none while sitemap.xml holds them all."""
-    return 0 if urls <= SITEMAP_MAX_URLS else math.ceil(urls / SITEMAP_MAX_URLS)
-
-
-def index_folder(n: int) -> str:
-    """Where page n of the HTML index lives: the home page, then page/2/, page/3/..."""
-    return "" if n == 1 else f"page/{n}/"
+            yield Document(layout.asset(name), media_type, path.read_bytes(), modified=modified)
 
 
 def _newest(listed: Sequence[ListedRelease]) -> dt.datetime | None:
     return max((r.updated for r in listed), default=None)
-
-
-def _day(shown: Sequence[tuple[str, dt.datetime]]) -> str | None:
-    """A sitemap's <lastmod>: the UTC day of the newest `updated` among (id, updated)."""
-    newest = max((updated for _, updated in shown), default=None)
-    return None if newest is None else newest.astimezone(dt.UTC).date().isoformat()

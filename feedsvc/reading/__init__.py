@@ -10,12 +10,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from feedsvc.config import Settings
 from feedsvc.errors import ReleaseError
-from feedsvc.model import FileState, ReadProblem, Release, slugify
+from feedsvc.model import FileState, ReadProblem, Release, is_release_id, slugify
 from feedsvc.reading.base import Parsed, Reader
+from feedsvc.reading.front_matter import FrontMatter
 from feedsvc.reading.markdown import read_markdown
 from feedsvc.reading.newsroom import read_newsroom_text
 from feedsvc.reading.source import Source, decode, split_front_matter, too_big
@@ -26,19 +26,6 @@ READERS: dict[str, Reader] = {
     ".markdown": read_markdown,
 }
 
-FRONT_MATTER_KEYS = (
-    "id",
-    "title",
-    "date",
-    "section",
-    "language",
-    "tags",
-    "summary",
-    "author",
-    "publish_at",
-    "updated",
-)
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 # The widths of the store's columns (store/schema.py): PostgreSQL refuses a longer value.
 ID_MAX_CHARS = SLUG_MAX_CHARS = 200
@@ -170,72 +157,15 @@ def read_files(
 
 
 def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -> Release:
-    meta, path = source.meta, source.path
-    lines = {**parsed.lines, **source.meta_lines}
-
-    def fail(key: str, message: str) -> ReleaseError:
-        return ReleaseError(path, lines.get(key, source.first_line), message)
-
-    unknown = sorted(set(meta) - set(FRONT_MATTER_KEYS))
-    if unknown:
-        raise fail(
-            unknown[0],
-            f"unknown front-matter key {unknown[0]!r}; expected one of: "
-            + ", ".join(FRONT_MATTER_KEYS),
-        )
-    tz = settings.site.tz
-    default_time = settings.items.default_clock_time
-
-    def text(key: str, fallback: str | None) -> str | None:
-        if key not in meta:
-            return fallback
-        value = meta[key]
-        if not isinstance(value, str) or not value.strip():
-            raise fail(key, f"front-matter {key!r} must be non-empty text")
-        return " ".join(value.split())
-
-    def moment(key: str) -> dt.datetime | None:
-        if key not in meta:
-            return None
-        return _as_datetime(meta[key], tz, default_time, lambda m: fail(key, m), key)
-
-    stem = os.path.splitext(os.path.basename(path))[0]
-    release_id = text("id", None)
-    if release_id is None:
-        # A file name that is no id (or too long for one) gives its slug, cut to fit.
-        release_id = stem if _ID.match(stem) else slugify(stem)[:ID_MAX_CHARS].rstrip("-")
-    elif not _ID.match(release_id):
-        raise fail("id", "front-matter 'id' must be letters, digits, '.', '_' or '-' (<= 200)")
-
-    title = text("title", parsed.title)
-    if not title:
-        raise fail("title", "no title")
-    section = text("section", parsed.section)
-    if not section:
-        raise fail("section", "no section: expected a breadcrumb or 'section' in front matter")
-    if len(slugify(section)) > SLUG_MAX_CHARS:
-        raise fail(
-            "section",
-            f"section is too long: {len(slugify(section)):,} characters in its URL form "
-            f"(at most {SLUG_MAX_CHARS})",
-        )
-
-    published = moment("date")
-    time_stated = published is not None and not _is_day(meta["date"])
-    if published is None:
-        if parsed.date is None:
-            raise fail(
-                "date",
-                "no date: expected a dateline at the start of the first paragraph "
-                "(e.g. 'On September 11, 2020, ...') or 'date' in front matter",
-            )
-        published = dt.datetime.combine(parsed.date, default_time, tzinfo=tz)
-
-    language = text("language", settings.site.language) or settings.site.language
-    if len(language) > LANGUAGE_MAX_CHARS or not _LANGUAGE.match(language):
-        raise fail("language", f"front-matter 'language' {language!r} is not a language tag")
-
-    summary = text("summary", None) or cut_summary(
+    # The steps run in this order so that, of several mistakes, the same one is named.
+    fm = FrontMatter(source, parsed, settings.site.tz, settings.items.default_clock_time)
+    fm.refuse_unknown_keys()
+    release_id = _release_id(fm)
+    title = _title(fm, parsed)
+    section = _section(fm, parsed)
+    published = _published(fm, parsed)
+    language = _language(fm, settings.site.language)
+    summary = fm.text("summary", None) or cut_summary(
         parsed.first_paragraph, settings.feeds.summary_chars
     )
     return Release(
@@ -246,54 +176,66 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
         body_html=parsed.body_html,
         summary=summary,
         language=language,
-        source=path,
+        source=fm.path,
         content_hash=digest,
-        tags=_tags(meta.get("tags", ()), lambda m: fail("tags", m)),
-        author=text("author", None),
-        publish_at=moment("publish_at"),
-        updated=moment("updated"),
-        time_stated=time_stated,
+        tags=fm.tags(),
+        author=fm.text("author", None),
+        publish_at=fm.moment("publish_at"),
+        updated=fm.moment("updated"),
+        time_stated=fm.names_a_time("date"),
     )
 
 
-def _is_day(value: Any) -> bool:
-    """A front-matter date that names a day, with no time of day (as _as_datetime reads it)."""
-    if isinstance(value, str):
-        return len(value.strip()) == 10
-    return isinstance(value, dt.date) and not isinstance(value, dt.datetime)
+def _release_id(fm: FrontMatter) -> str:
+    stem = os.path.splitext(os.path.basename(fm.path))[0]
+    release_id = fm.text("id", None)
+    if release_id is None:
+        # A file name that is no id (or too long for one) gives its slug, cut to fit.
+        release_id = stem if is_release_id(stem) else slugify(stem)[:ID_MAX_CHARS].rstrip("-")
+    elif not is_release_id(release_id):
+        raise fm.fail("id", "front-matter 'id' must be letters, digits, '.', '_' or '-' (<= 200)")
+    return release_id
 
 
-def _as_datetime(value: Any, tz: dt.tzinfo, at: dt.time, fail: Any, key: str) -> dt.datetime:
-    if isinstance(value, str):
-        try:
-            text = value.strip()
-            # A bare date is a date (default time), not midnight.
-            value = (
-                dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
-            )
-        except ValueError:
-            raise fail(
-                f"front-matter {key!r} is not a date: {value!r} "
-                "(expected e.g. 2020-09-11 or 2020-09-11T09:00:00+08:00)"
-            ) from None
-    if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=tz)
-    if isinstance(value, dt.date):
-        return dt.datetime.combine(value, at, tzinfo=tz)
-    raise fail(f"front-matter {key!r} must be a date or a date and time")
+def _title(fm: FrontMatter, parsed: Parsed) -> str:
+    title = fm.text("title", parsed.title)
+    if not title:
+        raise fm.fail("title", "no title")
+    return title
 
 
-def _tags(value: Any, fail: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list | tuple) or not all(isinstance(t, str) for t in value):
-        raise fail("front-matter 'tags' must be a list of text")
-    seen: dict[str, None] = {}
-    for tag in value:
-        tag = " ".join(tag.split())
-        if tag:
-            seen.setdefault(tag)
-    return tuple(seen)
+def _section(fm: FrontMatter, parsed: Parsed) -> str:
+    section = fm.text("section", parsed.section)
+    if not section:
+        raise fm.fail("section", "no section: expected a breadcrumb or 'section' in front matter")
+    if len(slugify(section)) > SLUG_MAX_CHARS:
+        raise fm.fail(
+            "section",
+            f"section is too long: {len(slugify(section)):,} characters in its URL form "
+            f"(at most {SLUG_MAX_CHARS})",
+        )
+    return section
+
+
+def _published(fm: FrontMatter, parsed: Parsed) -> dt.datetime:
+    """The front matter's date, else the dateline's day at items.default_time."""
+    published = fm.moment("date")
+    if published is not None:
+        return published
+    if parsed.date is None:
+        raise fm.fail(
+            "date",
+            "no date: expected a dateline at the start of the first paragraph "
+            "(e.g. 'On September 11, 2020, ...') or 'date' in front matter",
+        )
+    return fm.day_at_default_time(parsed.date)
+
+
+def _language(fm: FrontMatter, site_language: str) -> str:
+    language = fm.text("language", site_language) or site_language
+    if len(language) > LANGUAGE_MAX_CHARS or not _LANGUAGE.match(language):
+        raise fm.fail("language", f"front-matter 'language' {language!r} is not a language tag")
+    return language
 
 
 def cut_summary(text: str, limit: int) -> str:

@@ -39,44 +39,74 @@ def breadcrumb(line: str) -> list[str] | None:
 
 def read_newsroom_text(source: Source) -> Parsed:
     lines = source.text.split("\n")
+    found: dict[str, int] = {}  # what the text says -> its line, for error messages
+    at = _first_text_line(source, lines)
+    section, at = _breadcrumb(source, lines, at, found)
+    title, at = _title_line(source, lines, at, found, under_breadcrumb=section is not None)
+    paragraphs = _body(source, lines, at)
+    first_line, first_text = paragraphs[0]
+    date, date_line = dateline_of(source, first_text, first_line)
+    found["date"] = date_line
+    body = "\n".join(f"<p>{escape(text, quote=False)}</p>" for _, text in paragraphs)
+    return Parsed(
+        body_html=body,
+        first_paragraph=_squash(first_text),
+        title=title,
+        section=section,
+        date=date,
+        lines=found,
+    )
+
+
+def _first_text_line(source: Source, lines: list[str]) -> int:
     at = 0
     while at < len(lines) and not lines[at].strip():
         at += 1
     if at == len(lines):
         raise ReleaseError(source.path, source.first_line, "no text after the front matter")
+    return at
 
-    found: dict[str, int] = {}
-    section = None
+
+def _breadcrumb(
+    source: Source, lines: list[str], at: int, found: dict[str, int]
+) -> tuple[str | None, int]:
+    """The section the breadcrumb at lines[at] names, and the line after it."""
     crumbs = breadcrumb(lines[at])
     if crumbs is not None:
-        section = crumbs[-1]
         found["section"] = source.first_line + at
-        at += 1
-    elif "section" not in source.meta:
+        return crumbs[-1], at + 1
+    if "section" not in source.meta:
         raise ReleaseError(
             source.path,
             source.first_line + at,
             f"expected a breadcrumb such as 'Home > News & Events', found {_quote(lines[at])}",
         )
+    return None, at
 
-    # The title line is the line right under the breadcrumb. Front matter may override it,
-    # or stand in for it: then the text has no title line (a blank line under the
-    # breadcrumb, or no breadcrumb at all).
-    title = None
+
+def _title_line(
+    source: Source, lines: list[str], at: int, found: dict[str, int], *, under_breadcrumb: bool
+) -> tuple[str | None, int]:
+    """The title line is the line right under the breadcrumb. Front matter may override it,
+    or stand in for it: then the text has no title line (a blank line under the
+    breadcrumb, or no breadcrumb at all)."""
     has_title_line = at < len(lines) and bool(lines[at].strip())
-    if crumbs is None and "title" in source.meta:
+    if not under_breadcrumb and "title" in source.meta:
         has_title_line = False
-    if has_title_line or "title" not in source.meta:
-        if not has_title_line:
-            raise ReleaseError(
-                source.path,
-                source.first_line + at,
-                "no title: expected the title on the line after the breadcrumb",
-            )
-        title = _squash(lines[at])
-        found["title"] = source.first_line + at
-        at += 1
+    if not has_title_line and "title" in source.meta:
+        return None, at
+    if not has_title_line:
+        raise ReleaseError(
+            source.path,
+            source.first_line + at,
+            "no title: expected the title on the line after the breadcrumb",
+        )
+    found["title"] = source.first_line + at
+    return _squash(lines[at]), at + 1
 
+
+def _body(source: Source, lines: list[str], at: int) -> list[tuple[int, str]]:
+    """The paragraphs from lines[at] on, without the footer; at least one."""
     paragraphs = _paragraphs(lines, at, source.first_line)
     if paragraphs:
         # The footer, on its own line: usually after a blank line, sometimes right under
@@ -91,19 +121,7 @@ def read_newsroom_text(source: Source) -> Parsed:
             source.first_line + at,
             "no body: expected paragraphs separated by blank lines after the title",
         )
-
-    first_line, first_text = paragraphs[0]
-    date, date_line = dateline_of(source, first_text, first_line)
-    found["date"] = date_line
-    body = "\n".join(f"<p>{escape(text, quote=False)}</p>" for _, text in paragraphs)
-    return Parsed(
-        body_html=body,
-        first_paragraph=_squash(first_text),
-        title=title,
-        section=section,
-        date=date,
-        lines=found,
-    )
+    return paragraphs
 
 
 def _paragraphs(lines: list[str], start: int, first_line: int) -> list[tuple[int, str]]:

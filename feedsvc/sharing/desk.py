@@ -7,71 +7,35 @@ stores the share). A refused token, the honeypot and a bad signature all look th
 from outside: a bot learns nothing about which check it failed.
 
 Writes are grouped: requests arriving together are stored in one transaction by one
-writer thread (a group commit), and each is answered after that commit.
+writer thread (a group commit, `writer.py`), and each is answered after that commit; the
+email a recipient gets is rendered by `letter.py`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
 import hmac
-import logging
-import queue
 import re
 import secrets
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
-from feedsvc.channels import PermanentFailure
-from feedsvc.channels.email import check as check_email
+from feedsvc import layout
 from feedsvc.clock import Clock
 from feedsvc.config import ShareSettings, SiteSettings, WebhookSettings
-from feedsvc.model import Outgoing, Release, StoredRelease
+from feedsvc.model import Outgoing, Release, StoredRelease, is_release_id
 from feedsvc.sharing.keys import Signer, address_hash, ip_hash, network_of, new_id
-from feedsvc.sharing.links import defang
+from feedsvc.sharing.letter import Letters, Recipient
+from feedsvc.sharing.outcomes import EXPIRED, NO_RELEASE, Reason, Receipt, ShareRefused, refused
 from feedsvc.sharing.requests import ShareRequest
+from feedsvc.sharing.writer import GroupWriter
 from feedsvc.store import Store
-from feedsvc.store.outage import is_unreachable
-from feedsvc.store.shares import PendingShare, Refusal, ShareStore
+from feedsvc.store.shares import PendingShare, Refusal
 
-log = logging.getLogger("feedsvc.share")
-
-_BATCH = 64
-_RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # as reading/ makes them
 _REMEMBER_SECONDS = 2.0
-
-
-@dataclass(frozen=True)
-class Receipt:
-    id: str
-    release_id: str
-
-
-class Reason(enum.Enum):
-    """Why the desk refused a share, in its own terms: web/ says it in HTTP (issue 13)."""
-
-    BAD_TOKEN = "bad token"  # forged, expired, spent, too soon, from elsewhere: all alike
-    UNKNOWN_RELEASE = "unknown release"  # no such id, or not (or no longer) public
-    LIMITED = "limited"  # a limit is reached: try again after retry_after seconds
-    UNSENDABLE = "unsendable"  # the release cannot be carried by an email
-
-
-class ShareRefused(Exception):
-    """Not accepted: why, what to tell the sharer, when to try again, the field at fault."""
-
-    def __init__(
-        self, reason: Reason, message: str, retry_after: int = 0, field: str | None = None
-    ) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.retry_after = retry_after
-        self.field = field
 
 
 class ShareDesk:
@@ -89,21 +53,13 @@ class ShareDesk:
         self.site = site  # the emails' sender name and links
         self.webhooks = webhooks  # told of each share when they ask for share.created
         self.store = store
-        self.shares = shares_in(store)
+        self.shares = store.shares
         self.signer = signer
         self.clock = clock
-        env = Environment(
-            loader=PackageLoader("feedsvc", "templates"),
-            autoescape=select_autoescape(["html"]),
-            keep_trailing_newline=True,
-            auto_reload=False,
+        self.letters = Letters(site)
+        self._writer = GroupWriter(
+            lambda batch, now: self.shares.accept(batch, now, self.rules), clock.now
         )
-        self._text = env.get_template("email/share.txt")
-        self._html = env.get_template("email/share.html")
-        self._queue: queue.SimpleQueue[tuple[PendingShare, Future[Refusal | None]] | None] = (
-            queue.SimpleQueue()
-        )
-        self._writer: threading.Thread | None = None
         self._lock = threading.Lock()
         self.counts: dict[str, int] = {}  # outcome -> how many, for /metrics
         self._releases: dict[str, tuple[float, StoredRelease | None]] = {}
@@ -135,7 +91,7 @@ class ShareDesk:
         found = self.shares.get(share_id)
         if found is None:
             return None
-        stored = self.store.get(found[0])
+        stored = self.store.releases.get(found[0])
         return None if stored is None else (stored, found[2])
 
     def _nonce(self, request: ShareRequest, client_ip: str) -> str | None:
@@ -161,12 +117,12 @@ class ShareDesk:
         nonce = self._nonce(request, client_ip)
         if nonce is None:
             self.count("refused_token")
-            done.set_exception(ShareRefused(Reason.BAD_TOKEN, _EXPIRED))
+            done.set_exception(ShareRefused(Reason.BAD_TOKEN, EXPIRED))
             return done
         stored = self._visible(request.release)
         if stored is None:
             self.count("refused_release")
-            done.set_exception(ShareRefused(Reason.UNKNOWN_RELEASE, _NO_RELEASE))
+            done.set_exception(ShareRefused(Reason.UNKNOWN_RELEASE, NO_RELEASE))
             return done
         try:
             pending = self._pending(request, stored, nonce, client_ip)
@@ -191,11 +147,10 @@ class ShareDesk:
                 done.set_result(Receipt(pending.id, pending.release_id))
             else:
                 self.count(f"refused_{refusal.limit or refusal.reason}")
-                done.set_exception(_refused(refusal))
+                done.set_exception(refused(refusal))
 
         stored_future.add_done_callback(settle)
-        self._ensure_writer()
-        self._queue.put((pending, stored_future))
+        self._writer.put(pending, stored_future)
         return done
 
     def share_now(self, request: ShareRequest) -> Receipt:
@@ -214,7 +169,7 @@ class ShareDesk:
         )
         [refusal] = self.shares.accept([pending], self.clock.now(), rules)
         if refusal is not None:
-            raise _refused(refusal)
+            raise refused(refusal)
         self.count("accepted")
         return Receipt(pending.id, pending.release_id)
 
@@ -248,54 +203,17 @@ class ShareDesk:
         self, share_id: str, request: ShareRequest, release: Release, by_operator: bool
     ) -> list[tuple[str, Outgoing]]:
         """One email a recipient (keyed by the address's hash), each with its own
-        unsubscribe link; ShareRefused(UNSENDABLE) when no email can carry the release."""
+        unsubscribe link (sharing/letter.py); ShareRefused(UNSENDABLE) when no email can
+        carry the release."""
         site = self.site
-        sender = request.from_name
-        display = f"{sender} via {site.title}" if sender else site.title
-        # A title's line or paragraph separators (and controls) would make a subject no
-        # email can carry; anything else in it is encoded (RFC 2047).
-        title = " ".join(_HEADER_BREAKS.sub(" ", release.title).split())
-        who = sender or (site.title if by_operator else "Someone")
-        subject = f"{who} suggests: {title}"
-        link = f"{site.base_url}s/{share_id}"
-        context: dict[str, Any] = {
-            "site": site,
-            "release": release,
-            "link": link,
-            "sender": sender,
-            "message": defang(request.message) if request.message else None,
-            # The press office itself sent it (`feedsvc share`), not a reader of the site.
-            "by_operator": by_operator,
-        }
-        emails = []
+        link = site.base_url + layout.click(share_id)
+        recipients = []
         for address in request.to:
             digest = address_hash(self.signer, address)
-            unsubscribe = f"{site.base_url}unsubscribe?t={self.signer.sign('unsubscribe', digest)}"
-            context["unsubscribe"] = unsubscribe
-            payload = {
-                "to": address,
-                "from_name": display,
-                "reply_to": request.from_email,
-                "subject": subject,
-                "text": self._text.render(context),
-                "html": self._html.render(context),
-                # RFC 8058: one click in the mail client, no page to visit.
-                "headers": {
-                    "List-Unsubscribe": f"<{unsubscribe}>",
-                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                },
-            }
-            try:
-                check_email(payload)
-            except PermanentFailure as e:
-                # Refused now rather than accepted and then dead (issue 11).
-                log.error("release %s cannot be shared by email: %s", release.id, e)
-                raise ShareRefused(
-                    Reason.UNSENDABLE, "this release cannot be sent by email", field="release"
-                ) from None
-            key = f"share {share_id} {digest}"
-            emails.append((digest, Outgoing("email", address, payload, key, subject=share_id)))
-        return emails
+            token = self.signer.sign("unsubscribe", digest)
+            unsubscribe = site.base_url + layout.unsubscribe(token)
+            recipients.append(Recipient(address, digest, unsubscribe))
+        return self.letters.compose(share_id, request, release, link, recipients, by_operator)
 
     def _announcements(
         self, share_id: str, release_id: str, request: ShareRequest
@@ -322,13 +240,13 @@ class ShareDesk:
         shared many times a second, and the writer checks visibility again in the
         transaction that stores the share (a withdrawal is never missed, only an edit of
         the title can lag a moment behind in an email)."""
-        if not _RELEASE_ID.fullmatch(release_id):
+        if not is_release_id(release_id):
             return None  # no release has such an id (and PostgreSQL refuses a NUL in text)
         now = time.monotonic()
         known = self._releases.get(release_id)
         if known is not None and known[0] > now:
             return known[1]
-        stored = self.store.get(release_id)
+        stored = self.store.releases.get(release_id)
         if stored is not None and (stored.seq is None or stored.withdrawn_at is not None):
             stored = None
         if len(self._releases) > 1024:
@@ -358,48 +276,9 @@ class ShareDesk:
 
     # -- the writer ------------------------------------------------------------------------
 
-    def _ensure_writer(self) -> None:
-        if self._writer is None:
-            with self._lock:
-                if self._writer is None:
-                    self._writer = threading.Thread(
-                        target=self._write, name="share-writer", daemon=True
-                    )
-                    self._writer.start()
-
-    def _write(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            batch = [item]
-            while len(batch) < _BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(more)
-            try:
-                outcomes = self.shares.accept([p for p, _ in batch], self.clock.now(), self.rules)
-            except Exception as e:
-                # An outage is told once a minute by whoever answers the requests (503);
-                # anything else is a bug, with its traceback.
-                if not is_unreachable(e):
-                    log.exception("storing %d share(s) failed", len(batch))
-                for _, future in batch:
-                    future.set_exception(e)
-                continue
-            for (_, future), outcome in zip(batch, outcomes, strict=True):
-                future.set_result(outcome)
-
     def close(self) -> None:
         """Store what was accepted before, then stop the writer."""
-        if self._writer is not None:
-            self._queue.put(None)
-            self._writer.join(timeout=30)
+        self._writer.close()
 
     # -- the recipient's side ----------------------------------------------------------------
 
@@ -416,23 +295,3 @@ class ShareDesk:
 
     def unsubscribe_token_ok(self, token: str) -> bool:
         return self.signer.unsign("unsubscribe", token) is not None
-
-
-def shares_in(store: Store) -> ShareStore:
-    """The store's share tables: the one place a ShareStore is made (issue 13)."""
-    return ShareStore(store.engine)
-
-
-def _refused(refusal: Refusal) -> ShareRefused:
-    """The store's refusal, decided in the transaction that would have stored the share."""
-    if refusal.reason == "release":
-        return ShareRefused(Reason.UNKNOWN_RELEASE, _NO_RELEASE)
-    if refusal.reason == "token":
-        return ShareRefused(Reason.BAD_TOKEN, _EXPIRED)
-    return ShareRefused(Reason.LIMITED, _TOO_MANY, refusal.retry_after)
-
-
-_EXPIRED = "the form expired or was already sent: load it again"
-_NO_RELEASE = "no such release"
-_TOO_MANY = "too many suggestions for now: try again later"
-_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")

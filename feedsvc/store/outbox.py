@@ -1,4 +1,5 @@
-"""The outbox's SQL: deliveries, their attempts, and the state of webhook endpoints.
+"""The outbox's writes: deliveries, their attempts, and the state of webhook endpoints
+(the reads are in store/outbox_reads.py).
 
 A delivery is claimed with a lease: whoever claims it holds a token, and only the holder of
 the token records the outcome. A holder that died leaves a lease that expires, and the row
@@ -8,35 +9,29 @@ is claimed again: at-least-once, with the same message id on every attempt.
 from __future__ import annotations
 
 import datetime as dt
-import json
-import threading
 import uuid
-import weakref
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    Engine,
     and_,
     bindparam,
     case,
     delete,
-    func,
     insert,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from feedsvc.model import Delivery, Outgoing
 from feedsvc.privacy import masked
+from feedsvc.store.connector import writing
+from feedsvc.store.enqueue import enqueue, payload_text, without_recipients
+from feedsvc.store.outbox_reads import COLUMNS, Attempt, Endpoint, OutboxReads, delivery_of
 from feedsvc.store.schema import deliveries, delivery_attempts, webhook_endpoints
 
 __all__ = [
@@ -45,27 +40,9 @@ __all__ = [
     "Claim",
     "Endpoint",
     "Outbox",
-    "enqueue",
-    "payload_text",
-    "without_recipients",
 ]
 
 ENDED = ("delivered", "cancelled", "dead")  # nothing more is sent unless retried by hand
-
-_COLUMNS = (
-    deliveries.c.id,
-    deliveries.c.channel,
-    deliveries.c.target,
-    deliveries.c.payload,
-    deliveries.c.key,
-    deliveries.c.status,
-    deliveries.c.attempts,
-    deliveries.c.created_at,
-    deliveries.c.next_attempt_at,
-    deliveries.c.subject,
-    deliveries.c.last_error,
-    deliveries.c.delivered_at,
-)
 
 
 @dataclass(frozen=True)
@@ -75,102 +52,6 @@ class Claim:
     token: str
     at: dt.datetime
     deliveries: list[Delivery]
-
-
-@dataclass(frozen=True)
-class Attempt:
-    number: int
-    started_at: dt.datetime
-    finished_at: dt.datetime
-    outcome: str  # delivered, retry, dead, interrupted, released
-    error: str | None
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    url: str
-    failing_since: dt.datetime | None
-    disabled_at: dt.datetime | None
-    disabled_reason: str | None
-
-
-def enqueue(conn: Connection, outgoing: Iterable[Outgoing], now: dt.datetime) -> int:
-    """Store messages to send, in the caller's transaction. A message whose key is already
-    stored is the same message and is left out; so is a webhook to a disabled endpoint,
-    and a hub ping for a topic that already has a ping waiting (one is enough).
-    `outgoing` is taken a batch at a time (it may be a generator): a change announced to
-    many is never held whole; a key an earlier batch stored is left out like any other."""
-    taking, total = iter(outgoing), 0
-    while batch := list(islice(taking, _ENQUEUE_BATCH)):
-        total += _enqueue_batch(conn, batch, now)
-    return total
-
-
-_ENQUEUE_BATCH = 1000  # messages a statement
-
-
-def _enqueue_batch(conn: Connection, items: list[Outgoing], now: dt.datetime) -> int:
-    c = deliveries.c
-    if any(o.channel == "webhook" for o in items):
-        disabled = set(
-            conn.execute(
-                select(webhook_endpoints.c.url).where(webhook_endpoints.c.disabled_at.is_not(None))
-            ).scalars()
-        )
-        items = [o for o in items if not (o.channel == "webhook" and o.target in disabled)]
-    if any(o.channel == "websub" for o in items):
-        waiting = {
-            (target, subject)
-            for target, subject in conn.execute(
-                select(c.target, c.subject).where(
-                    c.channel == "websub", c.status == "pending", c.attempts == 0
-                )
-            )
-        }
-        items = [
-            o for o in items if not (o.channel == "websub" and (o.target, o.subject) in waiting)
-        ]
-    rows = [
-        {
-            "channel": o.channel,
-            "target": o.target,
-            "subject": o.subject,
-            "payload": payload_text(o.payload),
-            "key": o.key,
-            "status": "pending",
-            "attempts": 0,
-            "created_at": now,
-            "next_attempt_at": now,
-            "updated_at": now,
-        }
-        for o in {o.key: o for o in items}.values()
-    ]
-    if not rows:
-        return 0
-    # RETURNING: the rows really inserted (a driver's rowcount for many rows is not to be
-    # trusted, and a key already stored inserts nothing).
-    result = conn.execute(_insert_ignoring_keys(conn).returning(deliveries.c.id), rows)
-    return len(result.all())
-
-
-def payload_text(payload: dict[str, Any]) -> str:
-    """A payload as the outbox stores it."""
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
-def _insert_ignoring_keys(conn: Connection) -> Any:
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
-    raise NotImplementedError(f"the outbox does not support {conn.dialect.name}")
-
-
-def without_recipients(payload: dict[str, Any]) -> dict[str, Any]:
-    """A share.created event without the addresses an endpoint with include_recipients
-    gets (their count stays)."""
-    data = {k: v for k, v in payload.get("data", {}).items() if k != "to"}
-    return {**payload, "data": data}
 
 
 def _names_recipients(payload: dict[str, Any]) -> bool:
@@ -229,10 +110,7 @@ _RECORD = {
 _ATTEMPT = insert(delivery_attempts)
 
 
-class Outbox:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
+class Outbox(OutboxReads):
     def enqueue(self, outgoing: Iterable[Outgoing], now: dt.datetime) -> int:
         with self._writing() as conn:
             return enqueue(conn, outgoing, now)
@@ -268,7 +146,7 @@ class Outbox:
                     lease_token=token,
                     updated_at=now,
                 )
-                .returning(*_COLUMNS)
+                .returning(*COLUMNS)
             ).all()
             # A claim taken over from a sender that died: its attempt ended without a word.
             lost = [
@@ -285,7 +163,9 @@ class Outbox:
             ]
             if lost:
                 conn.execute(insert(delivery_attempts), lost)
-        items = sorted((_delivery(row) for row in claimed), key=lambda d: (d.next_attempt_at, d.id))
+        items = sorted(
+            (delivery_of(row) for row in claimed), key=lambda d: (d.next_attempt_at, d.id)
+        )
         return Claim(token, now, items)
 
     def record_delivered(self, delivery: Delivery, claim: Claim, now: dt.datetime) -> bool:
@@ -378,19 +258,6 @@ class Outbox:
             )
         return True
 
-    def next_due(self) -> dt.datetime | None:
-        """When the next pending delivery falls due, or a lease runs out."""
-        c = deliveries.c
-        with self.engine.connect() as conn:
-            pending = conn.execute(
-                select(func.min(c.next_attempt_at)).where(c.status == "pending")
-            ).scalar()
-            leased = conn.execute(
-                select(func.min(c.lease_until)).where(c.status == "sending")
-            ).scalar()
-        moments = [m.replace(tzinfo=dt.UTC) for m in (pending, leased) if m is not None]
-        return min(moments, default=None)
-
     # -- webhook endpoints ----------------------------------------------------------------
 
     def endpoint_succeeded(self, url: str) -> None:
@@ -452,45 +319,7 @@ class Outbox:
             )
             return result.rowcount == 1
 
-    def endpoints(self) -> list[Endpoint]:
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(webhook_endpoints).order_by(webhook_endpoints.c.url))
-            return [Endpoint(*row) for row in rows]
-
     # -- for people: feedsvc outbox ---------------------------------------------------------
-
-    def list(
-        self,
-        status: str | None = None,
-        channel: str | None = None,
-        limit: int = 50,
-    ) -> list[Delivery]:
-        """Deliveries, the newest first."""
-        c = deliveries.c
-        query = select(*_COLUMNS).order_by(c.id.desc()).limit(limit)
-        if status is not None:
-            query = query.where(c.status == status)
-        if channel is not None:
-            query = query.where(c.channel == channel)
-        with self.engine.connect() as conn:
-            return [_delivery(row) for row in conn.execute(query)]
-
-    def get(self, delivery_id: int) -> Delivery | None:
-        with self.engine.connect() as conn:
-            row = conn.execute(select(*_COLUMNS).where(deliveries.c.id == delivery_id)).first()
-        return None if row is None else _delivery(row)
-
-    def attempts(self, delivery_id: int) -> list[Attempt]:
-        """Every recorded attempt, in the order they were made. `number` counts within a
-        round: a retry by hand starts a new round at 1."""
-        a = delivery_attempts.c
-        query = (
-            select(a.number, a.started_at, a.finished_at, a.outcome, a.error)
-            .where(a.delivery_id == delivery_id)
-            .order_by(a.started_at, a.finished_at, a.number)
-        )
-        with self.engine.connect() as conn:
-            return [Attempt(*row) for row in conn.execute(query)]
 
     def retry(self, now: dt.datetime, ids: Iterable[int] | None = None) -> int:
         """Make deliveries due now: dead or cancelled ones (the given ones, or every dead
@@ -531,13 +360,6 @@ class Outbox:
             )
             return result.rowcount == 1
 
-    def counts(self) -> Counter[tuple[str, str]]:
-        """(channel, status) -> how many deliveries."""
-        c = deliveries.c
-        query = select(c.channel, c.status, func.count()).group_by(c.channel, c.status)
-        with self.engine.connect() as conn:
-            return Counter({(ch, st): n for ch, st, n in conn.execute(query)})
-
     def purge(self, before: dt.datetime) -> int:
         """Forget deliveries that ended (delivered, cancelled, dead) and were last touched
         before `before`, with their attempts. A dead one can be retried by hand until then."""
@@ -555,58 +377,3 @@ class Outbox:
 
     def _writing(self) -> AbstractContextManager[Connection]:
         return writing(self.engine)
-
-
-# PostgreSQL advisory locks (transaction scope) for writes that must take turns across
-# instances: the published set (archive positions are numbered in turn) and the shares
-# (limits and single-use tokens are checked, then written).
-RELEASES_LOCK, SHARES_LOCK = 0x66656501, 0x66656502
-
-
-@contextmanager
-def writing(engine: Engine, turn: int | None = None) -> Iterator[Connection]:
-    """A write transaction. On SQLite it starts with BEGIN IMMEDIATE: the write lock is
-    taken first, so two processes never both read and then fail to upgrade to writing.
-    Threads of one process queue on a lock of their own first: SQLite's busy handler
-    would make them sleep whole milliseconds each time they met. On PostgreSQL, `turn`
-    names an advisory lock held until the transaction ends (SQLite's one writer at a
-    time, where it matters)."""
-    if engine.dialect.name != "sqlite":
-        with engine.begin() as conn:
-            if turn is not None:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": turn})
-            yield conn
-        return
-    with _sqlite_lock(engine), engine.begin() as conn:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-        yield conn
-
-
-_LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
-_LOCKS_LOCK = threading.Lock()
-
-
-def _sqlite_lock(engine: Engine) -> threading.Lock:
-    with _LOCKS_LOCK:
-        lock = _LOCKS.get(engine)
-        if lock is None:
-            lock = _LOCKS[engine] = threading.Lock()
-        return lock
-
-
-def _delivery(row: Any) -> Delivery:
-    m = row._mapping
-    return Delivery(
-        id=m["id"],
-        channel=m["channel"],
-        target=m["target"],
-        payload=json.loads(m["payload"]),
-        key=m["key"],
-        status=m["status"],
-        attempts=m["attempts"],
-        created_at=m["created_at"],
-        next_attempt_at=m["next_attempt_at"],
-        subject=m["subject"],
-        last_error=m["last_error"],
-        delivered_at=m["delivered_at"],
-    )

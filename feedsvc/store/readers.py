@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, case, delete, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from feedsvc.store.outbox import writing
+from feedsvc.store.connector import writing
 from feedsvc.store.schema import feed_clients, feed_readers
 
 # A day's distinct clients of one feed are counted up to this many: past it, a flood of

@@ -16,14 +16,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from feedsvc.config import ShareSettings
 from feedsvc.model import Outgoing
 from feedsvc.privacy import masked
-from feedsvc.store.outbox import (
-    ENDED,
-    SHARES_LOCK,
-    enqueue,
-    payload_text,
-    without_recipients,
-    writing,
-)
+from feedsvc.store.connector import SHARES_LOCK, writing
+from feedsvc.store.enqueue import enqueue, payload_text, without_recipients
+from feedsvc.store.outbox import ENDED
 from feedsvc.store.schema import (
     deliveries,
     delivery_attempts,

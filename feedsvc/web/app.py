@@ -7,20 +7,20 @@ routing, caching and logging stay within a few percent of a bare ASGI app.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import ipaddress
 import json
-import re
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from email.utils import parsedate_to_datetime
 from typing import Any, TextIO
 
+from feedsvc import layout
+from feedsvc.layout import FEED_ROUTES, route_of
 from feedsvc.publishing.cache import DocumentCache, Missing, Ready
 from feedsvc.store.outage import OUTAGES, RETRY_AFTER_SECONDS, is_unreachable
+from feedsvc.web.access_log import anonymise, log_middle, logged_agent
 from feedsvc.web.asgi import Answer, Receive, Scope, Send, basic, respond
 from feedsvc.web.clients import LOOPBACK, Clients, allowed, networks
+from feedsvc.web.conditional import accepts_gzip, etag_matches, not_modified_since
 from feedsvc.web.metrics import Metrics
 from feedsvc.web.readers import FeedReaders
 
@@ -29,17 +29,9 @@ from feedsvc.web.readers import FeedReaders
 Dynamic = Callable[[Scope, Receive, Send, str, str], Awaitable[Answer | None]]
 
 _ALLOWED = b"GET, HEAD"
-_PLAIN = re.compile(r"[!#-\[\]-~]*")  # printable ASCII but '"' and '\\': no JSON escaping
 MAX_HEADER_FIELDS = 100
 MAX_HEADER_FIELD_BYTES = 8 * 1024
 LOG_FLUSH_SECONDS = 0.5
-MAX_LOGGED_AGENT_CHARS = 256  # a User-Agent is the client's to write: a line stays a line
-# Routes whose documents are feeds: their fetchers are counted (issue 12 item 11).
-FEED_ROUTES = frozenset(
-    prefix + name
-    for prefix in ("/", "/sections/{slug}/", "/archive/{n}/")
-    for name in ("feed.xml", "atom.xml", "feed.json")
-)
 _ERROR_MAX_AGE = 60
 _MISSING_STATUS = {Missing.NOT_FOUND: 404, Missing.GONE: 410}
 _UNAVAILABLE_JSON = b'{"error":"the database cannot be reached just now: try again in a moment"}'
@@ -192,19 +184,7 @@ class FeedApp:
             return await self._plain(send, 431, b"request headers too large\n", method)
         if self.dynamic is not None and path.startswith(self.base_path):
             rel = path[self._base_len :]
-            sent = False
-
-            async def watched(message: dict[str, Any]) -> None:
-                nonlocal sent
-                sent = True
-                await send(message)
-
-            try:
-                answer = await self.dynamic(scope, receive, watched, method, rel)
-            except Exception as e:
-                if sent or not is_unreachable(e):
-                    raise  # a defect; or an answer begun, which cannot be taken back
-                return await self._unavailable(send, e, method, rel, "other")
+            answer = await self._dynamic(self.dynamic, scope, receive, send, method, rel)
             if answer is not None:
                 return answer
         if method != "GET" and method != "HEAD":
@@ -212,23 +192,52 @@ class FeedApp:
         if path == "/healthz":
             return await self._healthz(send, method)
         if path == "/metrics":
-            if not allowed(self.clients.address(scope), self.metrics_allow):
-                return await self._missing(send, Missing.NOT_FOUND, method)
-            # Its gauges ask the database: off the event loop, and 503 while it is out.
-            try:
-                body = await asyncio.get_running_loop().run_in_executor(
-                    self.pool, self.metrics.render
-                )
-            except Exception as e:
-                if not is_unreachable(e):
-                    raise
-                return await self._unavailable(send, e, method, "metrics", "/metrics")
-            ctype = b"text/plain; version=0.0.4; charset=utf-8"
-            status, _, size = await respond(send, 200, basic(ctype, body), body, method)
-            return status, "/metrics", size
+            return await self._metrics(scope, send, method)
         if not path.startswith(self.base_path):
             return await self._missing(send, Missing.NOT_FOUND, method)
-        rel = path[self._base_len :]
+        return await self._cold(send, method, path[self._base_len :], conditions)
+
+    async def _dynamic(
+        self, dynamic: Dynamic, scope: Scope, receive: Receive, send: Send, method: str, rel: str
+    ) -> Answer | None:
+        """The share routes' answer, or None when `rel` is not theirs; 503 while the
+        database is out of reach, unless their answer has begun."""
+        sent = False
+
+        async def watched(message: dict[str, Any]) -> None:
+            nonlocal sent
+            sent = True
+            await send(message)
+
+        try:
+            return await dynamic(scope, receive, watched, method, rel)
+        except Exception as e:
+            if sent or not is_unreachable(e):
+                raise  # a defect; or an answer begun, which cannot be taken back
+            return await self._unavailable(send, e, method, rel, "other")
+
+    async def _metrics(self, scope: Scope, send: Send, method: str) -> Answer:
+        if not allowed(self.clients.address(scope), self.metrics_allow):
+            return await self._missing(send, Missing.NOT_FOUND, method)
+        # Its gauges ask the database: off the event loop, and 503 while it is out.
+        try:
+            body = await asyncio.get_running_loop().run_in_executor(self.pool, self.metrics.render)
+        except Exception as e:
+            if not is_unreachable(e):
+                raise
+            return await self._unavailable(send, e, method, "metrics", "/metrics")
+        ctype = b"text/plain; version=0.0.4; charset=utf-8"
+        status, _, size = await respond(send, 200, basic(ctype, body), body, method)
+        return status, "/metrics", size
+
+    async def _cold(
+        self,
+        send: Send,
+        method: str,
+        rel: str,
+        conditions: tuple[bytes | None, bytes | None, bytes | None, bytes | None],
+    ) -> Answer:
+        """A document not in the hot dict: fetched (maybe rendered) off the event loop."""
         loop = asyncio.get_running_loop()
         try:
             found = await loop.run_in_executor(self.pool, self.cache.get, rel)
@@ -273,7 +282,7 @@ class FeedApp:
         """503 with Retry-After while the database is out of reach (issue 11): JSON for
         the API, a page for people; the outage is logged once a minute, not per request."""
         OUTAGES.failed(error, "answering 503")
-        if rel.startswith("api/"):
+        if isinstance(layout.parse(rel), layout.Api):
             body, ctype = _UNAVAILABLE_JSON, b"application/json"
         else:
             page = self.cache.unavailable
@@ -338,7 +347,7 @@ class FeedApp:
         if self.log_json:
             middle = self._middles.get((scope["method"], path))
             if middle is None:
-                middle = _log_middle(scope["method"], path)
+                middle = log_middle(scope["method"], path)
                 if len(self._middles) > 4096:
                     self._middles.clear()
                 self._middles[(scope["method"], path)] = middle
@@ -387,98 +396,3 @@ class FeedApp:
                 self.pool.shutdown(wait=False)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-
-
-def accepts_gzip(header: bytes) -> bool:
-    """Accept-Encoding admits gzip (RFC 9110 12.5.3): listed, or '*', and not with q=0."""
-    header = header.lower()
-    if b"gzip" not in header and b"*" not in header:
-        return False
-    star = None
-    for item in header.split(b","):
-        coding, _, params = item.partition(b";")
-        coding = coding.strip()
-        q = 1.0
-        for param in params.split(b";"):
-            key, _, value = param.partition(b"=")
-            if key.strip() == b"q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        if coding in (b"gzip", b"x-gzip"):
-            return q > 0
-        if coding == b"*":
-            star = q > 0
-    return bool(star)
-
-
-def etag_matches(header: bytes, doc: Ready) -> bool:
-    """If-None-Match uses weak comparison (RFC 9110 13.1.2); either of our two variants
-    names the same content."""
-    if header == doc.etag_bytes or header == doc.gzip_etag_bytes:
-        return True  # the usual case: exactly the ETag we sent
-    text = header.decode("latin-1").strip()
-    if text == "*":
-        return True
-    tags = {tag.strip().removeprefix("W/") for tag in text.split(",")}
-    return doc.etag in tags or doc.gzip_etag in tags
-
-
-def not_modified_since(header: bytes, modified: float | None) -> bool:
-    if modified is None:
-        return False
-    try:
-        since = parsedate_to_datetime(header.decode("latin-1"))
-    except (TypeError, ValueError, IndexError):
-        return False  # RFC 9110 13.1.3: an invalid date is ignored
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=dt.UTC)
-    return modified <= since.timestamp()
-
-
-def anonymise(ip: str) -> str:
-    """Enough of an address for an access log, not enough to name a person: the /24 of an
-    IPv4 address, the /48 of an IPv6 one."""
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return "-"
-    prefix = 24 if address.version == 4 else 48
-    return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
-
-
-def route_of(rel: str) -> str:
-    """A low-cardinality label for /metrics."""
-    first, _, rest = rel.partition("/")
-    if not rest and first in ("", "feed.xml", "atom.xml", "feed.json", "sitemap.xml", "404.html"):
-        return "/" + first
-    if first == "releases":
-        return "/releases/{id}/"
-    if first == "sections":
-        return "/sections/{slug}/" + rest.partition("/")[2]
-    if first == "archive":
-        return "/archive/{n}/" + rest.partition("/")[2]
-    if first == "page":
-        return "/page/{n}/"
-    if first in ("assets", "sitemaps"):
-        return f"/{first}/"
-    return "other"
-
-
-def logged_agent(agent: bytes | None) -> str:
-    """A User-Agent as a JSON value for a log line: null, or a string of printable ASCII
-    (quotes, backslashes, control characters, line separators and everything non-ASCII
-    escaped), cut at MAX_LOGGED_AGENT_CHARS: no User-Agent can end a line or add a field."""
-    if agent is None:
-        return "null"
-    # A character is at most 4 bytes: an 8 KiB field is not decoded whole.
-    text = agent[: 4 * MAX_LOGGED_AGENT_CHARS].decode("utf-8", "replace")
-    text = text[:MAX_LOGGED_AGENT_CHARS]
-    return json.dumps(text, ensure_ascii=True)
-
-
-def _log_middle(method: str, path: str) -> str:
-    """The part of an access-log line between the time and the status, JSON-escaped."""
-    quoted = f'"{path}"' if _PLAIN.fullmatch(path) else json.dumps(path, ensure_ascii=False)
-    return f'","method":"{method}","path":{quoted},"status":'

@@ -17,11 +17,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from feedsvc import layout
 from feedsvc.config import ShareSettings, SiteSettings
 from feedsvc.publishing.pages import Pages, security_headers
 from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
@@ -32,9 +32,14 @@ from feedsvc.web.clients import Clients
 from feedsvc.web.refusals import INVALID_STATUS, REFUSED_STATUS, retry_after
 
 MAX_BODY = 16 * 1024
-_SHARE_PATH = re.compile(r"releases/([^/]+)/share")
-_SENT_PATH = re.compile(r"shares/([A-Za-z0-9_-]{1,40})/")
-_CLICK_PATH = re.compile(r"s/([A-Za-z0-9_-]{1,40})")
+# The access log's and /metrics' labels of these routes, from the URL layout.
+_SHARES = layout.Api("shares").route
+_TOKEN = layout.Api("shares/token").route
+_OPENAPI = layout.Api("openapi.json").route
+_FORM = layout.ShareForm.route
+_SENT = layout.ShareSent.route
+_CLICK = layout.Click.route
+_NO_SUCH_API = layout.Api("").route  # one label for every path under api/ not answered
 _SECURITY = [(b"cache-control", b"no-store"), *security_headers(b"'self'")]
 
 
@@ -63,39 +68,41 @@ class ShareRoutes:
         self, scope: Scope, receive: Receive, send: Send, method: str, rel: str
     ) -> Answer | None:
         """Answer a share route, or None when `rel` is not one."""
-        if rel == "api/shares" and method == "POST":
-            if (why := self._cross_site(scope)) is not None:
-                return await self._json(send, 403, {"error": why}, "/api/shares")
-            return await self._api_share(scope, receive, send)
-        if rel == "api/shares/token" and method in ("GET", "HEAD"):
-            return await self._api_token(scope, send, method)
-        if rel == "api/openapi.json" and method in ("GET", "HEAD"):
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"cache-control", b"public, max-age=3600"),
-            ]
-            return await respond(send, 200, headers, self._openapi, method, "/api/openapi.json")
-        if rel == "unsubscribe":
-            return await self._unsubscribe_route(scope, receive, send, method)
-        if (m := _SHARE_PATH.fullmatch(rel)) is not None:
-            if method == "POST":
+        reading = method in ("GET", "HEAD")
+        match layout.parse(rel):
+            case layout.Api("shares") if method == "POST":
                 if (why := self._cross_site(scope)) is not None:
-                    return await self._html(send, 403, self._problem(why), "/releases/{id}/share")
-                return await self._form_share(scope, receive, send, m[1])
-            if method in ("GET", "HEAD"):
-                return await self._form_page(scope, send, method, m[1])
-            return await self._not_allowed(send, b"GET, HEAD, POST")
-        if (m := _SENT_PATH.fullmatch(rel)) is not None and method in ("GET", "HEAD"):
-            return await self._sent_page(send, method, m[1])
-        # Only a GET counts: a HEAD is a link checker, not a reader.
-        if (m := _CLICK_PATH.fullmatch(rel)) is not None and method == "GET":
-            return await self._click(send, method, m[1])
-        if rel.startswith("api/"):
-            if rel in ("api/shares", "api/shares/token"):
-                return await self._not_allowed(
-                    send, b"POST" if rel == "api/shares" else b"GET, HEAD"
-                )
-            return await self._json(send, 404, {"error": "no such API"}, "/api/")
+                    return await self._json(send, 403, {"error": why}, _SHARES)
+                return await self._api_share(scope, receive, send)
+            case layout.Api("shares/token") if reading:
+                return await self._api_token(scope, send, method)
+            case layout.Api("openapi.json") if reading:
+                headers = [
+                    (b"content-type", b"application/json"),
+                    (b"cache-control", b"public, max-age=3600"),
+                ]
+                return await respond(send, 200, headers, self._openapi, method, _OPENAPI)
+            case layout.Api("shares"):
+                return await self._not_allowed(send, b"POST")
+            case layout.Api("shares/token"):
+                return await self._not_allowed(send, b"GET, HEAD")
+            case layout.Api():
+                return await self._json(send, 404, {"error": "no such API"}, _NO_SUCH_API)
+            case layout.Unsubscribe():
+                return await self._unsubscribe_route(scope, receive, send, method)
+            case layout.ShareForm(release_id):
+                if method == "POST":
+                    if (why := self._cross_site(scope)) is not None:
+                        return await self._html(send, 403, self._problem(why), _FORM)
+                    return await self._form_share(scope, receive, send, release_id)
+                if reading:
+                    return await self._form_page(scope, send, method, release_id)
+                return await self._not_allowed(send, b"GET, HEAD, POST")
+            case layout.ShareSent(share_id) if reading:
+                return await self._sent_page(send, method, share_id)
+            # Only a GET counts: a HEAD is a link checker, not a reader.
+            case layout.Click(share_id) if method == "GET":
+                return await self._click(send, method, share_id)
         return None
 
     # -- the JSON API ------------------------------------------------------------------------
@@ -105,22 +112,22 @@ class ShareRoutes:
         release = (query.get("release") or [""])[0]
         if not release:
             return await self._json(
-                send, 400, _error("release is missing", {"release": "missing"}), "/api/shares/token"
+                send, 400, _error("release is missing", {"release": "missing"}), _TOKEN
             )
         loop = asyncio.get_running_loop()
         token = await loop.run_in_executor(None, self.desk.token, release, self._client(scope))
         if token is None:
-            return await self._json(send, 404, {"error": "no such release"}, "/api/shares/token")
+            return await self._json(send, 404, {"error": "no such release"}, _TOKEN)
         rules = self.rules
         body = {
             "token": token,
             "min_fill_seconds": rules.min_fill_seconds,
             "expires_in": rules.token_max_age_seconds,
         }
-        return await self._json(send, 200, body, "/api/shares/token", method)
+        return await self._json(send, 200, body, _TOKEN, method)
 
     async def _api_share(self, scope: Scope, receive: Receive, send: Send) -> Answer:
-        route = "/api/shares"
+        route = _SHARES
         ctype = header(scope, b"content-type").split(";")[0].strip().lower()
         if ctype != "application/json":
             return await self._json(send, 415, {"error": "send application/json"}, route)
@@ -158,13 +165,13 @@ class ShareRoutes:
     async def _form_page(self, scope: Scope, send: Send, method: str, release_id: str) -> Answer:
         page = await self._render_form(scope, release_id, {}, {}, None)
         if page is None:
-            return await self._html(send, 404, self._missing(), "/releases/{id}/share", method)
-        return await self._html(send, 200, page, "/releases/{id}/share", method)
+            return await self._html(send, 404, self._missing(), _FORM, method)
+        return await self._html(send, 200, page, _FORM, method)
 
     async def _form_share(
         self, scope: Scope, receive: Receive, send: Send, release_id: str
     ) -> Answer:
-        route = "/releases/{id}/share"
+        route = _FORM
         ctype = header(scope, b"content-type").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
             return await self._html(send, 415, self._problem("Send the form from its page."), route)
@@ -205,7 +212,7 @@ class ShareRoutes:
             _not_stored(e)
             page = self._problem(_UNAVAILABLE.capitalize() + ".")
             return await self._html(send, 503, page, route, headers=_LATER)
-        location = f"{self.base_path}shares/{receipt.id}/"
+        location = self.base_path + layout.share_sent(receipt.id)
         headers = [(b"location", location.encode()), (b"content-length", b"0")]
         return await respond(send, 303, headers, b"", "POST", route)
 
@@ -222,8 +229,8 @@ class ShareRoutes:
     ) -> Answer:
         page = await self._render_form(scope, release_id, values, errors, notice)
         if page is None:
-            return await self._html(send, 404, self._missing(), "/releases/{id}/share")
-        return await self._html(send, status, page, "/releases/{id}/share", headers=extra)
+            return await self._html(send, 404, self._missing(), _FORM)
+        return await self._html(send, status, page, _FORM, headers=extra)
 
     async def _render_form(
         self,
@@ -252,27 +259,27 @@ class ShareRoutes:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, self.desk.sent, share_id)
         if found is None:
-            return await self._html(send, 404, self._missing(), "/shares/{id}/", method)
+            return await self._html(send, 404, self._missing(), _SENT, method)
         stored, count = found
         page = self._sent.render(**self.pages.base, r=stored.release, count=count).encode()
-        return await self._html(send, 200, page, "/shares/{id}/", method)
+        return await self._html(send, 200, page, _SENT, method)
 
     async def _click(self, send: Send, method: str, share_id: str) -> Answer:
         loop = asyncio.get_running_loop()
         release_id = await loop.run_in_executor(None, self.desk.click, share_id)
         if release_id is None:
-            return await self._html(send, 404, self._missing(), "/s/{id}", method)
+            return await self._html(send, 404, self._missing(), _CLICK, method)
         self.desk.count("clicked")
-        location = f"{self.base_path}releases/{release_id}/"
+        location = self.base_path + layout.release(release_id)
         headers = [(b"location", location.encode()), (b"content-length", b"0"), *_SECURITY]
-        return await respond(send, 303, headers, b"", method, "/s/{id}")
+        return await respond(send, 303, headers, b"", method, _CLICK)
 
     # -- unsubscribe ---------------------------------------------------------------------------
 
     async def _unsubscribe_route(
         self, scope: Scope, receive: Receive, send: Send, method: str
     ) -> Answer:
-        route = "/unsubscribe"
+        route = layout.Unsubscribe.route
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("t") or [""])[0]
         if method in ("GET", "HEAD"):

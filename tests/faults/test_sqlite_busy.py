@@ -1,7 +1,7 @@
 """Another process holds SQLite's write lock while `feedsvc serve` runs.
 
-feedsvc waits for the lock up to SQLite's busy_timeout (5 s, store._sqlite_pragmas); its
-own writers queue behind one another in the process first (store.outbox.writing). Within
+feedsvc waits for the lock up to SQLite's busy_timeout (5 s, store.connector); its
+own writers queue behind one another in the process first (store.connector.writing). Within
 the timeout, a release dropped and a share posted during the hold wait and succeed.
 Beyond it, the writer waiting on SQLite gives up (here the share, posted first) and the
 ones queued behind it get through once the lock is gone: the release is published, and

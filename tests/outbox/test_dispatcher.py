@@ -52,7 +52,12 @@ def office(tmp_path: Path, receiver: Receiver, **extra: Any) -> tuple[Newsroom, 
     for name, values in extra.items():
         raw.setdefault(name, {}).update(values)
     settings = settings_from_dict(raw, root=tmp_path)
-    room.store.announce = Announcer(settings)
+    room.store.announce = Announcer(
+        site=settings.site,
+        webhooks=settings.webhooks,
+        websub=settings.websub,
+        outbox=settings.outbox,
+    )
     return room, settings
 
 

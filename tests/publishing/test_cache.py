@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from feedsvc.model import Changes
 from feedsvc.publishing.cache import DocumentCache, Missing, Ready
 from feedsvc.publishing.site import Site
-from feedsvc.store import Changes
 from tests.conftest import Newsroom, make_newsroom
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
@@ -37,8 +37,16 @@ def room(tmp_path: Path) -> Iterator[Newsroom]:
 
 
 def new_cache(room: Newsroom, memory_bytes: int = 64 << 20) -> DocumentCache:
-    site = Site(room.settings, room.store, room.clock)
-    cache = DocumentCache(site, room.store, room.root / "cache", memory_bytes=memory_bytes)
+    site = Site(
+        room.store.releases,
+        room.clock,
+        site=room.settings.site,
+        feeds=room.settings.feeds,
+        pages=room.settings.pages,
+        websub=room.settings.websub,
+        share=room.settings.share,
+    )
+    cache = DocumentCache(site, room.store.releases, room.root / "cache", memory_bytes=memory_bytes)
     cache.load()
     return cache
 
@@ -106,6 +114,11 @@ def test_a_cold_document_is_rendered_once(cache: DocumentCache) -> None:
         "sections/none/",
         "sitemaps/2.xml",
         "nothing.html",
+        # One document, one path (issue 13 item 1): a final newline (%0A) once matched.
+        "releases/a/\n",
+        "archive/1/feed.xml\n",
+        "sections/speeches/\n",
+        "sitemap.xml\n",
     ],
 )
 def test_what_is_not_there_is_not_found(cache: DocumentCache, path: str) -> None:
@@ -158,7 +171,7 @@ def test_a_change_moves_the_pages_listing_releases_on(room: Newsroom, cache: Doc
 
 def test_a_lifted_embargo_is_served_once_applied(room: Newsroom, cache: DocumentCache) -> None:
     room.clock.at = dt.datetime(2026, 12, 30, 9, 0, 1, tzinfo=dt.UTC)
-    changes = room.store.publish_due(room.clock.now())
+    changes = room.store.releases.publish_due(room.clock.now())
     assert cache.get("releases/later/") is Missing.NOT_FOUND  # not told yet
     cache.apply(changes)
     assert b"Secret until then." in ready(cache, "releases/later/").body

@@ -206,7 +206,7 @@ def test_sitemap_lists_every_index_page_and_dates_index_and_section_pages(tmp_pa
     assert pages == ["", "page/2/", "page/3/"]
     assert {f"{BASE_URL}{p}" for p in pages} <= set(dates)
     day = {
-        rid: room.store.get(rid).updated.astimezone(dt.UTC).date().isoformat()
+        rid: room.store.releases.get(rid).updated.astimezone(dt.UTC).date().isoformat()
         for rid in ("r1", "r2", "r3", "r4", "r5", "other")
     }
     assert day["r1"] == edited
@@ -223,10 +223,10 @@ def test_sitemap_lists_every_index_page_and_dates_index_and_section_pages(tmp_pa
 
 
 def test_sitemap_parts_count_the_index_pages(tmp_path, monkeypatch) -> None:
-    from feedsvc.publishing import site as site_module
+    from feedsvc.publishing import sitemap as sitemap_module
     from feedsvc.publishing.cache import DocumentCache, Missing
 
-    monkeypatch.setattr(site_module, "SITEMAP_MAX_URLS", 4)
+    monkeypatch.setattr(sitemap_module, "SITEMAP_MAX_URLS", 4)
     room = make_newsroom(tmp_path, pages={"per_page": 1})
     for day in range(1, 4):
         room.add(f"r{day}.txt", f"Release {day}", f"March {day}, 2021")
@@ -250,7 +250,7 @@ def test_sitemap_parts_count_the_index_pages(tmp_path, monkeypatch) -> None:
         f"{BASE_URL}releases/r2/",
         f"{BASE_URL}releases/r1/",
     ]
-    cache = DocumentCache(room.site, room.store, tmp_path / "cache")
+    cache = DocumentCache(room.site, room.store.releases, tmp_path / "cache")
     cache.load()
     for path in ("sitemap.xml", "sitemaps/1.xml", "sitemaps/2.xml"):
         assert cache.get(path).body == docs[path].body, path

@@ -151,12 +151,15 @@ def test_disabled_endpoint_gets_nothing_until_enabled(outbox: Outbox) -> None:
     outbox.enqueue([hook(1)], NOW)
     assert outbox.endpoint_failed(url, NOW) == NOW
     assert outbox.endpoint_failed(url, NOW + dt.timedelta(hours=1)) == NOW
+    assert outbox.disabled_endpoints() == 0  # failing is not disabled
     assert outbox.disable_endpoint(url, NOW, "it answered 410 Gone") == 1
+    assert outbox.disabled_endpoints() == 1  # the /metrics gauge
     assert outbox.get(1).status == "cancelled"
     assert outbox.enqueue([hook(2)], NOW) == 0
     [endpoint] = outbox.endpoints()
     assert endpoint.disabled_reason == "it answered 410 Gone"
     assert outbox.enable_endpoint(url)
+    assert outbox.disabled_endpoints() == 0
     assert outbox.enqueue([hook(3)], NOW) == 1
     assert outbox.endpoints()[0].failing_since is None
 

@@ -22,23 +22,23 @@ def test_ingest_is_idempotent(newsroom: Newsroom) -> None:
 def test_unchanged_content_with_new_mtime_changes_nothing(newsroom: Newsroom) -> None:
     path = newsroom.add("a.txt", "First", "March 1, 2021")
     newsroom.ingest()
-    before = newsroom.store.get("a")
+    before = newsroom.store.releases.get("a")
     os.utime(path, ns=(1, 1))
     newsroom.clock.advance(days=1)
     assert not newsroom.ingest().changes
-    assert newsroom.store.get("a") == before
+    assert newsroom.store.releases.get("a") == before
 
 
 def test_edit_keeps_id_published_and_tag_and_moves_updated(newsroom: Newsroom) -> None:
     newsroom.add("a.txt", "First title", "March 1, 2021")
     newsroom.ingest()
-    before = newsroom.store.get("a")
+    before = newsroom.store.releases.get("a")
     assert before is not None
     newsroom.clock.advance(days=3)
     newsroom.add("a.txt", "Corrected title", "March 1, 2021", "the text was edited.")
     result = newsroom.ingest()
     assert result.changes.updated == ["a"]
-    after = newsroom.store.get("a")
+    after = newsroom.store.releases.get("a")
     assert after is not None
     assert after.release.title == "Corrected title"
     assert after.release.published == before.release.published
@@ -52,7 +52,7 @@ def test_tag_uri_survives_a_changed_date(newsroom: Newsroom) -> None:
     newsroom.ingest()
     newsroom.add("a.txt", "First", "March 2, 2021")
     newsroom.ingest()
-    stored = newsroom.store.get("a")
+    stored = newsroom.store.releases.get("a")
     assert stored is not None
     assert stored.release.published.date() == dt.date(2021, 3, 2)
     assert stored.tag_uri("press.example.org") == "tag:press.example.org,2021-03-01:release:a"
@@ -65,14 +65,14 @@ def test_deleted_file_withdraws_and_returning_file_restores(newsroom: Newsroom) 
     newsroom.clock.advance(hours=1)
     result = newsroom.ingest()
     assert result.changes.withdrawn == ["a"]
-    gone = newsroom.store.get("a")
+    gone = newsroom.store.releases.get("a")
     assert gone is not None and gone.withdrawn_at == newsroom.clock.now()
-    assert newsroom.store.latest(10) == []
+    assert newsroom.store.releases.latest(10) == []
 
     newsroom.add("a.txt", "First", "March 1, 2021")
     result = newsroom.ingest()
     assert result.changes.updated == ["a"]
-    back = newsroom.store.get("a")
+    back = newsroom.store.releases.get("a")
     assert back is not None and back.withdrawn_at is None and back.seq == gone.seq
 
 
@@ -83,7 +83,7 @@ def test_bad_edit_keeps_the_last_good_version(newsroom: Newsroom) -> None:
     result = newsroom.ingest()
     assert [p.path for p in result.problems] == ["a.txt"]
     assert not result.changes
-    stored = newsroom.store.get("a")
+    stored = newsroom.store.releases.get("a")
     assert stored is not None and stored.withdrawn_at is None
     assert stored.release.title == "Good title"
 
@@ -100,7 +100,7 @@ def test_one_bad_file_never_stops_the_others(newsroom: Newsroom) -> None:
         "nodate.txt:5: no date: expected a dateline at the start of the first paragraph "
         "(e.g. 'On September 11, 2020, ...') or 'date' in front matter",
     ]
-    assert [s.id for s in newsroom.store.latest(10)] == ["good"]
+    assert [s.id for s in newsroom.store.releases.latest(10)] == ["good"]
 
 
 def test_duplicate_id_is_reported_and_the_first_file_keeps_it(newsroom: Newsroom) -> None:
@@ -112,11 +112,11 @@ def test_duplicate_id_is_reported_and_the_first_file_keeps_it(newsroom: Newsroom
     )
     result = newsroom.ingest()
     assert [str(p) for p in result.problems] == ["b.md:1: id 'same' is already used by a.md"]
-    stored = newsroom.store.get("same")
+    stored = newsroom.store.releases.get("same")
     assert stored is not None and stored.release.title == "A"
     # On the next pass (b.md unchanged, so skipped) nothing flips.
     assert not newsroom.ingest().changes
-    assert newsroom.store.get("same").release.title == "A"  # type: ignore[union-attr]
+    assert newsroom.store.releases.get("same").release.title == "A"  # type: ignore[union-attr]
 
 
 def test_front_matter_id_change_withdraws_the_old_id(newsroom: Newsroom) -> None:
@@ -143,14 +143,14 @@ def test_embargo_publishes_only_when_due_in_date_order(newsroom: Newsroom) -> No
     result = newsroom.ingest()
     assert sorted(result.changes.added) == ["embargoed", "open"]
     assert result.changes.published == ["open"]
-    assert [s.id for s in newsroom.store.latest(10)] == ["open"]
-    assert newsroom.store.next_embargo() == now + dt.timedelta(hours=2)
+    assert [s.id for s in newsroom.store.releases.latest(10)] == ["open"]
+    assert newsroom.store.releases.next_embargo() == now + dt.timedelta(hours=2)
 
     newsroom.clock.advance(hours=2)
-    changes = newsroom.store.publish_due(newsroom.clock.now())
+    changes = newsroom.store.releases.publish_due(newsroom.clock.now())
     assert changes.published == ["embargoed"]
-    assert [s.id for s in newsroom.store.latest(10)] == ["embargoed", "open"]
-    assert newsroom.store.next_embargo() is None
+    assert [s.id for s in newsroom.store.releases.latest(10)] == ["embargoed", "open"]
+    assert newsroom.store.releases.next_embargo() is None
 
 
 def test_withdrawing_an_embargoed_release_leaves_no_tombstone(newsroom: Newsroom) -> None:
@@ -162,7 +162,9 @@ def test_withdrawing_an_embargoed_release_leaves_no_tombstone(newsroom: Newsroom
     newsroom.ingest()
     path.unlink()
     newsroom.ingest()
-    assert newsroom.store.withdrawn_since(newsroom.clock.now() - dt.timedelta(days=30)) == []
+    assert (
+        newsroom.store.releases.withdrawn_since(newsroom.clock.now() - dt.timedelta(days=30)) == []
+    )
 
 
 @pytest.mark.sqlite_only
@@ -189,17 +191,17 @@ def test_an_embargoed_release_is_dated_when_it_became_visible(newsroom: Newsroom
     early = f"+++\npublish_at = {(lifted - dt.timedelta(hours=3)).isoformat()}\n+++\n"
     newsroom.write("early.txt", early + newsroom_text("Early", "November 28, 2026", ["y."]))
     newsroom.ingest()
-    assert newsroom.store.latest(10) == []
+    assert newsroom.store.releases.latest(10) == []
 
     newsroom.clock.at = lifted + dt.timedelta(minutes=5)
-    assert newsroom.store.publish_due(newsroom.clock.now()).published == ["early", "late"]
-    late, early_ = newsroom.store.get("late"), newsroom.store.get("early")
+    assert newsroom.store.releases.publish_due(newsroom.clock.now()).published == ["early", "late"]
+    late, early_ = newsroom.store.releases.get("late"), newsroom.store.releases.get("early")
     assert late is not None and early_ is not None
     assert late.release.published == lifted
     assert late.updated == lifted  # never updated before it was published
     assert late.tag_uri("press.example.org") == "tag:press.example.org,2026-11-28:release:late"
     assert early_.release.published == dt.datetime(2026, 11, 28, 9, 0, tzinfo=shanghai)
-    assert [s.id for s in newsroom.store.latest(10)] == ["late", "early"]
+    assert [s.id for s in newsroom.store.releases.latest(10)] == ["late", "early"]
 
     docs = newsroom.documents()
     rss = etree.fromstring(docs["feed.xml"].body)
@@ -223,11 +225,11 @@ def test_an_edit_after_the_embargo_keeps_the_date_it_became_visible(newsroom: Ne
     newsroom.write("late.txt", front + newsroom_text("Late", "November 28, 2026", ["x."]))
     newsroom.ingest()
     newsroom.clock.at = lifted + dt.timedelta(minutes=5)
-    newsroom.store.publish_due(newsroom.clock.now())
+    newsroom.store.releases.publish_due(newsroom.clock.now())
     newsroom.clock.at = lifted + dt.timedelta(hours=2)
     newsroom.write("late.txt", front + newsroom_text("Late, edited", "November 28, 2026", ["x."]))
     assert newsroom.ingest().changes.updated == ["late"]
-    late = newsroom.store.get("late")
+    late = newsroom.store.releases.get("late")
     assert late is not None
     assert late.release.title == "Late, edited"
     assert late.release.published == lifted  # not back to the dateline's 09:00
@@ -260,16 +262,16 @@ def test_same_day_releases_without_a_time_are_dated_when_they_arrived(newsroom: 
     # An archive release arriving days after its day keeps the day at the default time.
     newsroom.write("old.txt", newsroom_text("Old", "November 20, 2026", ["o."]))
     newsroom.ingest()
-    published = {rid: newsroom.store.get(rid).release.published for rid in "abcd"}  # type: ignore[union-attr]
+    published = {rid: newsroom.store.releases.get(rid).release.published for rid in "abcd"}  # type: ignore[union-attr]
     assert published["a"] == morning
     assert published["b"] == b_arrived
     assert published["c"] == newsroom.clock.now()
     assert published["d"] == dt.datetime(2026, 11, 28, 8, 30, tzinfo=shanghai)
-    old = newsroom.store.get("old")
+    old = newsroom.store.releases.get("old")
     assert old is not None
     assert old.release.published == dt.datetime(2026, 11, 20, 9, 0, tzinfo=shanghai)
     for rid in "abc":
-        stored = newsroom.store.get(rid)
+        stored = newsroom.store.releases.get(rid)
         assert stored is not None and stored.updated == published[rid]
         assert stored.tag_uri("x.org") == f"tag:x.org,2026-11-28:release:{rid}"
 
@@ -277,7 +279,7 @@ def test_same_day_releases_without_a_time_are_dated_when_they_arrived(newsroom: 
     newsroom.clock.advance(hours=2)
     newsroom.write("a.txt", newsroom_text("First, edited", "November 28, 2026", ["x."]))
     assert newsroom.ingest().changes.updated == ["a"]
-    a = newsroom.store.get("a")
+    a = newsroom.store.releases.get("a")
     assert a is not None and a.release.published == morning
     assert a.updated == newsroom.clock.now()
 

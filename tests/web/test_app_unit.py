@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from feedsvc.layout import route_of
 from feedsvc.publishing.cache import DocumentCache, Ready
-from feedsvc.web.app import (
-    FeedApp,
-    accepts_gzip,
-    anonymise,
-    etag_matches,
-    not_modified_since,
-    route_of,
-)
+from feedsvc.web.access_log import anonymise
+from feedsvc.web.app import FeedApp
+from feedsvc.web.conditional import accepts_gzip, etag_matches, not_modified_since
 from feedsvc.web.metrics import Metrics
 from tests import aio
 from tests.conftest import Newsroom
@@ -205,7 +201,7 @@ def test_each_answer_of_a_hot_feed_carries_its_own_etag_and_coding(
 ) -> None:
     newsroom.add("news.txt", "Big news", "November 26, 2026")
     newsroom.ingest()
-    cache = DocumentCache(newsroom.site, newsroom.store, tmp_path / "cache")
+    cache = DocumentCache(newsroom.site, newsroom.store.releases, tmp_path / "cache")
     cache.load()
     app = FeedApp(cache, Metrics())
     feed = cache.hot["feed.xml"]

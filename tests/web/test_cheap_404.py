@@ -54,9 +54,11 @@ SPY = textwrap.dedent(
     import functools, os
     if os.environ.get("FEEDSVC_TEST_RENDER_SPY"):
         import feedsvc.publishing.site as site
-        from feedsvc.store import Store
+        from feedsvc.store.release_reads import ReleaseReads
 
-        site.SITEMAP_MAX_URLS = {sitemap_urls}
+        import feedsvc.publishing.sitemap
+
+        feedsvc.publishing.sitemap.SITEMAP_MAX_URLS = {sitemap_urls}
 
         def spied(cls, name):
             real = getattr(cls, name)
@@ -72,7 +74,7 @@ SPY = textwrap.dedent(
         for name in {site_renderers!r}:
             spied(site.Site, name)
         for name in {store_readers!r}:
-            spied(Store, name)
+            spied(ReleaseReads, name)
     """
 ).format(sitemap_urls=SITEMAP_URLS, site_renderers=SITE_RENDERERS, store_readers=STORE_READERS)
 
@@ -123,13 +125,13 @@ def in_process(
     office: Server, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[FeedApp, list[str]]]:
     """The app on a started Service, and the names of the renderers it called since."""
-    import feedsvc.publishing.site
+    import feedsvc.publishing.sitemap
 
-    monkeypatch.setattr(feedsvc.publishing.site, "SITEMAP_MAX_URLS", SITEMAP_URLS)
+    monkeypatch.setattr(feedsvc.publishing.sitemap, "SITEMAP_MAX_URLS", SITEMAP_URLS)
     service = Service(load_settings(office.config))
     service.start()
     calls: list[str] = []
-    for target, names in ((service.site, SITE_RENDERERS), (service.store, STORE_READERS)):
+    for target, names in ((service.site, SITE_RENDERERS), (service.store.releases, STORE_READERS)):
         for name in names:
             real = getattr(target, name)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import DBAPIError
 
+from feedsvc.layout import FEED_ROUTES, route_of
 from feedsvc.store import Store
 from feedsvc.store.readers import (
     KEEP_DAYS,
@@ -22,7 +23,7 @@ from feedsvc.store.readers import (
     FeedReaderStore,
     ReaderReport,
 )
-from feedsvc.web.app import FEED_ROUTES, logged_agent, route_of
+from feedsvc.web.access_log import logged_agent
 from feedsvc.web.readers import FeedReaders, parse_agent, reader_name
 from tests.conftest import SEED, db_rows, new_database_url
 from tests.web.conftest import CLEAN_EXIT, Server, wait_for

@@ -143,7 +143,9 @@ def fresh_token(room: Newsroom, desk: ShareDesk) -> str:
 def routes_for(desk: ShareDesk, room: Newsroom) -> ShareRoutes:
     settings = dataclasses.replace(room.settings, site=desk.site, share=desk.rules)
     clients = Clients(settings.server.trusted_proxies)
-    return ShareRoutes(desk, Pages(settings), clients, rules=desk.rules, site=desk.site)
+    return ShareRoutes(
+        desk, Pages(settings.site, settings.share), clients, rules=desk.rules, site=desk.site
+    )
 
 
 def share(room: Newsroom, desk: ShareDesk, token: str, to: str = "friend@example.org") -> int:

@@ -1,0 +1,40 @@
+"""feedsvc serve | build | check | ... — the composition root: the only place that wires the
+parts. One module a command family: site (build, serve, check, scheduled), admin (db,
+backup, restore), shares (share, stats), outbox."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from feedsvc.cli import admin, outbox, shares, site
+from feedsvc.cli.common import EXIT_PROBLEMS, EXIT_USAGE, settings_at
+from feedsvc.errors import ConfigError, ExportError
+from feedsvc.store.schema_version import SchemaError
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = settings_at(getattr(args, "config", None))
+        return int(args.run(args, settings))
+    except ConfigError as e:
+        print(f"feedsvc: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ExportError, SchemaError) as e:
+        print(f"feedsvc: {e}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="feedsvc", description="Press releases in, RSS, Atom, JSON Feed and pages out."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    site.add_commands(commands)
+    admin.add_commands(commands)
+    shares.add_commands(commands)
+    outbox.add_commands(commands)
+    return parser

@@ -1,0 +1,244 @@
+"""feedsvc build | serve | check | scheduled: the site, from the folder to readers."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import io
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import TextIO
+
+from feedsvc.build import build_site
+from feedsvc.cli.common import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    Commands,
+    config_option,
+    display,
+    given_moment,
+    local_time,
+    shown,
+)
+from feedsvc.clock import Clock, FixedClock, SystemClock
+from feedsvc.config import DatabaseSettings, Settings
+from feedsvc.ingest import ingest
+from feedsvc.model import Changes, ReadProblem
+from feedsvc.progress import Progress
+from feedsvc.reading import read_folder
+from feedsvc.store import open_store
+
+
+def add_commands(commands: Commands) -> None:
+    build = commands.add_parser("build", help="write the site as static files")
+    config_option(build)
+    build.add_argument("--out", type=Path, help="output folder (default: build.out)")
+    build.add_argument(
+        "--now",
+        type=given_moment,
+        help="build as of this moment, e.g. 2026-12-01T09:00+01:00 (previews embargoes)",
+    )
+    build.add_argument(
+        "--jobs", type=int, metavar="N", help="processes to render with (default: one per CPU)"
+    )
+    build.add_argument(
+        "--strict", action="store_true", help="exit 1 when a release file has a problem"
+    )
+    build.set_defaults(run=cmd_build)
+
+    serve = commands.add_parser("serve", help="run the service: live feeds and pages over HTTP")
+    config_option(serve)
+    serve.add_argument("--host", help="address to listen on (default: server.host)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    serve.set_defaults(run=cmd_serve)
+
+    check = commands.add_parser("check", help="read every release and report problems")
+    config_option(check)
+    check.set_defaults(run=cmd_check)
+
+    scheduled = commands.add_parser(
+        "scheduled", help="releases under embargo, and when they go live"
+    )
+    config_option(scheduled)
+    scheduled.set_defaults(run=cmd_scheduled)
+
+
+def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
+    if args.now is None:
+        return _build(args, settings, SystemClock())
+    # A preview of another moment must not touch the real store: publishing an embargoed
+    # release there, even for a preview, would make it public for good. It reads the
+    # folder into a throwaway store instead, and announces nothing.
+    with tempfile.TemporaryDirectory(prefix="feedsvc-preview-") as scratch:
+        preview = dataclasses.replace(
+            settings, database=DatabaseSettings(url=f"sqlite:///{scratch}/preview.db")
+        )
+        return _build(args, preview, FixedClock(args.now))
+
+
+def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
+    from feedsvc.announce import Announcer
+
+    out = (args.out or settings.build.out).resolve()
+    started = time.perf_counter()
+    with open_store(settings) as store:
+        if args.now is None:
+            store.announce = Announcer(
+                site=settings.site,
+                webhooks=settings.webhooks,
+                websub=settings.websub,
+                outbox=settings.outbox,
+            )
+        bar = Progress("reading")
+        result = ingest(settings, store, clock, progress=bar)
+        bar.close()
+        for problem in result.problems:
+            print(shown(settings, problem), file=sys.stderr)
+        total = store.releases.visible_count()
+        waiting = store.releases.scheduled()
+    bar = Progress("writing pages")
+    stats = build_site(settings, clock, out, parts=args.jobs, progress=lambda n: bar(n, total))
+    bar.close()
+    c = result.changes
+    print(
+        f"{store_summary(total, c)}; wrote {stats.files:,} files to {display(out)} "
+        f"in {time.perf_counter() - started:.2f} s"
+        + (f"; {len(waiting)} scheduled" if waiting else "")
+        + (f"; {len(result.problems)} file(s) with problems" if result.problems else "")
+    )
+    # Files accepted under embargo are in no page yet: say when each goes live (issue 12).
+    for release in waiting:
+        print(f"scheduled: {release.id} at {local_time(release.publish_at, settings)}")
+    if result.changes.enqueued:
+        _announce_build(settings, clock)
+    return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
+
+
+def _announce_build(settings: Settings, clock: Clock) -> None:
+    """Tell hubs and webhooks about the new export now that it is in place (a hub fetching
+    the feed before the swap would find the old one)."""
+    from feedsvc.service import dispatcher
+
+    with open_store(settings) as store:
+        report = dispatcher(settings, store, clock).run(budget=60)
+    waiting = report.count("retry")
+    print(
+        f"announced: {report.count('delivered')} delivered"
+        + (f", {waiting} to retry (feedsvc outbox dispatch)" if waiting else "")
+        + (f", {report.count('dead')} failed (feedsvc outbox)" if report.count("dead") else "")
+    )
+
+
+def store_summary(total: int, c: Changes) -> str:
+    counts = (
+        (c.added, "added"),
+        (c.updated, "updated"),
+        (c.withdrawn, "withdrawn"),
+        (c.published, "newly published"),
+    )
+    parts = [f"{len(ids)} {label}" for ids, label in counts if ids]
+    head = f"{total:,} release{'s' if total != 1 else ''} published"
+    return head + (f" ({', '.join(parts)})" if parts else "")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from feedsvc.logs import setup_logging
+    from feedsvc.schedule import Schedule
+    from feedsvc.service import Service
+    from feedsvc.web.app import FeedApp
+    from feedsvc.web.server import run_server
+
+    setup_logging()
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    service = Service(settings)
+    schedule = Schedule(service, watch=settings.server.watch)
+
+    def start() -> None:
+        service.start()
+        schedule.start()
+        print(
+            f"feedsvc: serving {len(service.cache.tokens):,} releases on http://{host}:{port}/",
+            file=sys.stderr,
+        )
+
+    def stop() -> None:
+        schedule.stop()
+        service.close()
+
+    from feedsvc.web.clients import Clients
+    from feedsvc.web.share import ShareRoutes
+
+    clients = Clients(settings.server.trusted_proxies)
+    routes = ShareRoutes(
+        service.desk, service.site.pages, clients, rules=settings.share, site=settings.site
+    )
+    app = FeedApp(
+        service.cache,
+        service.metrics,
+        base_path=settings.site.base_path,
+        health=service.healthy,
+        on_startup=start,
+        on_shutdown=stop,
+        access_log=_access_log() if settings.server.access_log else None,
+        dynamic=routes if settings.share.enabled else None,
+        clients=clients,
+        metrics_allow=settings.server.metrics_allow,
+        readers=service.readers,
+    )
+    run_server(app, host, port)
+    return EXIT_OK
+
+
+def _access_log() -> TextIO:
+    """stdout with a buffer of our own: PYTHONUNBUFFERED (set by many containers) would
+    otherwise cost a write system call per request. The app flushes it twice a second."""
+    raw = io.FileIO(os.dup(sys.stdout.fileno()), "w")
+    return io.TextIOWrapper(io.BufferedWriter(raw, 1 << 16), encoding="utf-8")
+
+
+def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    bar = Progress("checking")
+    folder = read_folder(settings, progress=bar)
+    bar.close()
+    problems = list(folder.problems)
+    owners: dict[str, str] = {}
+    for release, _ in folder.releases:
+        other = owners.setdefault(release.id, release.source)
+        if other != release.source:
+            problems.append(
+                ReadProblem(release.source, 1, f"id {release.id!r} is already used by {other}")
+            )
+    for problem in sorted(problems, key=lambda p: (p.path, p.line)):
+        print(shown(settings, problem))
+    now = SystemClock().now()
+    embargoed = sorted(
+        (r.publish_at, r.id) for r, _ in folder.releases if r.publish_at and r.publish_at > now
+    )
+    for publish_at, release_id in embargoed:
+        print(f"scheduled: {release_id} at {local_time(publish_at, settings)}")
+    if problems:
+        return EXIT_PROBLEMS
+    n = len(folder.releases)
+    print(
+        f"{n:,} release{'s' if n != 1 else ''} read, no problems in {display(settings.items.dir)}"
+    )
+    return EXIT_OK
+
+
+def cmd_scheduled(args: argparse.Namespace, settings: Settings) -> int:
+    with open_store(settings) as store:
+        waiting = store.releases.scheduled()
+    if not waiting:
+        print("nothing scheduled")
+        return EXIT_OK
+    rows = [(local_time(r.publish_at, settings), r.id, r.title) for r in waiting]
+    when = max(len("goes live"), *(len(w) for w, _, _ in rows))
+    width = max(len("release"), *(len(rid) for _, rid, _ in rows))
+    print(f"{'goes live':<{when}}  {'release':<{width}}  title")
+    for moment, rid, title in rows:
+        print(f"{moment:<{when}}  {rid:<{width}}  {title}")
+    return EXIT_OK

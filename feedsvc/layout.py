@@ -1,0 +1,360 @@
+"""The site's URL layout: every path feedsvc answers, built and parsed in this one place.
+
+Issue 13 item 1: a new kind of document is a new target here and a writer, nothing else.
+Paths are relative to `site.base_url` (documents, links in feeds and emails) or
+`site.base_path` (links in pages, redirects); the same for the server and the export:
+
+    feed.xml  atom.xml  feed.json               newest feeds.limit releases
+    sections/<slug>/{feed.xml,atom.xml,feed.json}  sections/<slug>/   a section
+    archive/<n>/{feed.xml,atom.xml,feed.json}   RFC 5005 pages, oldest n=1
+    (the home page)  page/<n>/                  HTML index, newest first
+    releases/<id>/                              one release
+    sitemap.xml  sitemaps/<n>.xml  404.html  assets/<name>
+    releases/<id>/share  shares/<share>/  s/<share>  unsubscribe?t=<token>
+    api/shares  api/shares/token?release=<id>  api/openapi.json
+
+`parse` is the one way back from a request path to what it names; `route` gives the
+low-cardinality label of the access log and /metrics. Imports only the model.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+from urllib.parse import quote
+
+from feedsvc.model import is_release_id
+
+# The feed formats' file names, in the order the writers write them.
+FEED_FILES = ("feed.xml", "atom.xml", "feed.json")
+
+_SLUG = re.compile(r"[a-z0-9-]{1,200}")  # as model.slugify makes them, cut to the column
+_NUMBER = re.compile(r"[1-9][0-9]{0,8}")  # a page or archive number: no 0, no leading 0
+_SITEMAP_PART = re.compile(r"([1-9][0-9]{0,4})\.xml")
+_SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")  # as the share desk makes them
+_ASSET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+API_NAMES = ("shares", "shares/token", "openapi.json")
+
+# -- what a path names ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MainFeed:
+    filename: str
+
+    @property
+    def route(self) -> str:
+        return "/" + self.filename
+
+
+@dataclass(frozen=True, slots=True)
+class SectionFeed:
+    slug: str
+    filename: str
+
+    @property
+    def route(self) -> str:
+        return "/sections/{slug}/" + self.filename
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveFeed:
+    n: int
+    filename: str
+
+    @property
+    def route(self) -> str:
+        return "/archive/{n}/" + self.filename
+
+
+@dataclass(frozen=True, slots=True)
+class Home:
+    """The home page: page 1 of the HTML index."""
+
+    route: ClassVar[str] = "/"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPage:
+    """page/<n>/ of the HTML index. `page/1/` parses too and shows the home page, as it
+    always has; nothing links to it."""
+
+    n: int
+    route: ClassVar[str] = "/page/{n}/"
+
+
+@dataclass(frozen=True, slots=True)
+class SectionPage:
+    slug: str
+    route: ClassVar[str] = "/sections/{slug}/"
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasePage:
+    id: str
+    route: ClassVar[str] = "/releases/{id}/"
+
+
+@dataclass(frozen=True, slots=True)
+class Sitemap:
+    part: int | None  # None: sitemap.xml (the sitemap, or the index of its parts)
+
+    @property
+    def route(self) -> str:
+        return "/sitemap.xml" if self.part is None else "/sitemaps/"
+
+
+@dataclass(frozen=True, slots=True)
+class NotFoundPage:
+    route: ClassVar[str] = "/404.html"
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    name: str
+    route: ClassVar[str] = "/assets/"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareForm:
+    """The "Suggest To A Friend" form of a release. Any segment parses: the share desk
+    answers an id that is no release id with its own page, as for an unknown one."""
+
+    release_id: str
+    route: ClassVar[str] = "/releases/{id}/share"
+
+
+@dataclass(frozen=True, slots=True)
+class ShareSent:
+    share_id: str
+    route: ClassVar[str] = "/shares/{id}/"
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """The link a share email carries: counted, then redirected to the release."""
+
+    share_id: str
+    route: ClassVar[str] = "/s/{id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubscribe:
+    route: ClassVar[str] = "/unsubscribe"  # the token is in the query (RFC 8058)
+
+
+@dataclass(frozen=True, slots=True)
+class Api:
+    name: str  # one of API_NAMES, or any other path under api/ (answered 404)
+
+    @property
+    def route(self) -> str:
+        return "/api/" + self.name if self.name in API_NAMES else "/api/"
+
+
+Target = (
+    MainFeed
+    | SectionFeed
+    | ArchiveFeed
+    | Home
+    | IndexPage
+    | SectionPage
+    | ReleasePage
+    | Sitemap
+    | NotFoundPage
+    | Asset
+    | ShareForm
+    | ShareSent
+    | Click
+    | Unsubscribe
+    | Api
+)
+FEED_TARGETS = (MainFeed, SectionFeed, ArchiveFeed)
+
+# -- building ------------------------------------------------------------------------------
+
+
+def main_feed(filename: str) -> str:
+    return filename
+
+
+def section(slug: str) -> str:
+    return f"sections/{slug}/"
+
+
+def section_feed(slug: str, filename: str) -> str:
+    return section(slug) + filename
+
+
+def archive(n: int) -> str:
+    """The folder of archive page n (RFC 5005); its feeds are archive(n) + filename."""
+    return f"archive/{n}/"
+
+
+def archive_feed(n: int, filename: str) -> str:
+    return archive(n) + filename
+
+
+def index_page(n: int) -> str:
+    """Page n of the HTML index: the home page, then page/2/, page/3/..."""
+    return "" if n == 1 else f"page/{n}/"
+
+
+def release(release_id: str) -> str:
+    return f"releases/{release_id}/"
+
+
+def sitemap(part: int | None = None) -> str:
+    return "sitemap.xml" if part is None else f"sitemaps/{part}.xml"
+
+
+def not_found_page() -> str:
+    return "404.html"
+
+
+def asset(name: str) -> str:
+    return f"assets/{name}"
+
+
+def share_form(release_id: str) -> str:
+    return release(release_id) + "share"
+
+
+def share_sent(share_id: str) -> str:
+    return f"shares/{share_id}/"
+
+
+def click(share_id: str) -> str:
+    return f"s/{share_id}"
+
+
+def unsubscribe(token: str | None = None) -> str:
+    """The unsubscribe page; with the signed token (URL-safe as signed) as its query."""
+    return "unsubscribe" if token is None else f"unsubscribe?t={token}"
+
+
+def api(name: str) -> str:
+    return f"api/{name}"
+
+
+def share_token(release_id: str) -> str:
+    """Where the share form's script asks for a form token (the id quoted as Jinja's
+    `urlencode` filter did)."""
+    return api("shares/token") + "?release=" + quote(release_id, safe="/")
+
+
+def path(target: Target) -> str:
+    """The path of `target`: parse(path(t)) == t for every target."""
+    match target:
+        case MainFeed(filename):
+            return main_feed(filename)
+        case SectionFeed(slug, filename):
+            return section_feed(slug, filename)
+        case ArchiveFeed(n, filename):
+            return archive_feed(n, filename)
+        case Home():
+            return ""
+        case IndexPage(n):
+            return f"page/{n}/"
+        case SectionPage(slug):
+            return section(slug)
+        case ReleasePage(release_id):
+            return release(release_id)
+        case Sitemap(part):
+            return sitemap(part)
+        case NotFoundPage():
+            return not_found_page()
+        case Asset(name):
+            return asset(name)
+        case ShareForm(release_id):
+            return share_form(release_id)
+        case ShareSent(share_id):
+            return share_sent(share_id)
+        case Click(share_id):
+            return click(share_id)
+        case Unsubscribe():
+            return unsubscribe()
+        case Api(name):
+            return api(name)
+    raise TypeError(f"not a target of the URL layout: {target!r}")
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+
+def parse(rel: str) -> Target | None:
+    """What the path `rel` (below the base path, no query) names, or None. Strict: a
+    segment is matched whole (no trailing newline, no '..', no encoded '/'), so one
+    document has one path."""
+    first, slash, rest = rel.partition("/")
+    if not slash:
+        return _top(first)
+    if first == "releases":
+        release_id, slash, tail = rest.partition("/")
+        if not slash or "/" in tail:
+            return None
+        if tail == "":
+            return ReleasePage(release_id) if is_release_id(release_id) else None
+        return ShareForm(release_id) if tail == "share" and release_id else None
+    if first == "sections":
+        slug, slash, filename = rest.partition("/")
+        if not slash or _SLUG.fullmatch(slug) is None:
+            return None
+        if filename == "":
+            return SectionPage(slug)
+        return SectionFeed(slug, filename) if filename in FEED_FILES else None
+    if first == "archive":
+        number, slash, filename = rest.partition("/")
+        if slash and filename in FEED_FILES and _NUMBER.fullmatch(number):
+            return ArchiveFeed(int(number), filename)
+        return None
+    if first == "page":
+        if rest.endswith("/") and _NUMBER.fullmatch(rest[:-1]):
+            return IndexPage(int(rest[:-1]))
+        return None
+    if first == "sitemaps":
+        m = _SITEMAP_PART.fullmatch(rest)
+        return None if m is None else Sitemap(int(m[1]))
+    if first == "assets":
+        return Asset(rest) if _ASSET.fullmatch(rest) else None
+    if first == "shares":
+        if rest.endswith("/") and _SHARE_ID.fullmatch(rest[:-1]):
+            return ShareSent(rest[:-1])
+        return None
+    if first == "s":
+        return Click(rest) if _SHARE_ID.fullmatch(rest) else None
+    if first == "api":
+        return Api(rest)
+    return None
+
+
+def _top(name: str) -> Target | None:
+    if name == "":
+        return Home()
+    if name in FEED_FILES:
+        return MainFeed(name)
+    if name == "sitemap.xml":
+        return Sitemap(None)
+    if name == "404.html":
+        return NotFoundPage()
+    if name == "unsubscribe":
+        return Unsubscribe()
+    return None
+
+
+def route(target: Target | None) -> str:
+    """The label of the access log and /metrics: one per kind, never the id in it."""
+    return "other" if target is None else target.route
+
+
+def route_of(rel: str) -> str:
+    return route(parse(rel))
+
+
+# Routes whose documents are feeds: their fetchers are counted (issue 12 item 11).
+FEED_ROUTES = frozenset(
+    route(t)
+    for name in FEED_FILES
+    for t in (MainFeed(name), SectionFeed("-", name), ArchiveFeed(1, name))
+)

@@ -1,0 +1,105 @@
+"""The email a share sends: one letter a recipient, rendered from templates/email/ with its
+own unsubscribe link, and checked before the share is accepted (issue 11: refused now
+rather than accepted and then dead)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from feedsvc.channels import PermanentFailure
+from feedsvc.channels.email import check as check_email
+from feedsvc.config import SiteSettings
+from feedsvc.model import Outgoing, Release
+from feedsvc.sharing.links import defang
+from feedsvc.sharing.outcomes import Reason, ShareRefused
+from feedsvc.sharing.requests import ShareRequest
+
+log = logging.getLogger("feedsvc.share")
+
+_HEADER_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    address: str
+    digest: str  # the address's keyed hash: what the store and the limits know of it
+    unsubscribe: str  # the recipient's own signed unsubscribe link
+
+
+class Letters:
+    def __init__(self, site: SiteSettings) -> None:
+        self.site = site  # the emails' sender name
+        env = Environment(
+            loader=PackageLoader("feedsvc", "templates"),
+            autoescape=select_autoescape(["html"]),
+            keep_trailing_newline=True,
+            auto_reload=False,
+        )
+        self._text = env.get_template("email/share.txt")
+        self._html = env.get_template("email/share.html")
+
+    def compose(
+        self,
+        share_id: str,
+        request: ShareRequest,
+        release: Release,
+        link: str,
+        recipients: list[Recipient],
+        by_operator: bool,
+    ) -> list[tuple[str, Outgoing]]:
+        """One email a recipient (keyed by the address's hash); ShareRefused(UNSENDABLE)
+        when no email can carry the release."""
+        site = self.site
+        sender = request.from_name
+        display = f"{sender} via {site.title}" if sender else site.title
+        # A title's line or paragraph separators (and controls) would make a subject no
+        # email can carry; anything else in it is encoded (RFC 2047).
+        title = " ".join(_HEADER_BREAKS.sub(" ", release.title).split())
+        who = sender or (site.title if by_operator else "Someone")
+        subject = f"{who} suggests: {title}"
+        context: dict[str, Any] = {
+            "site": site,
+            "release": release,
+            "link": link,
+            "sender": sender,
+            "message": defang(request.message) if request.message else None,
+            # The press office itself sent it (`feedsvc share`), not a reader of the site.
+            "by_operator": by_operator,
+        }
+        emails = []
+        for recipient in recipients:
+            context["unsubscribe"] = recipient.unsubscribe
+            payload = {
+                "to": recipient.address,
+                "from_name": display,
+                "reply_to": request.from_email,
+                "subject": subject,
+                "text": self._text.render(context),
+                "html": self._html.render(context),
+                # RFC 8058: one click in the mail client, no page to visit.
+                "headers": {
+                    "List-Unsubscribe": f"<{recipient.unsubscribe}>",
+                    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                },
+            }
+            _check_sendable(payload, release)
+            key = f"share {share_id} {recipient.digest}"
+            outgoing = Outgoing("email", recipient.address, payload, key, subject=share_id)
+            emails.append((recipient.digest, outgoing))
+        return emails
+
+
+def _check_sendable(payload: dict[str, Any], release: Release) -> None:
+    try:
+        check_email(payload)
+    except PermanentFailure as e:
+        # Refused now rather than accepted and then dead (issue 11).
+        log.error("release %s cannot be shared by email: %s", release.id, e)
+        raise ShareRefused(
+            Reason.UNSENDABLE, "this release cannot be sent by email", field="release"
+        ) from None

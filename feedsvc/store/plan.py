@@ -1,0 +1,173 @@
+"""What a sync decides, without a database: which releases are added, edited, left as
+they were (only their file's state noted) or withdrawn, and which files are refused for
+giving an id another file holds. The releases manager reads the rows, asks `plan_sync`,
+and executes the plan in one transaction (issue 13: deciding apart from SQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from feedsvc.model import Changes, FileState, Release
+
+__all__ = ["Known", "SyncPlan", "plan_sync", "release_values"]
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a sync needs of a stored release."""
+
+    id: str
+    source: str
+    content_hash: str
+    withdrawn_at: dt.datetime | None
+    seq: int | None  # None until it became visible
+    section_slug: str
+    published: dt.datetime
+
+
+@dataclass
+class SyncPlan:
+    """Row values for each statement, and the change they make, in the order made."""
+
+    added: list[dict[str, Any]] = field(default_factory=list)  # new rows
+    edited: list[dict[str, Any]] = field(default_factory=list)  # content changed, or came back
+    unchanged: list[dict[str, Any]] = field(default_factory=list)  # only the file state noted
+    withdrawn: list[str] = field(default_factory=list)  # ids whose file is gone or renamed
+    changes: Changes = field(default_factory=Changes)
+
+
+def plan_sync(
+    known: Mapping[str, Known],
+    live: Sequence[Known],
+    read: Iterable[tuple[Release, FileState]],
+    gone: set[str],
+    now: dt.datetime,
+    tz: dt.tzinfo,
+) -> SyncPlan:
+    """`known`: the stored rows of the ids read; `live`: the live rows of the files read
+    and gone (a file's id may have changed). Files present but unreadable are in neither
+    `read` nor `gone`: their last good release stays as it was."""
+    plan = SyncPlan()
+    changes = plan.changes
+    claimed: dict[str, str] = {}  # id -> source that holds it in this pass
+    read_sources: set[str] = set()
+    for release, state in sorted(read, key=lambda item: item[0].source):
+        row = known.get(release.id)
+        other = claimed.get(release.id) or _held_elsewhere(row, release, gone)
+        if other is not None:
+            changes.duplicates.append((release.source, release.id, other))
+            continue
+        claimed[release.id] = release.source
+        read_sources.add(release.source)
+        if row is None:
+            plan.added.append(_added(release, state, now, tz))
+            changes.added.append(release.id)
+        elif row.content_hash != release.content_hash or row.withdrawn_at is not None:
+            plan.edited.append(_edited(row, release, state, now, tz))
+            changes.updated.append(release.id)
+            if row.seq is not None:
+                changes.sections |= {row.section_slug, release.section_slug}
+                changes.seqs.add(row.seq)
+                # A withdrawn release whose file came back is news again.
+                back = row.withdrawn_at is not None
+                changes.events.append(
+                    ("release.published" if back else "release.updated", release.id)
+                )
+        else:
+            plan.unchanged.append(
+                {
+                    "b_id": release.id,
+                    "mtime_ns": state.mtime_ns,
+                    "size": state.size,
+                    "source": release.source,
+                }
+            )
+    _withdraw(plan, live, claimed, gone | read_sources)
+    return plan
+
+
+def _held_elsewhere(row: Known | None, release: Release, gone: set[str]) -> str | None:
+    """The source of another file, still there, that holds this release's id."""
+    if row is None or row.source == release.source or row.source in gone:
+        return None
+    return row.source if row.withdrawn_at is None else None
+
+
+def _added(release: Release, state: FileState, now: dt.datetime, tz: dt.tzinfo) -> dict[str, Any]:
+    values = release_values(release, state)
+    published_local = release.published.astimezone(tz)
+    if not release.time_stated and now.astimezone(tz).date() == published_local.date():
+        # A day without a time, arriving on that day: it went out now, not at
+        # items.default_time (issue 12: never dated before it became visible; same-day
+        # releases no longer share one made-up instant).
+        release = replace(release, published=now)
+        values["published"] = now
+    values.update(
+        updated=max(release.updated or release.published, release.published),
+        tag_date=published_local.date(),
+        seq=None,
+        withdrawn_at=None,
+    )
+    return values
+
+
+def _edited(
+    row: Known, release: Release, state: FileState, now: dt.datetime, tz: dt.tzinfo
+) -> dict[str, Any]:
+    values = release_values(release, state)
+    if row.seq is not None and release.publish_at is not None:
+        # Visible since its embargo lifted: an edit keeps it dated no earlier than that
+        # (as publish_due dated it).
+        values["published"] = max(release.published, release.publish_at)
+    elif row.seq is not None and not release.time_stated:
+        # Still a day without a time: an edit keeps the moment the store gave it on
+        # that day.
+        kept = row.published
+        if kept.astimezone(tz).date() == release.published.astimezone(tz).date():
+            values["published"] = kept
+    values.update(
+        updated=max(release.updated or now, values["published"]), withdrawn_at=None, b_id=release.id
+    )
+    return values
+
+
+def _withdraw(
+    plan: SyncPlan, live: Sequence[Known], claimed: Mapping[str, str], looked: set[str]
+) -> None:
+    """Live releases of the files looked at (read or gone) that no file claims any more."""
+    rows = {row.id: row for row in live}
+    plan.withdrawn = sorted(
+        {row.id for row in live if row.id not in claimed and row.source in looked}
+    )
+    changes = plan.changes
+    changes.withdrawn.extend(plan.withdrawn)
+    for rid in plan.withdrawn:
+        if (seq := rows[rid].seq) is not None:
+            changes.sections.add(rows[rid].section_slug)
+            changes.seqs.add(seq)
+            changes.events.append(("release.withdrawn", rid))
+
+
+def release_values(release: Release, state: FileState) -> dict[str, Any]:
+    return {
+        "id": release.id,
+        "source": release.source,
+        "mtime_ns": state.mtime_ns,
+        "size": state.size,
+        "content_hash": release.content_hash,
+        "title": release.title,
+        "section": release.section,
+        "section_slug": release.section_slug,
+        "language": release.language,
+        "tags": json.dumps(list(release.tags), ensure_ascii=False),
+        "author": release.author,
+        "summary": release.summary,
+        "body_html": release.body_html,
+        "published": release.published,
+        "updated_in_file": release.updated,
+        "publish_at": release.publish_at,
+    }

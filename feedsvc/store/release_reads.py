@@ -1,0 +1,221 @@
+"""The published releases as the site reads them: feeds, pages, the archive, the sitemap.
+Read-only; the releases manager (store/releases.py) adds what writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from sqlalchemy import Engine, Row, and_, func, select
+
+from feedsvc.model import ListedRelease, Release, StoredRelease
+from feedsvc.store.schema import releases
+
+__all__ = ["ReleaseReads", "in_chunks", "stored_release"]
+
+VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
+
+
+class ReleaseReads:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def latest(self, limit: int, section_slug: str | None = None) -> list[StoredRelease]:
+        """The newest visible releases, newest first."""
+        cols = releases.c
+        query = select(releases).where(VISIBLE)
+        if section_slug is not None:
+            query = query.where(cols.section_slug == section_slug)
+        query = query.order_by(cols.published.desc(), cols.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [stored_release(row) for row in conn.execute(query)]
+
+    def newest_updated(self, section_slug: str, limit: int) -> dt.datetime | None:
+        """The newest `updated` among a section's `limit` newest visible releases (what its
+        page and feeds list), without reading the releases themselves."""
+        cols = releases.c
+        query = (
+            select(cols.updated)
+            .where(VISIBLE, cols.section_slug == section_slug)
+            .order_by(cols.published.desc(), cols.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return max(conn.execute(query).scalars(), default=None)
+
+    def visible_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).where(VISIBLE)).scalar_one()
+
+    def max_seq(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.coalesce(func.max(releases.c.seq), 0))).scalar_one()
+
+    def by_seq(self, first: int, last: int) -> list[StoredRelease]:
+        """Visible releases with first <= seq <= last (one archive page), newest first."""
+        cols = releases.c
+        query = (
+            select(releases)
+            .where(VISIBLE, cols.seq.between(first, last))
+            .order_by(cols.published.desc(), cols.id.desc())
+        )
+        with self.engine.connect() as conn:
+            return [stored_release(row) for row in conn.execute(query)]
+
+    def iter_visible(
+        self, batch: int = 500, part: int = 0, parts: int = 1
+    ) -> Iterator[StoredRelease]:
+        """Every visible release (or one part of `parts`, for parallel work), newest first,
+        without holding them all in memory."""
+        cols = releases.c
+        query = select(releases).where(VISIBLE)
+        if parts > 1:
+            query = query.where(cols.seq % parts == part)
+        query = query.order_by(cols.published.desc(), cols.id.desc())
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=batch).execute(query)
+            for row in result:
+                yield stored_release(row)
+
+    def listing(self, offset: int = 0, limit: int | None = None) -> list[ListedRelease]:
+        """Visible releases as a list shows them, newest first (all, or one page)."""
+        cols = releases.c
+        query = (
+            select(
+                cols.id,
+                cols.title,
+                cols.section,
+                cols.section_slug,
+                cols.summary,
+                cols.language,
+                cols.published,
+                cols.updated,
+            )
+            .where(VISIBLE)
+            .order_by(cols.published.desc(), cols.id.desc())
+        )
+        if limit is not None:
+            query = query.offset(offset).limit(limit)
+        with self.engine.connect() as conn:
+            return [ListedRelease(*row) for row in conn.execute(query)]
+
+    def sitemap_entries(self) -> list[tuple[str, dt.datetime]]:
+        """(id, updated) of every visible release, newest first."""
+        cols = releases.c
+        query = (
+            select(cols.id, cols.updated)
+            .where(VISIBLE)
+            .order_by(cols.published.desc(), cols.id.desc())
+        )
+        with self.engine.connect() as conn:
+            return [(rid, updated) for rid, updated in conn.execute(query)]
+
+    def page_tokens(self, ids: Iterable[str] | None = None) -> dict[str, str]:
+        """id -> a token that changes whenever the release's page would: for every visible
+        release (or the given ones that are visible)."""
+        cols = releases.c
+        query = select(cols.id, cols.content_hash, cols.updated).where(VISIBLE)
+        with self.engine.connect() as conn:
+            if ids is None:
+                rows = list(conn.execute(query))
+            else:
+                rows = [
+                    row
+                    for chunk in in_chunks(sorted(ids))
+                    for row in conn.execute(query.where(cols.id.in_(chunk)))
+                ]
+        return {rid: f"{digest[:16]}.{updated.timestamp():.0f}" for rid, digest, updated in rows}
+
+    def withdrawn_ids(self, ids: Iterable[str] | None = None) -> set[str]:
+        """Ids of releases that were public and are withdrawn (their pages answer 410)."""
+        cols = releases.c
+        query = select(cols.id).where(cols.seq.is_not(None), cols.withdrawn_at.is_not(None))
+        with self.engine.connect() as conn:
+            if ids is None:
+                return set(conn.execute(query).scalars())
+            return {
+                rid
+                for chunk in in_chunks(sorted(ids))
+                for rid in conn.execute(query.where(cols.id.in_(chunk))).scalars()
+            }
+
+    def get(self, release_id: str) -> StoredRelease | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(releases).where(releases.c.id == release_id)).first()
+        return None if row is None else stored_release(row)
+
+    def get_many(self, ids: Iterable[str]) -> list[StoredRelease]:
+        ids = list(ids)
+        if not ids:
+            return []
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(releases).where(releases.c.id.in_(ids))).all()
+        return [stored_release(row) for row in rows]
+
+    def sections(self, slugs: Iterable[str] | None = None) -> list[tuple[str, str]]:
+        """(slug, name) of every section that ever had a published release, by slug: a
+        section whose releases were all withdrawn keeps a (valid, empty) feed, so its
+        subscribers see tombstones, not a 404. When releases spell a section differently,
+        the most recent spelling names it."""
+        cols = releases.c
+        query = (
+            select(cols.section_slug, cols.section, func.max(cols.published))
+            .where(cols.seq.is_not(None))
+            .group_by(cols.section_slug, cols.section)
+            .order_by(cols.section_slug, func.max(cols.published))
+        )
+        if slugs is not None:
+            query = query.where(cols.section_slug.in_(sorted(slugs)))
+        names: dict[str, str] = {}
+        with self.engine.connect() as conn:
+            for slug, name, _ in conn.execute(query):
+                names[slug] = name
+        return sorted(names.items())
+
+    def withdrawn_since(
+        self, since: dt.datetime, section_slug: str | None = None
+    ) -> list[StoredRelease]:
+        """Releases that were public and were withdrawn after `since`: Atom tombstones."""
+        cols = releases.c
+        query = select(releases).where(
+            cols.seq.is_not(None), cols.withdrawn_at.is_not(None), cols.withdrawn_at > since
+        )
+        if section_slug is not None:
+            query = query.where(cols.section_slug == section_slug)
+        query = query.order_by(cols.withdrawn_at.desc(), cols.id)
+        with self.engine.connect() as conn:
+            return [stored_release(row) for row in conn.execute(query)]
+
+
+def in_chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
+    """IN lists of a size every database accepts."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def stored_release(row: Row[Any]) -> StoredRelease:
+    m = row._mapping
+    release = Release(
+        id=m["id"],
+        title=m["title"],
+        section=m["section"],
+        published=m["published"],
+        body_html=m["body_html"],
+        summary=m["summary"],
+        language=m["language"],
+        source=m["source"],
+        content_hash=m["content_hash"],
+        tags=tuple(json.loads(m["tags"])),
+        author=m["author"],
+        publish_at=m["publish_at"],
+        updated=m["updated_in_file"],
+    )
+    return StoredRelease(
+        release=release,
+        seq=m["seq"],
+        tag_date=m["tag_date"],
+        updated=m["updated"],
+        withdrawn_at=m["withdrawn_at"],
+    )

@@ -1,0 +1,308 @@
+"""The releases manager: what a sync of the items folder writes, what publishing an
+embargoed release writes, and the change log other instances replay. Its reads for
+publication are ReleaseReads'."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
+
+from feedsvc.model import Changes, FileState, Outgoing, Release, ReleaseEvent, Scheduled
+from feedsvc.store.connector import RELEASES_LOCK, writing
+from feedsvc.store.enqueue import enqueue
+from feedsvc.store.plan import Known, SyncPlan, plan_sync
+from feedsvc.store.release_reads import ReleaseReads, in_chunks, stored_release
+from feedsvc.store.schema import releases, site_changes
+
+__all__ = ["Announce", "Releases"]
+
+_ANALYZE_AFTER = 100  # rows inserted or published at once
+_DUE = select(releases.c.id).where(
+    releases.c.seq.is_(None),
+    releases.c.withdrawn_at.is_(None),
+    or_(releases.c.publish_at.is_(None), releases.c.publish_at <= bindparam("now")),
+)
+_KNOWN = (
+    releases.c.id,
+    releases.c.source,
+    releases.c.content_hash,
+    releases.c.withdrawn_at,
+    releases.c.seq,
+    releases.c.section_slug,
+    releases.c.published,
+)
+
+
+# Turns a change into the messages that announce it (webhooks, hub pings): called inside
+# the transaction that makes the change, so the change and its messages commit together.
+# The events are read from the store as they are taken, a chunk at a time, and only then:
+# take them (and give back the messages) one at a time, within the call.
+Announce = Callable[[Changes, Iterable[ReleaseEvent], dt.datetime], Iterable[Outgoing]]
+
+
+class Releases(ReleaseReads):
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(engine)
+        self.announce: Announce | None = None
+
+    def file_states(self, sources: Iterable[str] | None = None) -> dict[str, FileState]:
+        """The state of each live release's file (or of the given ones) when last read."""
+        cols = releases.c
+        query = select(cols.source, cols.mtime_ns, cols.size).where(cols.withdrawn_at.is_(None))
+        with self.engine.connect() as conn:
+            if sources is None:
+                rows = conn.execute(query)
+                return {src: FileState(m, s) for src, m, s in rows}
+            return {
+                src: FileState(m, s)
+                for chunk in in_chunks(sorted(sources))
+                for src, m, s in conn.execute(query.where(cols.source.in_(chunk)))
+            }
+
+    def sync(
+        self,
+        read: Iterable[tuple[Release, FileState]],
+        gone: Iterable[str],
+        now: dt.datetime,
+        tz: dt.tzinfo,
+        publish: bool = True,
+    ) -> Changes:
+        """Bring the store in line with the files: insert new releases, update edited ones,
+        withdraw those whose file is `gone`. Files that are present but unreadable (bad)
+        are simply not in `read`: their last good release stays as it was. Only the rows
+        that `read` and `gone` name are looked at, so the cost follows the change."""
+        read = sorted(read, key=lambda item: item[0].source)
+        gone = set(gone)
+        if not read and not gone:
+            # An idle scan: no write lock for nothing (another writer may want it).
+            return self.publish_due(now) if publish else Changes()
+        with writing(self.engine, RELEASES_LOCK) as conn:
+            known, live = _known(conn, read, gone)
+            plan = plan_sync(known, live, read, gone, now, tz)
+            _execute(conn, plan, now)
+            if publish:
+                self._publish_due(conn, now, plan.changes)
+            self._announce(conn, plan.changes, now)
+        return plan.changes
+
+    def publish_due(self, now: dt.datetime) -> Changes:
+        """Make visible every stored release whose embargo (if any) has passed."""
+        changes = Changes()
+        with self.engine.connect() as conn:  # most looks find nothing: no write lock then
+            if conn.execute(_DUE.limit(1), {"now": now}).first() is None:
+                return changes
+        with writing(self.engine, RELEASES_LOCK) as conn:
+            self._publish_due(conn, now, changes)
+            self._announce(conn, changes, now)
+        return changes
+
+    def _announce(self, conn: Connection, changes: Changes, now: dt.datetime) -> None:
+        if not changes:
+            return
+        # The change log first: instances that do not scan replay it to stay current.
+        logged = {
+            "added": changes.added,
+            "updated": changes.updated,
+            "withdrawn": changes.withdrawn,
+            "published": changes.published,
+            "sections": sorted(changes.sections),
+            "seqs": sorted(changes.seqs),
+        }
+        changes.generation = conn.execute(
+            insert(site_changes)
+            .values(at=now, changes=json.dumps(logged, ensure_ascii=False))
+            .returning(site_changes.c.generation)
+        ).scalar_one()
+        if self.announce is None:
+            return
+        events = _release_events(conn, changes.events)
+        changes.enqueued += enqueue(conn, self.announce(changes, events, now), now)
+
+    def _publish_due(self, conn: Connection, now: dt.datetime, changes: Changes) -> None:
+        cols = releases.c
+        query = select(
+            cols.id, cols.section_slug, cols.published, cols.publish_at, cols.updated
+        ).where(
+            cols.seq.is_(None),
+            cols.withdrawn_at.is_(None),
+            or_(cols.publish_at.is_(None), cols.publish_at <= now),
+        )
+        # A release is never dated before it became visible (issue 12): one embargoed until
+        # 10:21 whose dateline gives 09:00 is published at 10:21, and was not updated before.
+        # Its tag date stays the one it was stored with: no one has seen its id yet, and an
+        # id never changes once seen. A first import publishes everything here at once:
+        # one small tuple a release (a section's slug shared; the new `updated` only when
+        # its dates move), the rows read one by one, the parameters built a batch at a
+        # time, and only `seq` set where nothing else changes (issue 12).
+        slugs: dict[str, str] = {}
+        dated = sorted(
+            (at, rid, slugs.setdefault(slug, slug), _moved(published, at, updated))
+            for rid, slug, published, publish_at, updated in conn.execute(query)
+            for at in (max(published, publish_at or published),)
+        )
+        if not dated:
+            return
+        top = conn.execute(select(func.coalesce(func.max(cols.seq), 0))).scalar_one()
+        by_id = update(releases).where(cols.id == bindparam("b_id"))
+        for start in range(0, len(dated), 5000):  # bounded parameter lists
+            numbered = enumerate(dated[start : start + 5000], start=top + start + 1)
+            seq_only, redated = [], []
+            for seq, (at, rid, _, updated) in numbered:
+                if updated is None:
+                    seq_only.append({"b_id": rid, "seq": seq})
+                else:
+                    redated.append({"b_id": rid, "seq": seq, "published": at, "updated": updated})
+            for params in (seq_only, redated):
+                if params:
+                    conn.execute(by_id, params)
+        if len(dated) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
+            # Statistics taken before this (when seq was NULL everywhere) would make `seq IS
+            # NULL` look unselective, and every later publish_due scan the table.
+            conn.exec_driver_sql("ANALYZE")
+        changes.published.extend(rid for _, rid, _, _ in dated)
+        changes.events.extend(("release.published", rid) for _, rid, _, _ in dated)
+        changes.sections.update(slugs)
+        changes.seqs.update(range(top + 1, top + len(dated) + 1))
+
+    def changes_since(self, generation: int, limit: int = 1000) -> list[Changes]:
+        """The logged changes after `generation`, oldest first."""
+        c = site_changes.c
+        query = (
+            select(c.generation, c.changes)
+            .where(c.generation > generation)
+            .order_by(c.generation)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(query).all()
+        out = []
+        for number, text_ in rows:
+            logged = json.loads(text_)
+            out.append(
+                Changes(
+                    added=logged["added"],
+                    updated=logged["updated"],
+                    withdrawn=logged["withdrawn"],
+                    published=logged["published"],
+                    sections=set(logged["sections"]),
+                    seqs=set(logged["seqs"]),
+                    generation=number,
+                )
+            )
+        return out
+
+    def generation(self) -> int:
+        with self.engine.connect() as conn:
+            value = conn.execute(select(func.max(site_changes.c.generation))).scalar()
+        return int(value or 0)
+
+    def forget_changes(self, before: dt.datetime) -> int:
+        with writing(self.engine) as conn:
+            return conn.execute(delete(site_changes).where(site_changes.c.at < before)).rowcount
+
+    def next_embargo(self) -> dt.datetime | None:
+        """When the next embargoed release falls due."""
+        cols = releases.c
+        query = select(func.min(cols.publish_at)).where(
+            cols.seq.is_(None), cols.withdrawn_at.is_(None), cols.publish_at.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            value = conn.execute(query).scalar()
+        return None if value is None else value.replace(tzinfo=dt.UTC)
+
+    def scheduled(self) -> list[Scheduled]:
+        """Every release still under embargo, the first to go live first."""
+        cols = releases.c
+        query = (
+            select(cols.id, cols.title, cols.publish_at)
+            .where(cols.seq.is_(None), cols.withdrawn_at.is_(None), cols.publish_at.is_not(None))
+            .order_by(cols.publish_at, cols.id)
+        )
+        with self.engine.connect() as conn:
+            return [Scheduled(*row) for row in conn.execute(query)]
+
+
+def _known(
+    conn: Connection, read: Sequence[tuple[Release, FileState]], gone: set[str]
+) -> tuple[dict[str, Known], list[Known]]:
+    """The stored rows of the ids read, and the live rows of the files read and gone
+    (their id may have changed)."""
+    cols = releases.c
+    by_id = {
+        row.id: Known(*row)
+        for chunk in in_chunks([r.id for r, _ in read])
+        for row in conn.execute(select(*_KNOWN).where(cols.id.in_(chunk)))
+    }
+    live = [
+        Known(*row)
+        for chunk in in_chunks([r.source for r, _ in read] + sorted(gone))
+        for row in conn.execute(
+            select(*_KNOWN).where(cols.source.in_(chunk), cols.withdrawn_at.is_(None))
+        )
+    ]
+    return by_id, live
+
+
+def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:
+    cols = releases.c
+    if plan.added:
+        conn.execute(insert(releases), plan.added)
+        if len(plan.added) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
+            # Without statistics SQLite takes `withdrawn_at IS NULL` (true of nearly
+            # every row) for selective and scans the table for every feed query.
+            # PostgreSQL's autovacuum keeps its own statistics.
+            conn.exec_driver_sql("ANALYZE")
+    by_id = update(releases).where(cols.id == bindparam("b_id"))
+    if plan.edited:
+        conn.execute(by_id, [{k: v for k, v in u.items() if k != "id"} for u in plan.edited])
+    if plan.unchanged:
+        conn.execute(by_id, plan.unchanged)
+    if plan.withdrawn:
+        conn.execute(update(releases).where(cols.id.in_(plan.withdrawn)).values(withdrawn_at=now))
+
+
+def _moved(published: dt.datetime, at: dt.datetime, updated: dt.datetime) -> dt.datetime | None:
+    """A release published `at` (not before its `published`): its new `updated`, or None
+    when neither date moves."""
+    if at == published and updated >= at:
+        return None
+    return max(updated, at)
+
+
+def _release_events(
+    conn: Connection, events: list[tuple[str, str]], size: int = 500
+) -> Iterator[ReleaseEvent]:
+    """The events of a change with their releases, in order, read `size` at a time while
+    they are taken (in the change's transaction). An archive import publishes every
+    release at once: holding them all, bodies and all, took ~10 KiB a release (issue 12)."""
+    for start in range(0, len(events), size):
+        part = events[start : start + size]
+        ids = sorted({rid for _, rid in part})
+        rows = {
+            row.id: stored_release(row)
+            for row in conn.execute(select(releases).where(releases.c.id.in_(ids)))
+        }
+        for kind, rid in part:
+            if rid in rows:
+                yield ReleaseEvent(kind, rows[rid])
+
+
+def _release_events(
+    conn: Connection, events: list[tuple[str, str]], size: int = 500
+) -> Iterator[ReleaseEvent]:
+    """The events of a change with their releases, in order, read `size` at a time while
+    they are taken (in the change's transaction). An archive import publishes every
+    release at once: holding them all, bodies and all, took ~10 KiB a release (issue 12)."""
+    for start in range(0, len(events), size):
+        part = events[start : start + size]
+        ids = sorted({rid for _, rid in part})
+        rows = {
+            row.id: stored_release(row)
+            for row in conn.execute(select(releases).where(releases.c.id.in_(ids)))
+        }
+        for kind, rid in part:
+            if rid in rows:
+                yield ReleaseEvent(kind, rows[rid])
