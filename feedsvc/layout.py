@@ -9,6 +9,7 @@ Paths are relative to `site.base_url` (documents, links in feeds and emails) or
     archive/<n>/{feed.xml,atom.xml,feed.json}   RFC 5005 pages, oldest n=1
     (the home page)  page/<n>/                  HTML index, newest first
     releases/<id>/                              one release
+    releases/<id>/<name>                        its files and pictures' variants (issue 14)
     sitemap.xml  sitemaps/<n>.xml  404.html  assets/<name>
     releases/<id>/share  shares/<share>/  s/<share>  unsubscribe?t=<token>
     api/shares  api/shares/token?release=<id>  api/openapi.json
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import quote
 
-from feedsvc.model import is_release_id
+from feedsvc.model import is_media_name, is_release_id
 
 # The feed formats' file names, in the order the writers write them.
 FEED_FILES = ("feed.xml", "atom.xml", "feed.json")
@@ -97,6 +98,15 @@ class ReleasePage:
 
 
 @dataclass(frozen=True, slots=True)
+class ReleaseFile:
+    """A file of a release (issue 14): an attachment, a picture, or a picture's variant."""
+
+    id: str
+    name: str
+    route: ClassVar[str] = "/releases/{id}/{file}"
+
+
+@dataclass(frozen=True, slots=True)
 class Sitemap:
     part: int | None  # None: sitemap.xml (the sitemap, or the index of its parts)
 
@@ -161,6 +171,7 @@ Target = (
     | IndexPage
     | SectionPage
     | ReleasePage
+    | ReleaseFile
     | Sitemap
     | NotFoundPage
     | Asset
@@ -203,6 +214,11 @@ def index_page(n: int) -> str:
 
 def release(release_id: str) -> str:
     return f"releases/{release_id}/"
+
+
+def release_file(release_id: str, name: str) -> str:
+    """A file of a release (issue 14): releases/<id>/<name> (model.is_media_name)."""
+    return release(release_id) + name
 
 
 def sitemap(part: int | None = None) -> str:
@@ -261,6 +277,8 @@ def path(target: Target) -> str:
             return section(slug)
         case ReleasePage(release_id):
             return release(release_id)
+        case ReleaseFile(release_id, name):
+            return release_file(release_id, name)
         case Sitemap(part):
             return sitemap(part)
         case NotFoundPage():
@@ -296,6 +314,8 @@ def parse(rel: str) -> Target | None:
             return None
         if tail == "":
             return ReleasePage(release_id) if is_release_id(release_id) else None
+        if is_media_name(tail) and is_release_id(release_id):
+            return ReleaseFile(release_id, tail)
         return ShareForm(release_id) if tail == "share" and release_id else None
     if first == "sections":
         slug, slash, filename = rest.partition("/")

@@ -27,6 +27,42 @@ def slugify(text: str) -> str:
     return _NON_SLUG.sub("-", ascii_text.lower()).strip("-") or "section"
 
 
+# What a file a release names may be called (issue 14): one path segment with an extension,
+# so that releases/<id>/<name> never clashes with the page (releases/<id>/) or its share form.
+MEDIA_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}(\.[A-Za-z0-9_-]{1,20})+")
+MEDIA_ROLES = ("image", "inline", "attachment")
+
+
+def is_media_name(text: str) -> bool:
+    return MEDIA_NAME.fullmatch(text) is not None
+
+
+@dataclass(frozen=True)
+class MediaRef:
+    """A file a release names (issue 14), as checked when the release was read: a picture
+    (the lead `image` of front matter, or `inline` in the text) or an `attachment`. Its URL
+    is releases/<id>/<name> (layout.release_file); a picture's variants are named from
+    `sha256` (feedsvc.media.name)."""
+
+    name: str  # the file's name in the release's folder (is_media_name)
+    source: str  # path relative to the items folder, '/'-separated
+    role: str  # one of MEDIA_ROLES
+    media_type: str  # judged from the bytes
+    size: int  # bytes
+    sha256: str  # hex, of the file as read
+    width: int | None = None  # pictures: as shown, EXIF orientation applied
+    height: int | None = None
+    has_alpha: bool = False
+    alt: str = ""  # pictures: required, a press office describes its pictures
+    caption: str = ""
+    credit: str = ""
+    title: str = ""  # attachments: the link text or front matter `title`
+
+    @property
+    def is_image(self) -> bool:
+        return self.width is not None
+
+
 @dataclass(frozen=True)
 class Release:
     """A release as read from its file: what the press office wrote."""
@@ -47,6 +83,9 @@ class Release:
     # False when the dateline or front-matter date gives a day and no time: `published` is
     # then that day at items.default_time, and the store may date it when it became visible.
     time_stated: bool = True
+    # The files it names (issue 14), in the order named: front matter `image`, then the text's
+    # pictures and links, then front matter `attachments`. Their hashes are in content_hash.
+    media: tuple[MediaRef, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("published", "publish_at", "updated"):
@@ -57,6 +96,17 @@ class Release:
     @property
     def section_slug(self) -> str:
         return slugify(self.section)
+
+    @property
+    def lead_image(self) -> MediaRef | None:
+        """The picture that stands for the release (og:image, the feeds' image): front
+        matter `image`, else the first picture in the text."""
+        pictures = [m for m in self.media if m.is_image and m.role in ("image", "inline")]
+        return next((m for m in pictures if m.role == "image"), pictures[0] if pictures else None)
+
+    @property
+    def attachments(self) -> tuple[MediaRef, ...]:
+        return tuple(m for m in self.media if m.role == "attachment")
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from feedsvc.layout import (
     IndexPage,
     MainFeed,
     NotFoundPage,
+    ReleaseFile,
     ReleasePage,
     SectionFeed,
     SectionPage,
@@ -42,6 +43,12 @@ BUILT = [
     (layout.release("2020-09-11-wang-yi"), ReleasePage("2020-09-11-wang-yi")),
     (layout.release("A.b_c-9"), ReleasePage("A.b_c-9")),
     (layout.release("x" * 200), ReleasePage("x" * 200)),
+    (layout.release_file("r1", "statement.pdf"), ReleaseFile("r1", "statement.pdf")),
+    (
+        layout.release_file("r1", "0123456789abcdef-800w.jpg"),
+        ReleaseFile("r1", "0123456789abcdef-800w.jpg"),
+    ),
+    (layout.release_file("A.b", "Photo_1.tar.gz"), ReleaseFile("A.b", "Photo_1.tar.gz")),
     (layout.sitemap(), Sitemap(None)),
     (layout.sitemap(3), Sitemap(3)),
     (layout.not_found_page(), NotFoundPage()),
@@ -71,6 +78,7 @@ def test_every_kind_of_target_is_built_and_parsed() -> None:
 def test_the_paths_built_are_the_site_s_paths() -> None:
     """The bytes the documents, feeds and emails have always carried."""
     assert layout.release("r1") == "releases/r1/"
+    assert layout.release_file("r1", "a.pdf") == "releases/r1/a.pdf"
     assert layout.section_feed("s", "atom.xml") == "sections/s/atom.xml"
     assert layout.archive(4) == "archive/4/"
     assert (layout.index_page(1), layout.index_page(2)) == ("", "page/2/")
@@ -95,6 +103,15 @@ NOTHING = [
     "releases/x",  # no trailing slash
     "releases//",
     "releases/x/share/",
+    "releases/x/statement",  # a file has an extension: never the page's share form
+    "releases/x/.htaccess",
+    "releases/x/a..pdf",
+    "releases/x/a.pdf.",
+    "releases/x/a b.pdf",
+    "releases/x/a%2Fb.pdf",
+    "releases/-x/a.pdf",
+    "releases/x/dir/a.pdf",
+    "releases/x/statement.pdf\n",
     "releases//share",
     "archive/0/feed.xml",
     "archive/01/feed.xml",
