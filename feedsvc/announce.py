@@ -12,7 +12,8 @@ from typing import Any
 
 from feedsvc import layout
 from feedsvc.config import OutboxSettings, SiteSettings, WebhookSettings, WebSubSettings
-from feedsvc.model import Changes, Outgoing, ReleaseEvent, StoredRelease
+from feedsvc.model import Changes, MediaRef, Outgoing, Release, ReleaseEvent, StoredRelease
+from feedsvc.publishing.media import ReleaseMedia, Variant
 from feedsvc.publishing.site import WRITERS
 
 
@@ -81,7 +82,33 @@ class Announcer:
             published=_iso(release.published),
             updated=_iso(stored.updated),
         )
+        data.update(self._files(release))
         return data
+
+    def _files(self, release: Release) -> dict[str, Any]:
+        """Its lead picture and attachments (issue 14), only when it has them: the payload
+        of a release without files stays as it was."""
+        base, files = self.site.base_url, dict[str, Any]()
+        lead = release.lead_image
+        if lead is not None:
+            widest = _widest(lead)
+            files["image"] = {
+                "url": base + layout.release_file(release.id, widest.name),
+                "width": widest.width,
+                "height": widest.height,
+                "alt": lead.alt,
+            }
+        if release.attachments:
+            files["attachments"] = [
+                {
+                    "url": base + layout.release_file(release.id, ref.name),
+                    "media_type": ref.media_type,
+                    "size": ref.size,
+                    "title": ref.title,
+                }
+                for ref in release.attachments
+            ]
+        return files
 
     def hub_pings(self, changes: Changes, now: dt.datetime) -> list[Outgoing]:
         """One ping per hub and changed feed (WebSub section 7). Only for changes a reader can
@@ -109,6 +136,13 @@ class Announcer:
         for slug in sorted(changes.sections):
             paths += [layout.section_feed(slug, writer.filename) for writer in WRITERS]
         return [base + path for path in paths]
+
+
+def _widest(picture: MediaRef) -> Variant:
+    """The widest width variant: what the picture's own name serves, at a URL that never
+    changes meaning (a receiver may keep it)."""
+    widths = [v for v in ReleaseMedia.variants(picture) if v.recipe and v.recipe.kind == "width"]
+    return widths[-1]
 
 
 def _iso(moment: dt.datetime) -> str:

@@ -2,7 +2,9 @@
 
 Each process opens the store itself and renders a disjoint part of the site (the same
 documents a single process would, split by archive page and by release), writing into
-one staging folder that is swapped in atomically when every part has succeeded.
+one staging folder that is swapped in atomically when every part has succeeded. The
+releases' files (issue 14) go in first, their variants made in parallel into the media
+cache that `serve` shares.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from typing import Any
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
-from feedsvc.publishing.export import ExportStats, staged, write_documents
+from feedsvc.media import MediaCache
+from feedsvc.publishing.export import ExportStats, staged, write_documents, write_media
+from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.site import Site
 from feedsvc.store import open_store
 from feedsvc.workers import die_with_parent
@@ -33,8 +37,9 @@ def build_site(
 ) -> ExportStats:
     workers = max(1, parts or os.cpu_count() or 1)
     with staged(out) as staging:
+        files = _export_media(settings, staging, workers)
         if workers == 1:
-            return _render_part(settings, clock, staging, 0, 1, progress)
+            return files + _render_part(settings, clock, staging, 0, 1, progress)
         # More parts than processes: part 0 also carries the index, sections and sitemap,
         # and smaller parts let the pool even out the load.
         parts = 3 * workers
@@ -57,10 +62,21 @@ def build_site(
                     progress(counter.value)
                 for future in finished:
                     future.result()  # re-raise a worker's error here: the build fails whole
-        total = ExportStats(0, 0)
+        total = files
         for future in futures:
             total += future.result()
         return total
+
+
+def release_media(settings: Settings) -> ReleaseMedia:
+    """Releases' files over the media cache `serve` shares (issue 14)."""
+    return ReleaseMedia(settings.items.dir, MediaCache(settings.items.media_cache_dir))
+
+
+def _export_media(settings: Settings, root: Path, workers: int) -> ExportStats:
+    media = release_media(settings)
+    with open_store(settings, upgrade=False) as store:
+        return write_media(store.releases.iter_visible(), media, root, workers)
 
 
 def _init_worker(counter: Any, parent: int) -> None:
@@ -91,6 +107,7 @@ def _render_part(
             pages=settings.pages,
             websub=settings.websub,
             share=settings.share,
+            media=release_media(settings),
         )
         counted = progress if _done is None else _count
         return write_documents(site.documents(part, parts, progress=counted), root)

@@ -7,6 +7,7 @@ import ctypes
 import ctypes.util
 import multiprocessing
 import os
+import posixpath
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -17,6 +18,8 @@ from feedsvc.clock import Clock
 from feedsvc.config import Settings
 from feedsvc.model import Changes, FileState, ReadProblem
 from feedsvc.reading import FolderRead, file_at, read_files, release_files
+from feedsvc.reading.file_states import MediaSeen, with_media
+from feedsvc.reading.listing import INDEX_NAMES, is_release_name
 from feedsvc.store import Store
 from feedsvc.workers import die_with_parent
 
@@ -27,6 +30,8 @@ class IngestResult:
     problems: list[ReadProblem]
     files: int  # release files present
     stored: dict[str, FileState] = field(default_factory=dict)  # files read and stored
+    # release files read (good or bad) that name files, and those files' state (issue 14)
+    media: dict[str, MediaSeen] = field(default_factory=dict)
 
 
 BATCH = 2000  # files read and stored per transaction: memory stays flat on a first import
@@ -42,8 +47,22 @@ def ingest(
     known = store.releases.file_states()
     files = release_files(settings.items.dir)
     present = {rel for rel, _, _ in files}
-    changed = [f for f in files if known.get(f[0]) != f[2]]
+    changed = _changed(settings, files, known, store.releases.media_sources())
     return store_files(settings, store, clock, changed, set(known) - present, len(files), progress)
+
+
+def _changed(
+    settings: Settings,
+    files: list[tuple[str, str, FileState]],
+    known: dict[str, FileState],
+    sources: dict[str, tuple[str, ...]],
+) -> list[tuple[str, str, FileState]]:
+    """The files whose state is not the stored one: for a release that names files, the
+    state combined with theirs (reading/file_states.py); each is read from its text state."""
+    now = with_media(settings.items.dir, files, sources)
+    return [
+        text for text, (rel, _, state) in zip(files, now, strict=True) if known.get(rel) != state
+    ]
 
 
 def store_files(
@@ -57,7 +76,7 @@ def store_files(
 ) -> IngestResult:
     """Read `files` and store them, BATCH at a time; withdraw the releases of `gone` files;
     then publish what is due, in date order across every batch."""
-    changes, problems, stored = Changes(), [], {}
+    changes, problems, stored, media = Changes(), [], {}, {}
     done = 0
     for start in range(0, max(len(files), 1), BATCH):
         batch = files[start : start + BATCH]
@@ -76,6 +95,7 @@ def store_files(
         )
         changes.merge(part)
         problems += folder.problems
+        media.update(folder.media)
         clashes = {path for path, _, _ in part.duplicates}
         problems += [
             ReadProblem(path, 1, f"id {release_id!r} is already used by {other}")
@@ -94,7 +114,7 @@ def store_files(
     if len(files) >= _PARALLEL_FROM:
         _give_back_memory()
     problems.sort(key=lambda p: (p.path, p.line))
-    return IngestResult(changes, problems, present, stored)
+    return IngestResult(changes, problems, present, stored, media)
 
 
 def _give_back_memory() -> None:
@@ -141,6 +161,7 @@ def _read_in_parallel(
             out.releases += part.releases
             out.problems += part.problems
             out.present |= part.present
+            out.media |= part.media
             done += len(chunk)
             if progress is not None:
                 progress(done, len(files))
@@ -153,9 +174,23 @@ def ingest_files(
     """Ingest only the named files (relative to the items folder), as a file-system watcher
     reports them: a file that is there is read, one that is not is withdrawn. The cost
     follows the change, not the size of the folder."""
-    rel_paths = sorted(set(rel_paths))
+    rel_paths = sorted(set(rel_paths) | _naming(settings, store, rel_paths))
     known = store.releases.file_states(rel_paths)
     files = [found for rel in rel_paths if (found := file_at(settings.items.dir, rel))]
-    changed = [f for f in files if known.get(f[0]) != f[2]]
+    changed = _changed(settings, files, known, store.releases.media_sources(rel_paths))
     present = {rel for rel, _, _ in files}
     return store_files(settings, store, clock, changed, set(known) - present, len(files))
+
+
+def _naming(settings: Settings, store: Store, rel_paths: Iterable[str]) -> set[str]:
+    """The releases a named file that is not a release may belong to (issue 14): its
+    bundle's index, and every stored release that names it."""
+    others = {rel for rel in rel_paths if not is_release_name(posixpath.basename(rel))}
+    if not others:
+        return set()
+    folders = {posixpath.dirname(rel) for rel in others} - {""}
+    found = {posixpath.join(folder, name) for folder in folders for name in INDEX_NAMES}
+    for release, sources in store.releases.media_sources().items():
+        if others.intersection(sources):
+            found.add(release)
+    return found

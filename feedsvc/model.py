@@ -158,10 +158,15 @@ class ListedRelease:
 
 class FileState(NamedTuple):
     """What is known of a release file without reading it: same state, same release.
-    A NamedTuple: a scan makes one per file, every few seconds."""
+    A NamedTuple: a scan makes one per file, every few seconds.
+
+    A release that names files (issue 14) has a combined state: `mtime_ns` is the newest
+    of its text's mtime and its files' mtimes and ctimes, and `media` a digest of its
+    files' states (reading/file_states.py); "" for a release without files."""
 
     mtime_ns: int
     size: int
+    media: str = ""
 
 
 @dataclass(frozen=True)

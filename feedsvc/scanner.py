@@ -5,6 +5,13 @@ that have settled: older than items.settle_seconds, or unchanged since the previ
 A file still being written (an editor, scp) waits for the next look, which the caller
 schedules settle_seconds later. A bad file is reported once per change of the file.
 
+A release that names files (issue 14) is compared by its combined state (its text's and
+its files', reading/file_states.py): the scanner keeps which files each release named when
+last read (from the store at first, then from each read, bad reads too, so a missing photo
+copied in is seen) and stats those, one stat a file; a release without files costs what it
+did. A bad read whose files changed within settle_seconds is a file still being copied:
+it waits for the next look instead of being reported.
+
 The scanner decides which files are ready; what reading and storing them takes (the whole
 Settings, for ingest) is the caller's `ingest` (issue 13: it gets its `items` section).
 """
@@ -19,6 +26,7 @@ from feedsvc.config import ItemsSettings
 from feedsvc.ingest import IngestResult
 from feedsvc.model import Changes, FileState, ReadProblem
 from feedsvc.reading import release_files
+from feedsvc.reading.file_states import combined
 from feedsvc.store import Store
 
 # (files ready to read, files gone, how many files there are) -> what storing them did
@@ -50,46 +58,77 @@ class Scanner:
         # File modification times come from the file system's clock, not the service's.
         self.wall_time = wall_time
         self.known: dict[str, FileState] | None = None  # as stored; loaded on first look
+        self.sources: dict[str, tuple[str, ...]] = {}  # release file -> the files it names
         self.pending: dict[str, FileState] = {}  # changed at the last look, not yet read
         self.bad: dict[str, tuple[FileState, list[ReadProblem]]] = {}
 
     def look(self) -> Look:
         if self.known is None:
             self.known = self.store.releases.file_states()
+            self.sources = self.store.releases.media_sources()
         files = release_files(self.items.dir)
         present = {rel for rel, _, _ in files}
-        settle_ns = int(self.items.settle_seconds * 1e9)
         now_ns = int(self.wall_time() * 1e9)
-        ready, waiting = [], {}
-        for rel, path, state in files:
+        ready, waiting, looked = [], {}, {}
+        sources = self.sources
+        for rel, path, text in files:
+            # Only a release that names files costs more than its listing: a stat a file.
+            state = combined(self.items.dir, text, sources[rel]) if rel in sources else text
             if self.known.get(rel) == state:
                 continue
             bad = self.bad.get(rel)
             if bad is not None and bad[0] == state:
                 continue  # still the same bad file: reported already
-            if now_ns - state.mtime_ns >= settle_ns or self.pending.get(rel) == state:
-                ready.append((rel, path, state))
+            if self._settled(state, now_ns) or self.pending.get(rel) == state:
+                ready.append((rel, path, text))
+                looked[rel] = (text, state)
             else:
                 waiting[rel] = state
-        self.pending = waiting
         self.bad = {rel: entry for rel, entry in self.bad.items() if rel in present}
         gone = {rel for rel in self.known if rel not in present}
         result = self.ingest(ready, gone, len(files))
-        new_problems = []
+        new_problems = self._note(self.known, result, looked, waiting, now_ns)
+        self.pending = waiting
+        for rel in gone:
+            self.known.pop(rel, None)
+        self.sources = {rel: named for rel, named in self.sources.items() if rel in present}
+        return Look(result, new_problems, len(waiting))
+
+    def _settled(self, state: FileState, now_ns: int) -> bool:
+        return now_ns - state.mtime_ns >= int(self.items.settle_seconds * 1e9)
+
+    def _note(
+        self,
+        known: dict[str, FileState],
+        result: IngestResult,
+        looked: dict[str, tuple[FileState, FileState]],  # rel -> (text state, combined)
+        waiting: dict[str, FileState],
+        now_ns: int,
+    ) -> list[ReadProblem]:
+        """Remember what the files read were found to be; return the problems to report."""
+        for rel, seen in result.media.items():
+            self.sources[rel] = seen.sources
         by_file: dict[str, list[ReadProblem]] = {}
         for problem in result.problems:
             by_file.setdefault(problem.path, []).append(problem)
-        states = {rel: state for rel, _, state in ready}
+        new_problems = []
         for rel, problems in by_file.items():
-            if rel in states:
-                self.bad[rel] = (states[rel], problems)
-                new_problems += problems
+            if rel not in looked:
+                continue
+            text, state = looked[rel]
+            if (seen := result.media.get(rel)) is not None:
+                state = seen.state(text)  # as the files were when read
+                if not self._settled(state, now_ns):
+                    waiting[rel] = state  # a file it names is still being written
+                    continue
+            self.bad[rel] = (state, problems)
+            new_problems += problems
         for rel, state in result.stored.items():
-            self.known[rel] = state
+            known[rel] = state
             self.bad.pop(rel, None)
-        for rel in gone:
-            self.known.pop(rel, None)
-        return Look(result, new_problems, len(waiting))
+            if rel not in result.media:
+                self.sources.pop(rel, None)
+        return new_problems
 
     @property
     def problems(self) -> list[ReadProblem]:

@@ -20,10 +20,13 @@ from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
 from feedsvc.config import Settings
 from feedsvc.ingest import store_files
+from feedsvc.media import MediaCache
 from feedsvc.model import Changes
 from feedsvc.outbox.dispatcher import LANES, Dispatcher, Report
 from feedsvc.privacy import private_folder
 from feedsvc.publishing.cache import DocumentCache
+from feedsvc.publishing.file_lookup import FileLookup
+from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.site import Site
 from feedsvc.scanner import Look, Scanner
 from feedsvc.sharing.desk import ShareDesk
@@ -63,6 +66,8 @@ class Service:
             outbox=settings.outbox,
         )
         self.dispatcher = dispatcher(settings, self.store, self.clock, channels)
+        # Releases' files (issue 14): variants made once, in a folder `build` shares.
+        self.media = ReleaseMedia(settings.items.dir, MediaCache(settings.items.media_cache_dir))
         self.site = Site(
             self.store.releases,
             self.clock,
@@ -71,6 +76,7 @@ class Service:
             pages=settings.pages,
             websub=settings.websub,
             share=settings.share,
+            media=self.media,
         )
         self.cache = DocumentCache(
             self.site,
@@ -78,6 +84,7 @@ class Service:
             settings.server.cache_dir,
             memory_bytes=settings.server.memory_cache_mb << 20,
         )
+        self.files = FileLookup(self.cache, self.media)
         self.scanner = Scanner(
             settings.items, self.store, partial(store_files, settings, self.store, self.clock)
         )

@@ -26,6 +26,7 @@ ATOM = "http://www.w3.org/2005/Atom"
 CONTENT = "http://purl.org/rss/1.0/modules/content/"
 TOMBSTONES = "http://purl.org/atompub/tombstones/1.0"
 HISTORY = "http://purl.org/syndication/history/1.0"
+MEDIA = "http://search.yahoo.com/mrss/"
 XHTML = "http://www.w3.org/1999/xhtml"
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 SCHEMA_PATH = Path(__file__).with_name("jsonfeed-1.1.schema.json")
@@ -143,6 +144,14 @@ def _uri_ref(value: str) -> Problem:
 
 def _nonblank(value: str) -> Problem:
     return None if value else ("must not be blank", "NotBlank")
+
+
+def _integer(value: str) -> Problem:
+    """A non-negative integer, as the validator wants an enclosure's length."""
+    if value.startswith("-") and value[1:].isdigit():
+        return f"{value!r} is negative", "InvalidNonNegativeInteger"
+    ok = value.isdigit()
+    return None if ok else (f"{value!r} is not an integer", "InvalidIntegerAttribute")
 
 
 def _positive_int(value: str) -> Problem:
@@ -360,7 +369,8 @@ _ITEM_KIDS |= {"pubDate", "source"}
 # element -> (allowed no-namespace children, children that may repeat, required children)
 _RSS_VOCABULARY = {
     "channel": (_CHANNEL_KIDS, {"category", "item"}, ("title", "link", "description")),
-    "item": (_ITEM_KIDS, {"category"}, ()),
+    # A second enclosure is the validator's DuplicateEnclosure (_check_rss_item).
+    "item": (_ITEM_KIDS, {"category", "enclosure"}, ()),
     "image": ({"url", "title", "link", "width", "height", "description"}, (), ("url", "title")),
     "textInput": ({"title", "description", "name", "link"}, (), ("title", "name", "link")),
     "skipHours": ({"hour"}, {"hour"}, ()),
@@ -458,9 +468,75 @@ def _check_rss_item(item: etree._Element, where: str, guids: dict, out: Problems
         _check_atom_link(link, where, out, in_entry=True)
     for source in _kids(item, None, "source"):
         out.found(f"{where}/source", _uri(source.get("url", "")))
-    for enclosure in _kids(item, None, "enclosure"):
-        out.found(f"{where}/enclosure", _uri(enclosure.get("url", "")))
+    enclosures = _kids(item, None, "enclosure")
+    for enclosure in enclosures:
+        _check_rss_enclosure(enclosure, f"{where}/enclosure", out)
+    what = f"{len(enclosures)} enclosures: RSS allows one an item"
+    out.check(len(enclosures) > 1, where, what, "DuplicateEnclosure")
+    for el in item.iter(f"{{{MEDIA}}}*"):
+        _check_media_rss(el, f"{where}/media:{etree.QName(el).localname}", out)
     _check_rss_guid(item, where, guids, out)
+
+
+def _check_rss_enclosure(enclosure: etree._Element, where: str, out: Problems) -> None:
+    """url (absolute), length (bytes, an integer) and type, all required (RSS 2.0)."""
+    for name in ("url", "length", "type"):
+        what = f"missing {name} attribute"
+        out.check(not enclosure.get(name), where, what, "MissingAttribute")
+    if enclosure.get("url"):
+        out.found(where, _uri(enclosure.get("url", "")))
+    if enclosure.get("length"):
+        out.found(where, _integer(enclosure.get("length", "")))
+    kind = enclosure.get("type", "")
+    out.check(kind and not _MIME.fullmatch(kind), where, f"{kind!r}", "InvalidMIMEType")
+
+
+# Media RSS 1.5.1 (https://www.rssboard.org/media-rss) as the validator checks it: the
+# attributes each element may have, and what their values must be.
+_MEDIA_ATTRIBUTES = {
+    "content": set(
+        "bitrate channels duration expression fileSize framerate height isDefault lang "  # noqa: SIM905
+        "medium samplingrate type url width".split()
+    ),
+    "thumbnail": {"height", "time", "url", "width"},
+    "description": {"type"},
+    "title": {"type"},
+}
+_MEDIA_MEDIUMS = {"image", "audio", "video", "document", "executable"}
+
+
+def _check_media_rss(el: etree._Element, where: str, out: Problems) -> None:
+    name = etree.QName(el).localname
+    for attr in sorted(set(el.attrib) - _MEDIA_ATTRIBUTES.get(name, set(el.attrib))):
+        out.add(where, f"unexpected attribute {attr!r}", "UnexpectedAttribute")
+    if name in ("content", "thumbnail"):
+        url = el.get("url")
+        required = name == "thumbnail" or el.getparent().tag != f"{{{MEDIA}}}group"
+        out.check(url is None and required, where, "missing url attribute", "MissingAttribute")
+        if url is not None:
+            out.found(where, _uri(url))
+    for attr in ("fileSize", "bitrate", "channels") if name == "content" else ():
+        if el.get(attr) is not None:
+            out.found(f"{where} {attr}", _integer(el.get(attr, "")))
+    for attr in ("width", "height"):
+        if el.get(attr) is not None:
+            check = _positive_int if name == "thumbnail" else _integer
+            out.found(f"{where} {attr}", check(el.get(attr, "")))
+    medium = el.get("medium")
+    what = f"medium {medium!r} is not one of {sorted(_MEDIA_MEDIUMS)}"
+    out.check(
+        medium is not None and medium not in _MEDIA_MEDIUMS, where, what, "InvalidMediaMedium"
+    )
+    kind = el.get("type")
+    if name in ("description", "title"):
+        what = f"type {kind!r} is not plain or html"
+        out.check(kind not in (None, "plain", "html"), where, what, "InvalidMediaTextType")
+        if kind == "html":
+            _check_html(el.text or "", where, out)
+        else:
+            _check_text(el, where, out, rule="ContainsUndeclaredHTML")
+    elif kind is not None:
+        out.check(not _MIME.fullmatch(kind), where, f"type {kind!r}", "InvalidMIMEType")
 
 
 def _check_rss_guid(item: etree._Element, where: str, guids: dict, out: Problems) -> None:
@@ -594,6 +670,10 @@ def _check_atom_link(link: etree._Element, where: str, out: Problems, *, in_entr
     out.check(rel not in LINK_RELS and _uri(rel, iri=True), where, what, "UnregisteredAtomLinkRel")
     what = f"type {kind!r} is not a MIME type"
     out.check(kind and not _MIME.fullmatch(kind), where, what, "InvalidMIMEType")
+    if link.get("length") is not None:  # RFC 4287 4.2.7.6: octets
+        out.found(where, _integer(link.get("length", "")))
+    what = "an enclosure link needs a type (RFC 4287 4.2.7.3)"
+    out.check(rel == "enclosure" and not kind, where, what, "NoMIMEType")
     what = f"type {kind!r} is not a feed type"
     not_feed = rel == "self" and kind and kind.split(";")[0].strip() not in _SELF_TYPES
     out.check(not_feed, where, what, "SelfNotAtom")

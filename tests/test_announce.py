@@ -13,6 +13,7 @@ from feedsvc.announce import Announcer
 from feedsvc.config import settings_from_dict
 from feedsvc.model import Delivery
 from tests.conftest import BASE_URL, Newsroom, make_newsroom
+from tests.web.media_items import DOCX, JPEG, PDF, WIDEST, bundle
 
 HUB = "https://hub.example.net/"
 HOOK_ALL = "https://hooks.example.net/all"
@@ -186,3 +187,47 @@ def test_without_hubs_feeds_say_nothing_of_websub(newsroom: Newsroom) -> None:
     assert b'rel="hub"' not in docs["feed.xml"].body
     assert "hubs" not in json.loads(docs["feed.json"].body)
     assert docs["feed.xml"].links == ()
+
+
+def test_a_release_event_carries_its_picture_and_attachments(room: Newsroom) -> None:
+    files = {"photo.jpg": JPEG, "statement.pdf": PDF, "annex.docx": DOCX}
+    bundle(room.items / "visit", "visit", files, date="2026-11-26T10:00:00+08:00")
+    room.ingest()
+    [hook] = queued(room, "webhook")
+    data = hook.payload["data"]
+    assert data["image"] == {
+        "url": BASE_URL + "releases/visit/" + WIDEST,
+        "width": 1600,
+        "height": 1200,
+        "alt": "The minister at the lectern",
+    }
+    assert data["attachments"] == [
+        {
+            "url": BASE_URL + "releases/visit/statement.pdf",
+            "media_type": "application/pdf",
+            "size": len(PDF),
+            "title": "The statement.pdf",
+        },
+        {
+            "url": BASE_URL + "releases/visit/annex.docx",
+            "media_type": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "size": len(DOCX),
+            "title": "The annex.docx",
+        },
+    ]
+
+
+def test_a_release_without_files_keeps_its_payload(room: Newsroom) -> None:
+    room.add("news.txt", "Big news", "November 26, 2026")
+    room.ingest()
+    [hook] = queued(room, "webhook")
+    assert set(hook.payload["data"]) == {
+        "id",
+        "url",
+        "title",
+        "section",
+        "language",
+        "summary",
+        "published",
+        "updated",
+    }

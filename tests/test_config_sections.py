@@ -43,6 +43,8 @@ CASES = [
     ("items", {"default_time": "nine"}, "items.default_time must be a time such as '09:00'"),
     ("items", {"max_bytes": 0}, "items.max_bytes must be at least 1"),
     ("items", {"scan_seconds": 0}, "items.scan_seconds must be at least 1"),
+    ("items", {"max_media_bytes": 0}, "items.max_media_bytes must be at least 1"),
+    ("items", {"max_image_pixels": 0}, "items.max_image_pixels must be at least 1"),
     ("feeds", {"limit": 0}, "feeds.limit must be at least 1"),
     ("feeds", {"archive_page_size": 0}, "feeds.archive_page_size must be at least 1"),
     ("feeds", {"summary_chars": 0}, "feeds.summary_chars must be at least 1"),

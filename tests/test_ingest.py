@@ -99,3 +99,42 @@ def test_batches_publish_in_date_order_across_batches(newsroom: Newsroom, monkey
     seq_by_title = {s.release.title: s.seq for s in newsroom.store.releases.latest(10)}
     assert [seq_by_title[f"Release {d}"] for d in range(1, 6)] == [1, 2, 3, 4, 5]
     assert set(result.stored) == {f"f{n}.txt" for n in range(5)}
+
+
+def test_a_photo_edit_is_an_edit_of_its_release(newsroom: Newsroom) -> None:
+    from tests.media.pictures import encode, photo
+
+    text = (
+        '+++\ntitle = "Accord"\ndate = 2026-11-20T09:00:00+08:00\nsection = "News"\n+++\n'
+        "Signed.\n\n![The accord](photo.jpg)\n"
+    )
+    newsroom.write("accord.md", text)
+    newsroom.write("photo.jpg", encode(photo((200, 100)), "JPEG"))
+    assert newsroom.ingest().changes.published == ["accord"]
+    before = newsroom.store.releases.get("accord")
+    assert before is not None
+    assert not newsroom.ingest().changes  # nothing changed: nothing read
+    newsroom.clock.advance(hours=1)
+    newsroom.write("photo.jpg", encode(photo((200, 100)).rotate(180), "JPEG"))
+    result = ingest_files(newsroom.settings, newsroom.store, newsroom.clock, ["photo.jpg"])
+    assert result.changes.updated == ["accord"]
+    after = newsroom.store.releases.get("accord")
+    assert after is not None
+    assert after.release.content_hash != before.release.content_hash
+    assert after.updated == newsroom.clock.now()
+    (newsroom.items / "photo.jpg").unlink()
+    assert [str(p) for p in newsroom.ingest().problems] == [
+        "accord.md:8: photo.jpg does not exist (expected photo.jpg)"
+    ]
+    assert newsroom.store.releases.get("accord") == after  # its last good version stays
+
+
+def test_a_bundles_other_text_files_are_not_releases(newsroom: Newsroom) -> None:
+    index = '+++\ntitle = "Accord"\ndate = 2026-11-20\nsection = "News"\n+++\nSigned.\n'
+    newsroom.write("signing/index.md", index)
+    newsroom.write("signing/notes.md", "# Notes\n\nOn March 1, 2021, not a release.\n")
+    newsroom.write("signing/old/draft.txt", "not a release either")
+    assert newsroom.ingest().changes.published == ["signing"]
+    named = ["signing/notes.md", "signing/old/draft.txt", "signing/index.md"]
+    result = ingest_files(newsroom.settings, newsroom.store, newsroom.clock, named)
+    assert not result.changes and result.problems == [] and result.files == 1

@@ -202,3 +202,170 @@ def test_the_scanner_reads_the_items_section_it_is_given(
     items = dataclasses.replace(newsroom.settings.items, dir=elsewhere, settle_seconds=0.0)
     look = scanner_of(newsroom, wall, items).look()
     assert look.changes.published == ["b"] and look.unsettled == 0
+
+
+# -- releases that name files (issue 14) --------------------------------------------------
+
+BUNDLE = (
+    '+++\ntitle = "Accord signed"\ndate = 2026-11-20T09:00:00+08:00\nsection = "News"\n+++\n'
+    "The minister signed.\n\n![The minister signs the accord](photo.jpg)\n"
+)
+
+
+@functools.cache
+def photo_bytes(angle: int = 0, comment: bytes = b"A") -> bytes:
+    from tests.media.pictures import encode
+
+    return encode(_picture().rotate(angle), "JPEG", quality=80, comment=comment)
+
+
+@functools.cache
+def _picture():  # type: ignore[no-untyped-def]
+    from tests.media.pictures import photo
+
+    return photo((320, 240))  # noise: one picture for the module, so bytes compare
+
+
+def put_bundle(room: Newsroom, wall: Wall, photo: bytes, age: float = 60.0) -> Path:
+    put(room, wall, "signing/index.md", BUNDLE, age)
+    return put_photo(room, wall, photo, age)
+
+
+def put_photo(room: Newsroom, wall: Wall, data: bytes, age: float = 60.0) -> Path:
+    path = room.write("signing/photo.jpg", data)
+    os.utime(path, (wall.now - age, wall.now - age))
+    return path
+
+
+def test_a_bundle_is_published_and_not_read_again(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    put_bundle(newsroom, wall, photo_bytes())
+    look = scanner.look()
+    assert look.changes.published == ["signing"] and look.new_problems == []
+    stored = newsroom.store.releases.get("signing")
+    assert stored is not None and [m.source for m in stored.release.media] == ["signing/photo.jpg"]
+    wall.now += 3600
+    assert scanner.look().result.stored == {}
+    assert scanner_of(newsroom, wall).look().result.stored == {}  # after a restart too
+
+
+def test_a_scan_stats_only_the_files_releases_name(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("a", "b", "c"):
+        put(newsroom, wall, f"{name}.txt", release(name.upper()))
+    put_bundle(newsroom, wall, photo_bytes())
+    scanner.look()
+    stats: list[str] = []
+    real_stat = os.stat
+
+    def counting(path, *args, **kwargs):  # type: ignore[no-untyped-def]
+        stats.append(os.fspath(path))
+        return real_stat(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "stat", counting)
+    assert scanner.look().result.stored == {}
+    # The folder listing as before, plus one stat for the one file a release names.
+    assert [Path(p).relative_to(newsroom.items).as_posix() for p in stats] == ["signing/photo.jpg"]
+
+
+def test_a_photo_replaced_with_an_older_mtime_is_an_edit(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    path = put_bundle(newsroom, wall, photo_bytes())
+    scanner.look()
+    before = newsroom.store.releases.get("signing")
+    assert before is not None
+    first = path.stat()
+    newsroom.clock.advance(hours=2)
+    # cp -p / rsync -t: other bytes of the same size, with the modification time the photo
+    # had: only its ctime says it changed.
+    put_photo(newsroom, wall, photo_bytes(comment=b"B"))
+    os.utime(path, ns=(first.st_atime_ns, first.st_mtime_ns))
+    now = path.stat()
+    assert (now.st_size, now.st_mtime_ns) == (first.st_size, first.st_mtime_ns)
+    look = scanner.look()
+    assert look.changes.updated == ["signing"]
+    after = newsroom.store.releases.get("signing")
+    assert after is not None
+    assert after.release.content_hash != before.release.content_hash
+    assert after.release.media[0].sha256 != before.release.media[0].sha256
+    assert after.updated == newsroom.clock.now() > before.updated
+
+
+def test_a_bad_photo_keeps_the_published_version_and_is_reported_once(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    good = photo_bytes()
+    put_bundle(newsroom, wall, good)
+    scanner.look()
+    before = newsroom.store.releases.get("signing")
+    put_photo(newsroom, wall, good[: len(good) // 2])
+    look = scanner.look()
+    [problem] = look.new_problems
+    assert str(problem).startswith("signing/index.md:8: photo.jpg is truncated or corrupt (")
+    assert not look.changes
+    assert newsroom.store.releases.get("signing") == before
+    again = scanner.look()
+    assert again.new_problems == [] and again.result.stored == {}
+    assert len(scanner.problems) == 1
+
+
+def test_a_missing_photo_copied_in_later_publishes_the_release(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    put(newsroom, wall, "signing/index.md", BUNDLE)
+    assert [str(p) for p in scanner.look().new_problems] == [
+        "signing/index.md:8: photo.jpg does not exist (expected signing/photo.jpg)"
+    ]
+    again = scanner.look()
+    assert again.result.problems == [] and again.new_problems == []  # not read again
+    put_photo(newsroom, wall, photo_bytes())
+    look = scanner.look()
+    assert look.changes.published == ["signing"]
+    assert scanner.problems == []
+
+
+def test_a_removed_photo_is_seen(newsroom: Newsroom, wall: Wall, scanner: Scanner) -> None:
+    path = put_bundle(newsroom, wall, photo_bytes())
+    scanner.look()
+    path.unlink()
+    assert [str(p) for p in scanner.look().new_problems] == [
+        "signing/index.md:8: photo.jpg does not exist (expected signing/photo.jpg)"
+    ]
+    stored = newsroom.store.releases.get("signing")
+    assert stored is not None and stored.withdrawn_at is None  # its last good version stays
+
+
+def test_a_photo_still_being_written_waits(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    import time
+
+    put_bundle(newsroom, wall, photo_bytes())
+    scanner.look()
+    # Written just now (its ctime is the real clock's): the wall clock is set to now.
+    wall.now = time.time()
+    put_photo(newsroom, wall, photo_bytes(90), age=0)
+    look = scanner.look()
+    assert look.unsettled == 1 and look.result.stored == {}
+    wall.now += 1  # settle_seconds (0.5) later, unchanged: read
+    assert scanner.look().changes.updated == ["signing"]
+
+
+def test_a_half_copied_photo_of_a_new_release_is_not_reported(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    import time
+
+    whole = photo_bytes()
+    wall.now = time.time()  # the photo's ctime is the real clock's
+    put(newsroom, wall, "signing/index.md", BUNDLE)  # written a minute ago: settled
+    put_photo(newsroom, wall, whole[: len(whole) // 2], age=0)  # scp is still at it
+    look = scanner.look()
+    assert look.new_problems == [] and look.unsettled == 1 and scanner.problems == []
+    put_photo(newsroom, wall, whole, age=0)
+    wall.now += 1
+    look = scanner.look()
+    assert look.changes.published == ["signing"] and look.new_problems == []

@@ -188,6 +188,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         clients=clients,
         metrics_allow=settings.server.metrics_allow,
         readers=service.readers,
+        files=service.files,
     )
     run_server(app, host, port)
     return EXIT_OK

@@ -82,6 +82,13 @@ class ItemsSettings(Section):
     # A file is read once it is this old, or unchanged across two looks this far apart:
     # a file an editor or scp is still writing is never published half-written.
     settle_seconds: float = 0.5
+    # Pictures' variants and attachments' copies (issue 14): shared by `serve` and `build`, so
+    # each is made once, across restarts.
+    media_cache_dir: Path = Path("var/media")
+    max_media_bytes: int = 50_000_000  # a file a release names (issue 14): at most this
+    # A picture over this many pixels is refused from its header, never decoded (issue 14:
+    # a decompression bomb must not take the service's memory).
+    max_image_pixels: int = 100_000_000
 
     @property
     def default_clock_time(self) -> dt.time:
@@ -92,7 +99,9 @@ class ItemsSettings(Section):
             self.default_clock_time  # noqa: B018
         except ValueError:
             raise ConfigError("items.default_time must be a time such as '09:00'") from None
-        _at_least_one(self, "items", "max_bytes", "scan_seconds")
+        _at_least_one(
+            self, "items", "max_bytes", "scan_seconds", "max_media_bytes", "max_image_pixels"
+        )
 
 
 @dataclass(frozen=True)

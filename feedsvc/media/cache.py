@@ -16,8 +16,11 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-from feedsvc.media.variants import Recipe, name, render
+from feedsvc.media.variants import _SHA256, Recipe, name, render
+
+_COPY_CHUNK = 1 << 20  # bytes of an attachment copied at a time
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,32 @@ class MediaCache:
         made = render(data, recipe)
         self._write(target, made)
         return made
+
+    def original(self, sha256: str, open_source: Callable[[], BinaryIO]) -> Path:
+        """An attachment's bytes kept under its SHA-256 (issue 14), so what is served or
+        hard-linked into an export stays as it was read while items/ changes. Copied once,
+        in chunks (a 50 MB video is never held in memory), and checked as it is copied: a
+        source that is not `sha256` raises ValueError and leaves nothing."""
+        if not _SHA256.fullmatch(sha256):
+            raise ValueError(f"not a lowercase SHA-256 hex digest: {sha256!r}")
+        target = self.folder / f"original-{sha256}"
+        if target.exists():
+            return target
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=f".{target.name}.")
+        try:
+            os.fchmod(handle, 0o644)  # as _write: a web server reads the hard links
+            digest = hashlib.sha256()
+            with os.fdopen(handle, "wb") as file, open_source() as source:
+                while chunk := source.read(_COPY_CHUNK):
+                    digest.update(chunk)
+                    file.write(chunk)
+            if digest.hexdigest() != sha256:
+                raise ValueError(f"the source given for {target.name} is not {sha256}")
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return target
 
     def has(self, source_sha256: str, recipe: Recipe) -> bool:
         return self.path(source_sha256, recipe).exists()

@@ -34,6 +34,9 @@ class ImageInfo:
     orientation: int = 1  # EXIF 0x0112, 1 when absent
 
 
+_UNPROCESSED = re.compile(r" \(\d+ bytes not processed\)")
+
+
 def check_size(data: bytes, name: str, *, max_bytes: int) -> None:
     """Every file's first check: the limit on bytes (items.max_media_bytes)."""
     if len(data) > max_bytes:
@@ -103,7 +106,9 @@ def _check_decodes(data: bytes, image: Image.Image, name: str) -> None:
         if image.format == "PNG":
             Image.open(io.BytesIO(data), formats=("PNG",)).verify()  # CRCs and IEND
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
-        raise MediaError(f"{name} is truncated or corrupt ({error})") from None
+        # Pillow's "(N bytes not processed)" depends on its buffering, not on the file.
+        detail = _UNPROCESSED.sub("", str(error))
+        raise MediaError(f"{name} is truncated or corrupt ({detail})") from None
 
 
 def _gif_frames(data: bytes) -> int:

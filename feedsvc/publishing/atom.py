@@ -8,6 +8,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from feedsvc.publishing.feed import (
+    Entry,
     Feed,
     Tombstone,
     add_stylesheet,
@@ -88,6 +89,18 @@ class _EntryLinks:
         return item
 
 
+def _enclosures(entry: Entry) -> list[dict[str, str]]:
+    """RFC 4287 4.2.7.2: rel="enclosure" for each file, with its type and length in bytes;
+    the title says what it is (a picture's alt text, an attachment's title)."""
+    files = [(p.url, p.media_type, p.length, p.alt) for p in entry.pictures]
+    files += [(a.url, a.media_type, a.length, a.title) for a in entry.attachments]
+    return [
+        {"rel": "enclosure", "href": url, "type": kind, "length": str(length)}
+        | ({"title": title} if title else {})
+        for url, kind, length, title in files
+    ]
+
+
 class AtomWriter:
     filename = "atom.xml"
     media_type = "application/atom+xml; charset=utf-8"
@@ -134,5 +147,6 @@ class AtomWriter:
             fe.content(entry.content_html, type="html")
             fe.category([{"term": entry.section}] + [{"term": t} for t in entry.tags])
             fe.feedsvc.links.append({"rel": "alternate", "type": "text/html", "href": entry.url})
+            fe.feedsvc.links.extend(_enclosures(entry))
             fe.feedsvc.title = entry.title
         return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

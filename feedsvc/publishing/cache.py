@@ -234,6 +234,7 @@ class DocumentCache:
             self.archive_versions[page] = version + 1
         self.archive_count = self.site.archive_pages()
         self.generation += 1
+        self.site.prepare_media(ids)  # the feeds about to be rendered give pictures' lengths
         self._refresh_hot(changes.sections)
         # Disk space follows the data, not the number of changes since start.
         for key in stale:

@@ -1,4 +1,4 @@
-"""The static export: every document as a file, swapped in atomically.
+"""The static export: every document and every release's file, swapped in atomically.
 
 The new export is written beside the old one and exchanged with it in one step
 (Linux renameat2 RENAME_EXCHANGE; elsewhere two renames), so a web server serving
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import gzip
 import os
 import shutil
@@ -20,7 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from feedsvc import layout
 from feedsvc.errors import ExportError
+from feedsvc.media import Job, MediaError
+from feedsvc.model import StoredRelease
+from feedsvc.publishing.media import Found, ReleaseMedia, SourceChanged
 from feedsvc.publishing.site import Document
 
 _AT_FDCWD = -100
@@ -112,6 +117,46 @@ def write_documents(documents: Iterable[Document], root: Path, threads: int = 4)
                 pending.clear()
         files += sum(f.result() for f in pending)
     return ExportStats(files, size)
+
+
+def write_media(
+    releases: Iterable[StoredRelease], media: ReleaseMedia, root: Path, workers: int
+) -> ExportStats:
+    """Every file of `releases` at releases/<id>/<name> (issue 14): attachments, pictures'
+    own names and every variant. Missing variants are made first, `workers` at a time, into
+    the media cache; each file is then hard-linked from there (copied across file systems),
+    so an export costs no second copy of its pictures and videos."""
+    files: list[tuple[str, Found]] = []
+    jobs: dict[str, Job] = {}
+    for stored in releases:
+        for ref in stored.release.media:
+            variants = media.variants(ref)
+            files += [(layout.release_file(stored.id, v.name), Found(ref, v)) for v in variants]
+            if ref.is_image:
+                files.append(
+                    (layout.release_file(stored.id, ref.name), Found(ref, media.widest(ref)))
+                )
+                recipes = tuple(v.recipe for v in variants if v.recipe is not None)
+                jobs[ref.sha256] = Job(ref.sha256, media.items_dir / ref.source, recipes)
+    try:
+        media.cache.process_all(jobs.values(), workers=workers)
+        size = sum(_place(media.file_of(found), root / path) for path, found in files)
+    except (SourceChanged, MediaError, ValueError) as e:
+        raise ExportError(f"cannot export a release's file: {e}; run the build again") from None
+    return ExportStats(len(files), size)
+
+
+def _place(source: Path, target: Path) -> int:
+    """`source` at `target`: a hard link, or a copy where links cannot be made."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError as e:
+        if e.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP):
+            raise
+        shutil.copyfile(source, target)
+        target.chmod(0o644)
+    return target.stat().st_size
 
 
 def _swap_in(staging: Path, out: Path) -> None:

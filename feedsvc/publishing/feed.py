@@ -19,6 +19,31 @@ from lxml import etree
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A picture of an entry (issue 14): its widest width, and its narrowest as thumbnail."""
+
+    url: str  # absolute
+    media_type: str
+    width: int
+    height: int
+    length: int  # exact bytes of what `url` serves (RSS enclosure, Media RSS fileSize)
+    alt: str
+    thumbnail_url: str
+    thumbnail_width: int
+    thumbnail_height: int
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file of an entry that is not a picture (issue 14): PDF, document, audio, video."""
+
+    url: str  # absolute
+    media_type: str
+    length: int  # bytes, served as read
+    title: str
+
+
+@dataclass(frozen=True)
 class Entry:
     id: str  # tag URI (RFC 4151): Atom id, RSS guid, JSON Feed id
     url: str
@@ -31,6 +56,18 @@ class Entry:
     tags: tuple[str, ...]
     author: str
     language: str
+    pictures: tuple[Picture, ...] = ()  # the lead picture first
+    attachments: tuple[Attachment, ...] = ()
+
+    @property
+    def image(self) -> Picture | None:
+        """The lead picture: the release's front matter `image`, else its first picture."""
+        return self.pictures[0] if self.pictures else None
+
+    @property
+    def enclosure(self) -> Picture | Attachment | None:
+        """RSS allows one enclosure an item: the lead picture, else the first attachment."""
+        return self.image or (self.attachments[0] if self.attachments else None)
 
 
 @dataclass(frozen=True)
@@ -82,14 +119,30 @@ def add_stylesheet(root: Any, href: str) -> None:
 
 
 _RELATIVE_REF = re.compile(r'(\s(?:href|src)=")(?![a-zA-Z][a-zA-Z0-9+.-]*:|#)([^"]*)"')
+_SRCSET = re.compile(r'(\ssrcset=")([^"]*)"')
+_ABSOLUTE = re.compile(r"[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 
 def absolute_links(html: str, page_url: str) -> str:
-    """Resolve relative href/src against the release's page: feed readers have no base URL
-    for content (the W3C validator warns 'ContainsRelRef')."""
+    """Resolve relative href/src (and each URL of a srcset) against the release's page: feed
+    readers have no base URL for content (the W3C validator warns 'ContainsRelRef')."""
     if ' href="' not in html and ' src="' not in html:
         return html
-    return _RELATIVE_REF.sub(lambda m: f'{m.group(1)}{urljoin(page_url, m.group(2))}"', html)
+    html = _RELATIVE_REF.sub(lambda m: f'{m.group(1)}{urljoin(page_url, m.group(2))}"', html)
+    if ' srcset="' not in html:
+        return html
+    return _SRCSET.sub(lambda m: f'{m.group(1)}{_absolute_srcset(m.group(2), page_url)}"', html)
+
+
+def _absolute_srcset(srcset: str, page_url: str) -> str:
+    """'a.jpg 480w, b.jpg 800w' with each URL resolved (HTML: image candidate strings)."""
+    candidates = []
+    for candidate in srcset.split(","):
+        url, _, descriptor = candidate.strip().partition(" ")
+        if url and not _ABSOLUTE.match(url):
+            url = urljoin(page_url, url)
+        candidates.append(f"{url} {descriptor}".rstrip())
+    return ", ".join(candidates)
 
 
 # What a reader takes for markup in a text field: an end tag (feedparser's guess, the W3C

@@ -6,11 +6,25 @@ import datetime as dt
 import json
 from typing import Any
 
-from feedsvc.publishing.feed import Feed
+from feedsvc.publishing.feed import Entry, Feed
 
 
 def _date(value: dt.datetime) -> str:
     return value.isoformat()
+
+
+def _files(entry: Entry) -> dict[str, Any]:
+    """`image` (the lead picture's URL) and `attachments` (issue 14), only when there are:
+    an item without files keeps its bytes."""
+    files: dict[str, Any] = {}
+    if entry.image is not None:
+        files["image"] = entry.image.url
+    if entry.attachments:
+        files["attachments"] = [
+            {"url": a.url, "mime_type": a.media_type, "title": a.title, "size_in_bytes": a.length}
+            for a in entry.attachments
+        ]
+    return files
 
 
 class JsonFeedWriter:
@@ -44,6 +58,7 @@ class JsonFeedWriter:
                 "authors": [{"name": entry.author}],
                 "tags": [entry.section, *entry.tags],
                 "language": entry.language,
+                **_files(entry),
             }
             for entry in feed.entries
         ]

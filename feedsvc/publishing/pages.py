@@ -14,6 +14,7 @@ from feedsvc import layout
 from feedsvc.config import ShareSettings, SiteSettings
 from feedsvc.model import ListedRelease, StoredRelease
 from feedsvc.publishing.mailto import mailto_link
+from feedsvc.publishing.release_files import PageFiles, ReleaseFiles
 
 
 def security_headers(form_action: bytes) -> tuple[tuple[bytes, bytes], ...]:
@@ -60,9 +61,12 @@ class FeedLink:
 
 
 class Pages:
-    def __init__(self, site: SiteSettings, share: ShareSettings) -> None:
+    def __init__(
+        self, site: SiteSettings, share: ShareSettings, files: ReleaseFiles | None = None
+    ) -> None:
         self.site = site
         self.share = share
+        self.files = files
         self.env = Environment(
             loader=PackageLoader("feedsvc", "templates"),
             autoescape=select_autoescape(["html", "xml"]),
@@ -94,6 +98,7 @@ class Pages:
             f"{self.site.title}: {r.section}",
             self.site.base_url + layout.section(r.section_slug),
         )
+        files = self._files(stored)
         html = self._release.render(
             **{**self.base, "lang": r.language},
             r=r,
@@ -103,12 +108,27 @@ class Pages:
             feeds=[self.main_feed, section_feed],
             published=r.published.astimezone(tz),
             updated=stored.updated.astimezone(tz),
-            # Bodies are escaped (text) or sanitised by nh3 (Markdown) when read.
-            body=Markup(r.body_html),
+            # Bodies are escaped (text) or sanitised by nh3 (Markdown) when read; the figures
+            # put into them escape what they add (publishing/figures.py).
+            body=Markup(files.body_html if files else r.body_html),
+            lead=Markup(files.lead_html) if files else None,
+            card=files.card if files else None,
+            downloads=files.downloads if files else (),
             mailto=mailto_link(r.title, r.summary, url),
             share_rules=self.share if self.share.enabled else None,
         )
         return html.encode("utf-8")
+
+    def _files(self, stored: StoredRelease) -> PageFiles | None:
+        """The release's pictures and downloads (issue 14); None without any."""
+        if self.files is None or not stored.release.media:
+            return None
+        base_path, base_url = self.site.base_path, self.site.base_url
+        return self.files.page(
+            stored.release,
+            lambda rid, name: base_path + layout.release_file(rid, name),
+            lambda rid, name: base_url + layout.release_file(rid, name),  # og:image: absolute
+        )
 
     def index(
         self,

@@ -8,11 +8,19 @@ from typing import Any
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from feedsvc.publishing.feed import Feed, add_stylesheet, html_of_text, looks_like_markup
+from feedsvc.publishing.feed import (
+    Entry,
+    Feed,
+    Picture,
+    add_stylesheet,
+    html_of_text,
+    looks_like_markup,
+)
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 DC_NS = "http://purl.org/dc/elements/1.1/"
 FH_NS = "http://purl.org/syndication/history/1.0"
+MEDIA_NS = "http://search.yahoo.com/mrss/"  # Media RSS 1.5.1 (rssboard.org/media-rss)
 
 
 # Elements holding text (item <description> holds HTML, escaped once more): '&', '<' and
@@ -43,9 +51,11 @@ class _ChannelLinks:
         self.links: list[dict[str, str]] = []
         self.stylesheet: str | None = None
         self.archive = False
+        self.media = False  # some item has pictures
 
     def extend_ns(self) -> dict[str, str]:
-        return {"dc": DC_NS, "fh": FH_NS}
+        # Media RSS only where it is used: a feed without pictures keeps its bytes.
+        return {"dc": DC_NS, "fh": FH_NS, **({"media": MEDIA_NS} if self.media else {})}
 
     def extend_rss(self, rss: Any) -> Any:
         channel = rss.find("channel")
@@ -62,10 +72,13 @@ class _ChannelLinks:
 
 
 class _ItemCreator:
-    """RSS <author> must be an email address; a name goes in dc:creator."""
+    """RSS <author> must be an email address; a name goes in dc:creator. The item's files
+    (issue 14): one <enclosure> (RSS allows one) and Media RSS for its pictures, which
+    feedgen has no words for."""
 
     def __init__(self) -> None:
         self.creator: str | None = None
+        self.entry: Entry | None = None
 
     def extend_ns(self) -> dict[str, str]:
         return {"dc": DC_NS}
@@ -73,10 +86,54 @@ class _ItemCreator:
     def extend_rss(self, item: Any) -> Any:
         if self.creator:
             etree.SubElement(item, f"{{{DC_NS}}}creator").text = self.creator
+        if self.entry is not None:
+            _add_files(item, self.entry)
         return item
 
     def extend_atom(self, entry: Any) -> Any:
         return entry
+
+
+def _add_files(item: Any, entry: Entry) -> None:
+    enclosure = entry.enclosure
+    if enclosure is not None:  # RSS 2.0: url, length in bytes, type, all required
+        attrs = {"url": enclosure.url, "length": str(enclosure.length)}
+        etree.SubElement(item, "enclosure", {**attrs, "type": enclosure.media_type})
+    for picture in entry.pictures:
+        _add_media_content(item, picture)
+
+
+def _add_media_content(item: Any, picture: Picture) -> None:
+    """<media:content> with its thumbnail and its alt text as media:description, which
+    Feedly and Inoreader show for the picture."""
+    content = etree.SubElement(
+        item,
+        f"{{{MEDIA_NS}}}content",
+        {
+            "url": picture.url,
+            "type": picture.media_type,
+            "medium": "image",
+            "width": str(picture.width),
+            "height": str(picture.height),
+            "fileSize": str(picture.length),
+        },
+    )
+    etree.SubElement(
+        content,
+        f"{{{MEDIA_NS}}}thumbnail",
+        {
+            "url": picture.thumbnail_url,
+            "width": str(picture.thumbnail_width),
+            "height": str(picture.thumbnail_height),
+        },
+    )
+    if picture.alt:
+        description = etree.SubElement(content, f"{{{MEDIA_NS}}}description")
+        # Text with '<' or '&' in it goes as the HTML that shows it, which no reader can
+        # misread as markup (issue 12); other text as itself.
+        html = looks_like_markup(picture.alt) or "<" in picture.alt or "&" in picture.alt
+        description.set("type", "html" if html else "plain")
+        description.text = html_of_text(picture.alt) if html else picture.alt
 
 
 class RssWriter:
@@ -100,6 +157,7 @@ class RssWriter:
         ext: _ChannelLinks = fg.feedsvc  # type: ignore[attr-defined]
         ext.stylesheet = feed.stylesheet_url
         ext.archive = feed.is_archive
+        ext.media = any(entry.pictures for entry in feed.entries)
         for rel, folder in (
             ("current", feed.current),
             ("prev-archive", feed.prev_archive),
@@ -128,5 +186,7 @@ class RssWriter:
             fe.pubDate(entry.published)
             fe.category([{"term": entry.section}] + [{"term": t} for t in entry.tags])
             fe.feedsvc.creator = entry.author
+            if entry.pictures or entry.attachments:
+                fe.feedsvc.entry = entry
         body = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
         return _TEXT_ELEMENT.sub(_with_hex_references, body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,7 +30,9 @@ from feedsvc.publishing.atom import AtomWriter
 from feedsvc.publishing.feed import Entry, Feed, FeedWriter, Tombstone, absolute_links
 from feedsvc.publishing.feed_page import FeedPageWriter
 from feedsvc.publishing.jsonfeed import JsonFeedWriter
+from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.pages import FeedLink, Pages
+from feedsvc.publishing.release_files import FeedFiles, ReleaseFiles
 from feedsvc.publishing.rss import RssWriter
 from feedsvc.store.releases import Releases
 
@@ -77,6 +80,7 @@ class Site:
         pages: PagesSettings,
         websub: WebSubSettings,
         share: ShareSettings,
+        media: ReleaseMedia | None = None,
     ) -> None:
         self.site = site
         self.feeds = feeds
@@ -84,7 +88,10 @@ class Site:
         self.hubs = websub.hubs
         self.store = store
         self.clock = clock
-        self.pages = Pages(site, share)
+        # Without media (callers that predate issue 14) pictures are left as the text has them.
+        self.media = media
+        self.files = ReleaseFiles(media) if media is not None else None
+        self.pages = Pages(site, share, self.files)
         self._id_prefix = f"tag:{site.id_authority},{site.id_date}:"
         self._epoch = dt.datetime.combine(
             dt.date.fromisoformat(site.id_date), dt.time(), tzinfo=site.tz
@@ -123,6 +130,23 @@ class Site:
             docs.extend(self.section_feeds(slug, names.get(slug, slug)))
         docs.extend(self.archive_documents(sorted(self.archive_pages_changed(changes))))
         return docs
+
+    def prepare_media(self, ids: Iterable[str]) -> int:
+        """Before a change's feeds are rendered: make the pictures whose exact lengths they
+        give, side by side (ReleaseMedia.prepare); of the newest feeds.limit changed
+        releases only (a first import of thousands leaves the rest to the render)."""
+        if self.media is None:
+            return 0
+        ids, shown = sorted(ids), []
+        for start in range(0, len(ids), 500):
+            shown += [
+                (s.release.published, s.release.media)
+                for s in self.store.get_many(ids[start : start + 500])
+                if s.release.media and s.seq is not None and s.withdrawn_at is None
+            ]
+        shown.sort(key=lambda item: item[0], reverse=True)
+        refs = [ref for _, media in shown[: self.feeds.limit] for ref in media]
+        return self.media.prepare(refs, workers=os.cpu_count() or 1)
 
     def archive_pages_changed(self, changes: Changes) -> set[int]:
         """The archive pages a change touches: those holding its releases, and the page
@@ -257,18 +281,22 @@ class Site:
     def _entry(self, stored: StoredRelease) -> Entry:
         r, site = stored.release, self.site
         url = self.pages.release_url(r.id)
+        files = self.files.feed(r, site.base_url) if self.files and r.media else None
+        files = files or FeedFiles(r.body_html)
         return Entry(
             id=stored.tag_uri(site.id_authority),
             url=url,
             title=r.title,
             summary=r.summary,
-            content_html=absolute_links(r.body_html, url),
+            content_html=absolute_links(files.content_html, url),
             published=r.published.astimezone(site.tz),
             updated=stored.updated.astimezone(site.tz),
             section=r.section,
             tags=r.tags,
             author=r.author or site.author,
             language=r.language,
+            pictures=files.pictures,
+            attachments=files.attachments,
         )
 
     def _render(self, feed: Feed) -> Iterator[Document]:

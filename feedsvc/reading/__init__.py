@@ -5,20 +5,37 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedsvc.config import Settings
 from feedsvc.errors import ReleaseError
-from feedsvc.model import FileState, ReadProblem, Release, is_release_id, slugify
+from feedsvc.model import FileState, MediaRef, ReadProblem, Release, is_release_id, slugify
 from feedsvc.reading.base import Parsed, Reader
+from feedsvc.reading.file_states import MediaSeen
 from feedsvc.reading.front_matter import FrontMatter
+from feedsvc.reading.listing import file_at, is_bundle_index, is_release_name, release_files
 from feedsvc.reading.markdown import read_markdown
+from feedsvc.reading.media_refs import BadMedia, Limits, release_media
 from feedsvc.reading.newsroom import read_newsroom_text
+from feedsvc.reading.references import front_matter_references
 from feedsvc.reading.source import Source, decode, split_front_matter, too_big
+
+__all__ = [
+    "READERS",
+    "FolderRead",
+    "file_at",
+    "is_release_name",
+    "parse_release",
+    "read_files",
+    "read_folder",
+    "read_release",
+    "release_files",
+]
 
 READERS: dict[str, Reader] = {
     ".txt": read_newsroom_text,
@@ -32,51 +49,8 @@ ID_MAX_CHARS = SLUG_MAX_CHARS = 200
 LANGUAGE_MAX_CHARS = 35  # RFC 5646 4.4.1: the length every implementation must support
 # Bump when a reader's output changes for the same bytes, so stored releases are re-read.
 READER_VERSION = "3"  # 2: one-line Markdown titles, ids cut to the store's width;
-# 3: a leading Markdown heading that repeats the title is dropped
-
-
-def is_release_name(name: str) -> bool:
-    """Hidden files and editors' backups and locks are not releases."""
-    if name.startswith((".", "~", "#")) or name.endswith("~"):
-        return False
-    return os.path.splitext(name)[1].lower() in READERS
-
-
-def release_files(items_dir: Path) -> list[tuple[str, str, FileState]]:
-    """(relative path, path, state) of every release file under items_dir, in path order.
-    os.scandir, not pathlib: this runs on every scan of a folder of 100,000 files."""
-    found: list[tuple[str, str, FileState]] = []
-    pending = [(str(items_dir), "")]
-    while pending:
-        folder, prefix = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.is_dir(follow_symlinks=True):
-                    if not entry.name.startswith("."):
-                        pending.append((entry.path, prefix + entry.name + "/"))
-                elif is_release_name(entry.name):
-                    st = entry.stat()
-                    found.append(
-                        (
-                            prefix + entry.name,
-                            entry.path,
-                            FileState(st.st_mtime_ns, st.st_size),
-                        )
-                    )
-    found.sort(key=lambda item: item[0])
-    return found
-
-
-def file_at(items_dir: Path, rel: str) -> tuple[str, str, FileState] | None:
-    """The one release file at `rel`, or None if it is not there (or not a release)."""
-    path = items_dir / rel
-    if not is_release_name(path.name):
-        return None
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return rel, str(path), FileState(st.st_mtime_ns, st.st_size)
+# 3: a leading Markdown heading that repeats the title is dropped. Not bumped for issue 14:
+# a release without files reads as before, and one with files gets a new content_hash.
 
 
 def reading_fingerprint(settings: Settings) -> str:
@@ -94,15 +68,24 @@ def reading_fingerprint(settings: Settings) -> str:
 
 
 def read_release(path: str | Path, rel: str, settings: Settings) -> Release:
+    return _read(path, rel, settings)[0]
+
+
+def _read(path: str | Path, rel: str, settings: Settings) -> tuple[Release, MediaSeen | None]:
     limit = settings.items.max_bytes
     with open(path, "rb") as f:
         data = f.read(limit + 1)  # never more than the limit (and one byte) in memory
         if len(data) > limit:
             too_big(rel, os.fstat(f.fileno()).st_size, limit)
-    return parse_release(rel, data, settings)
+    return _parse(rel, data, settings)
 
 
 def parse_release(rel: str, data: bytes, settings: Settings) -> Release:
+    return _parse(rel, data, settings)[0]
+
+
+def _parse(rel: str, data: bytes, settings: Settings) -> tuple[Release, MediaSeen | None]:
+    """The release, and the files it names as they were when read (None: it names none)."""
     reader = READERS.get(os.path.splitext(rel)[1].lower())
     if reader is None:
         raise ReleaseError(rel, 1, f"no reader for this kind of file (known: {', '.join(READERS)})")
@@ -110,7 +93,29 @@ def parse_release(rel: str, data: bytes, settings: Settings) -> Release:
     source = split_front_matter(rel, text)
     parsed = reader(source)
     digest = hashlib.sha256(reading_fingerprint(settings).encode() + b"\0" + data).hexdigest()
-    return _assemble(source, parsed, settings, digest)
+    release = _assemble(source, parsed, settings, digest)
+    # Last, so that of several mistakes the text's are named first.
+    media, seen = _media(source, parsed, settings)
+    if not media:
+        return release, None
+    return replace(release, media=media, content_hash=_with_files(digest, media)), seen
+
+
+def _media(
+    source: Source, parsed: Parsed, settings: Settings
+) -> tuple[tuple[MediaRef, ...], MediaSeen | None]:
+    fm = FrontMatter(source, parsed, settings.site.tz, settings.items.default_clock_time)
+    image, attachments = front_matter_references(source.meta, source.meta_lines, fm.fail)
+    items = settings.items
+    limits = Limits(items.max_media_bytes, items.max_image_pixels)
+    return release_media(source.path, [*image, *parsed.references, *attachments], items.dir, limits)
+
+
+def _with_files(text_digest: str, media: tuple[MediaRef, ...]) -> str:
+    """A release's version covers its files (issue 14): adding, replacing or removing one,
+    or changing what is said of it, is an edit (`updated` moves, the feeds change)."""
+    said = [(m.name, m.role, m.sha256, m.alt, m.caption, m.credit, m.title) for m in media]
+    return hashlib.sha256(f"{text_digest}\0{json.dumps(said)}".encode()).hexdigest()
 
 
 @dataclass
@@ -120,6 +125,9 @@ class FolderRead:
     releases: list[tuple[Release, FileState]] = field(default_factory=list)
     problems: list[ReadProblem] = field(default_factory=list)
     present: set[str] = field(default_factory=set)  # every release file there, good or bad
+    # release file -> the files it named, when it names any (good or bad): what to stat to
+    # know when it must be read again (reading/file_states.py)
+    media: dict[str, MediaSeen] = field(default_factory=dict)
     unchanged: int = 0  # files skipped because their state had not changed
 
 
@@ -146,7 +154,14 @@ def read_files(
             out.unchanged += 1
         else:
             try:
-                out.releases.append((read_release(path, rel, settings), state))
+                release, seen = _read(path, rel, settings)
+                if seen is not None:
+                    out.media[rel] = seen
+                    state = seen.state(state)
+                out.releases.append((release, state))
+            except BadMedia as e:
+                out.media[rel] = e.seen
+                out.problems.append(ReadProblem(e.path, e.line, e.message))
             except ReleaseError as e:
                 out.problems.append(ReadProblem(e.path, e.line, e.message))
             except OSError as e:
@@ -187,7 +202,9 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
 
 
 def _release_id(fm: FrontMatter) -> str:
-    stem = os.path.splitext(os.path.basename(fm.path))[0]
+    # A bundle (items/<name>/index.md) is named by its folder, a file by its name.
+    named = os.path.dirname(fm.path) if is_bundle_index(fm.path) else fm.path
+    stem = os.path.splitext(os.path.basename(named))[0]
     release_id = fm.text("id", None)
     if release_id is None:
         # A file name that is no id (or too long for one) gives its slug, cut to fit.

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from feedsvc.errors import ReleaseError
 from feedsvc.reading.dateline import DatelineError, find_dateline
+from feedsvc.reading.references import Reference
 from feedsvc.reading.source import Source
 
 
@@ -21,6 +22,7 @@ class Parsed:
     section: str | None = None
     date: dt.date | None = None
     lines: dict[str, int] = field(default_factory=dict)  # field -> line, for error messages
+    references: tuple[Reference, ...] = ()  # files the text names (issue 14), in order
 
 
 class Reader(Protocol):

@@ -23,6 +23,8 @@ FRONT_MATTER_KEYS = (
     "author",
     "publish_at",
     "updated",
+    "image",  # issue 14: the lead picture (references.py)
+    "attachments",
 )
 
 

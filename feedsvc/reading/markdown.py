@@ -13,6 +13,7 @@ from markdown_it.token import Token
 
 from feedsvc.errors import ReleaseError
 from feedsvc.reading.base import Parsed, dateline_of
+from feedsvc.reading.references import markdown_references
 from feedsvc.reading.source import Source
 
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)")
@@ -67,6 +68,8 @@ def read_markdown(source: Source) -> Parsed:
     body = nh3.clean(
         html,
         tags=_ALLOWED_TAGS,
+        # Pictures keep src, alt and title (issue 14): title is one of nh3's generic
+        # attributes (tests/reading/test_media_refs.py pins it).
         url_schemes={"http", "https", "mailto", "tel"},
         link_rel="noopener noreferrer",
     ).strip()
@@ -78,6 +81,13 @@ def read_markdown(source: Source) -> Parsed:
         title=title,
         date=date,
         lines=found,
+        references=tuple(
+            markdown_references(
+                tokens,
+                source.first_line,
+                lambda children: md.renderer.renderInlineAsText(children, md.options, {}),
+            )
+        ),
     )
 
 

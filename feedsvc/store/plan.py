@@ -8,12 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from feedsvc.model import Changes, FileState, Release
+from feedsvc.model import Changes, FileState, MediaRef, Release
 
-__all__ = ["Known", "SyncPlan", "plan_sync", "release_values"]
+__all__ = ["Known", "SyncPlan", "media_json", "plan_sync", "release_values"]
 
 
 @dataclass(frozen=True)
@@ -78,14 +78,10 @@ def plan_sync(
                     ("release.published" if back else "release.updated", release.id)
                 )
         else:
-            plan.unchanged.append(
-                {
-                    "b_id": release.id,
-                    "mtime_ns": state.mtime_ns,
-                    "size": state.size,
-                    "source": release.source,
-                }
-            )
+            noted = {"b_id": release.id, "mtime_ns": state.mtime_ns, "size": state.size}
+            if state.media:
+                noted["media_state"] = state.media  # its files were copied over, same bytes
+            plan.unchanged.append(noted | {"source": release.source})
     _withdraw(plan, live, claimed, gone | read_sources)
     return plan
 
@@ -170,4 +166,16 @@ def release_values(release: Release, state: FileState) -> dict[str, Any]:
         "published": release.published,
         "updated_in_file": release.updated,
         "publish_at": release.publish_at,
+        "media": media_json(release.media),
+        "media_state": state.media or None,
     }
+
+
+def media_json(media: Sequence[MediaRef]) -> str | None:
+    """The stored form of a release's files: canonical JSON (sorted keys, no spaces), so
+    the same files are the same text on every instance; None for a release without."""
+    if not media:
+        return None
+    return json.dumps(
+        [asdict(ref) for ref in media], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )

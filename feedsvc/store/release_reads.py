@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, and_, func, select
 
-from feedsvc.model import ListedRelease, Release, StoredRelease
+from feedsvc.model import ListedRelease, MediaRef, Release, StoredRelease
 from feedsvc.store.schema import releases
 
-__all__ = ["ReleaseReads", "in_chunks", "stored_release"]
+__all__ = ["ReleaseReads", "in_chunks", "media_refs", "stored_release"]
 
 VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
 
@@ -211,6 +211,7 @@ def stored_release(row: Row[Any]) -> StoredRelease:
         author=m["author"],
         publish_at=m["publish_at"],
         updated=m["updated_in_file"],
+        media=media_refs(m["media"]),
     )
     return StoredRelease(
         release=release,
@@ -219,3 +220,10 @@ def stored_release(row: Row[Any]) -> StoredRelease:
         updated=m["updated"],
         withdrawn_at=m["withdrawn_at"],
     )
+
+
+def media_refs(stored: str | None) -> tuple[MediaRef, ...]:
+    """A release's files as stored (plan.media_json); none for NULL."""
+    if stored is None:
+        return ()
+    return tuple(MediaRef(**fields) for fields in json.loads(stored))

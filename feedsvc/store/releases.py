@@ -14,7 +14,7 @@ from feedsvc.model import Changes, FileState, Outgoing, Release, ReleaseEvent, S
 from feedsvc.store.connector import RELEASES_LOCK, writing
 from feedsvc.store.enqueue import enqueue
 from feedsvc.store.plan import Known, SyncPlan, plan_sync
-from feedsvc.store.release_reads import ReleaseReads, in_chunks, stored_release
+from feedsvc.store.release_reads import ReleaseReads, in_chunks, media_refs, stored_release
 from feedsvc.store.schema import releases, site_changes
 
 __all__ = ["Announce", "Releases"]
@@ -49,18 +49,40 @@ class Releases(ReleaseReads):
         self.announce: Announce | None = None
 
     def file_states(self, sources: Iterable[str] | None = None) -> dict[str, FileState]:
-        """The state of each live release's file (or of the given ones) when last read."""
+        """The state of each live release's file (or of the given ones) when last read;
+        combined with its files' for a release that names files (FileState)."""
         cols = releases.c
-        query = select(cols.source, cols.mtime_ns, cols.size).where(cols.withdrawn_at.is_(None))
+        query = select(cols.source, cols.mtime_ns, cols.size, cols.media_state).where(
+            cols.withdrawn_at.is_(None)
+        )
         with self.engine.connect() as conn:
             if sources is None:
                 rows = conn.execute(query)
-                return {src: FileState(m, s) for src, m, s in rows}
+                return {src: FileState(m, s, f or "") for src, m, s, f in rows}
             return {
-                src: FileState(m, s)
+                src: FileState(m, s, f or "")
                 for chunk in in_chunks(sorted(sources))
-                for src, m, s in conn.execute(query.where(cols.source.in_(chunk)))
+                for src, m, s, f in conn.execute(query.where(cols.source.in_(chunk)))
             }
+
+    def media_sources(self, sources: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
+        """release file -> the files it names (paths relative to items/), for each live
+        release that names files (or the given ones): what a scan stats to see a replaced
+        photo. Releases without files are not returned, so they cost nothing here."""
+        cols = releases.c
+        query = select(cols.source, cols.media).where(
+            cols.withdrawn_at.is_(None), cols.media.is_not(None)
+        )
+        with self.engine.connect() as conn:
+            if sources is None:
+                rows = list(conn.execute(query))
+            else:
+                rows = [
+                    row
+                    for chunk in in_chunks(sorted(sources))
+                    for row in conn.execute(query.where(cols.source.in_(chunk)))
+                ]
+        return {src: tuple(ref.source for ref in media_refs(text)) for src, text in rows}
 
     def sync(
         self,
@@ -258,8 +280,10 @@ def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:
     by_id = update(releases).where(cols.id == bindparam("b_id"))
     if plan.edited:
         conn.execute(by_id, [{k: v for k, v in u.items() if k != "id"} for u in plan.edited])
-    if plan.unchanged:
-        conn.execute(by_id, plan.unchanged)
+    # One executemany per set of keys: only releases with files note a media_state.
+    for with_media in (False, True):
+        if noted := [u for u in plan.unchanged if ("media_state" in u) is with_media]:
+            conn.execute(by_id, noted)
     if plan.withdrawn:
         conn.execute(update(releases).where(cols.id.in_(plan.withdrawn)).values(withdrawn_at=now))
 
@@ -270,24 +294,6 @@ def _moved(published: dt.datetime, at: dt.datetime, updated: dt.datetime) -> dt.
     if at == published and updated >= at:
         return None
     return max(updated, at)
-
-
-def _release_events(
-    conn: Connection, events: list[tuple[str, str]], size: int = 500
-) -> Iterator[ReleaseEvent]:
-    """The events of a change with their releases, in order, read `size` at a time while
-    they are taken (in the change's transaction). An archive import publishes every
-    release at once: holding them all, bodies and all, took ~10 KiB a release (issue 12)."""
-    for start in range(0, len(events), size):
-        part = events[start : start + size]
-        ids = sorted({rid for _, rid in part})
-        rows = {
-            row.id: stored_release(row)
-            for row in conn.execute(select(releases).where(releases.c.id.in_(ids)))
-        }
-        for kind, rid in part:
-            if rid in rows:
-                yield ReleaseEvent(kind, rows[rid])
 
 
 def _release_events(

@@ -64,6 +64,10 @@ releases = Table(
     Column("seq", Integer, unique=True),
     Column("tag_date", Date, nullable=False),
     Column("withdrawn_at", UTCDateTime),
+    # Issue 14: the files it names (canonical JSON of its MediaRefs) and their state when
+    # read (reading/file_states.py); NULL for a release without files.
+    Column("media", Text),
+    Column("media_state", String(64)),
     Index("releases_published", "published", "id"),
     Index("releases_section", "section_slug", "published", "id"),
     Index("releases_source", "source"),

@@ -16,11 +16,13 @@ from typing import Any, TextIO
 from feedsvc import layout
 from feedsvc.layout import FEED_ROUTES, route_of
 from feedsvc.publishing.cache import DocumentCache, Missing, Ready
+from feedsvc.publishing.file_lookup import FileLookup, ServedFile
 from feedsvc.store.outage import OUTAGES, RETRY_AFTER_SECONDS, is_unreachable
 from feedsvc.web.access_log import anonymise, log_middle, logged_agent
 from feedsvc.web.asgi import Answer, Receive, Scope, Send, basic, respond
 from feedsvc.web.clients import LOOPBACK, Clients, allowed, networks
 from feedsvc.web.conditional import accepts_gzip, etag_matches, not_modified_since
+from feedsvc.web.files import FileSender
 from feedsvc.web.metrics import Metrics
 from feedsvc.web.readers import FeedReaders
 
@@ -51,6 +53,7 @@ class FeedApp:
         clients: Clients | None = None,
         metrics_allow: tuple[str, ...] = LOOPBACK,
         readers: FeedReaders | None = None,
+        files: FileLookup | None = None,
     ) -> None:
         self.cache = cache
         self.metrics = metrics
@@ -65,6 +68,8 @@ class FeedApp:
         self.metrics_allow = networks(metrics_allow)
         # Rendering a cold document, or asking the database, never blocks the event loop.
         self.pool = ThreadPoolExecutor(4, thread_name_prefix="render")
+        self.files = files  # releases' pictures and attachments (issue 14)
+        self.file_sender = FileSender(self.pool)
         self._flusher: asyncio.Task[None] | None = None
         self._accept_cache: dict[bytes, bool] = {}
         self._routes: dict[str, str] = {}
@@ -195,7 +200,7 @@ class FeedApp:
             return await self._metrics(scope, send, method)
         if not path.startswith(self.base_path):
             return await self._missing(send, Missing.NOT_FOUND, method)
-        return await self._cold(send, method, path[self._base_len :], conditions)
+        return await self._cold(scope, receive, send, method, path[self._base_len :], conditions)
 
     async def _dynamic(
         self, dynamic: Dynamic, scope: Scope, receive: Receive, send: Send, method: str, rel: str
@@ -232,22 +237,34 @@ class FeedApp:
 
     async def _cold(
         self,
+        scope: Scope,
+        receive: Receive,
         send: Send,
         method: str,
         rel: str,
         conditions: tuple[bytes | None, bytes | None, bytes | None, bytes | None],
     ) -> Answer:
-        """A document not in the hot dict: fetched (maybe rendered) off the event loop."""
+        """A document not in the hot dict, or a release's file: fetched (maybe rendered)
+        off the event loop."""
         loop = asyncio.get_running_loop()
+        files = self.files
+        target = layout.parse(rel) if files is not None else None
+        found: Ready | ServedFile | Missing
         try:
-            found = await loop.run_in_executor(self.pool, self.cache.get, rel)
+            if files is not None and isinstance(target, layout.ReleaseFile):  # issue 14
+                found = await loop.run_in_executor(self.pool, files.get, target)
+            else:
+                found = await loop.run_in_executor(self.pool, self.cache.get, rel)
         except Exception as e:
             if not is_unreachable(e):
                 raise
             return await self._unavailable(send, e, method, rel, self._route(rel))
         if isinstance(found, Missing):
             return await self._missing(send, found, method)
-        status, size = await self._reply(send, found, method, *conditions)
+        if isinstance(found, ServedFile):  # streamed from disk, never held whole
+            status, size = await self.file_sender.send(scope, receive, send, method, found)
+        else:
+            status, size = await self._reply(send, found, method, *conditions)
         return status, self._route(rel), size
 
     def _route(self, rel: str) -> str:

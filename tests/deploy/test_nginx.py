@@ -36,6 +36,7 @@ from tests.conftest import SEED, SEED_ID
 from tests.deploy.conftest import DEPLOY, Nginx, nginx_binary, render
 from tests.deploy.mdwe import UNSUPPORTED
 from tests.web.conftest import CLEAN_EXIT, Server, build, free_port, wait_for
+from tests.web.media_items import DOCX, JPEG, PDF, WIDEST, bundle
 
 READER = "127.0.3.7"  # the reader's address; anonymised in serve's log as 127.0.3.0
 SPOOFED = "203.0.113.9"
@@ -43,6 +44,17 @@ FEEDS = ("/feed.xml", "/atom.xml", "/feed.json")
 PER_IP = 3  # share.per_ip_per_hour here
 MIN_FILL = 0.3
 MDWE = Path(__file__).with_name("mdwe.py")
+FILE_HEADERS = (
+    "Content-Type",
+    "Content-Length",
+    "ETag",
+    "Last-Modified",
+    "Cache-Control",
+    "Accept-Ranges",
+    "Content-Disposition",
+    "Content-Security-Policy",
+    "X-Content-Type-Options",
+)
 
 
 class FromAddress(HTTPAdapter):
@@ -133,6 +145,11 @@ def stack(smtp: Recorder) -> Iterator[Stack]:
     serve = Server(root / "serve", config)
     serve.launcher = mdwe_launcher()
     shutil.copy(SEED, serve.items / SEED.name)
+    bundle(
+        serve.items / "visit",
+        "visit",
+        {"photo.jpg": JPEG, "statement.pdf": PDF, "annex.docx": DOCX},
+    )
     nginx: Nginx | None = None
     try:
         serve.start(
@@ -255,6 +272,22 @@ def test_pages_and_errors_are_not_compressed_again_by_nginx(stack: Stack, path: 
         assert via.headers.get(name) == direct.headers.get(name), (path, name)
 
 
+def test_a_releases_files_through_nginx_are_serves_own(stack: Stack) -> None:
+    """Issue 14: bytes and headers as serve sends them, ranges included."""
+    for name in ("photo.jpg", WIDEST, "statement.pdf", "annex.docx"):
+        path = f"/releases/visit/{name}"
+        direct, direct_bytes = raw_get(stack.serve.http, stack.serve.base + path)
+        via, via_bytes = raw_get(stack.reader, stack.https + path, accept_encoding="gzip")
+        assert (direct.status_code, via.status_code) == (200, 200), name
+        assert via_bytes == direct_bytes, name
+        for header in FILE_HEADERS:
+            assert via.headers.get(header) == direct.headers.get(header), (name, header)
+    part, body = raw_get(
+        stack.reader, stack.https + "/releases/visit/statement.pdf", range="bytes=4-7"
+    )
+    assert (part.status_code, body) == (206, PDF[4:8])
+
+
 def test_the_plain_http_port_sends_readers_to_https(stack: Stack) -> None:
     r = stack.reader.get(stack.http + "/feed.xml", allow_redirects=False, timeout=5)
     assert r.status_code == 301
@@ -350,6 +383,35 @@ def test_with_serve_stopped_feeds_come_from_the_export(stack: Stack) -> None:
         stack.reader, stack.https + "/feed.xml", accept_encoding="gzip", if_none_match=etag
     )
     assert again.status_code == 304
+
+
+def test_with_serve_stopped_a_releases_files_come_from_the_export(stack: Stack) -> None:
+    """Issue 14: the export's files with serve's cache policy (immutable only for a variant),
+    downloads and sandbox; the release's page keeps the export's usual headers."""
+    serve_down(stack)
+    docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    expected = {
+        WIDEST: ("image/jpeg", "public, max-age=31536000, immutable", None),
+        "photo.jpg": ("image/jpeg", "public, max-age=60", None),
+        "statement.pdf": ("application/pdf", "public, max-age=60", None),
+        "annex.docx": (docx, "public, max-age=60", "attachment"),
+    }
+    for name, (media_type, cache, download) in expected.items():
+        r, body = raw_get(stack.reader, stack.https + f"/releases/visit/{name}")
+        assert r.status_code == 200, name
+        assert body == (stack.export / "releases" / "visit" / name).read_bytes()
+        assert r.headers["Content-Type"] == media_type, name
+        assert r.headers["Cache-Control"] == cache, name
+        assert r.headers.get("Content-Disposition") == download, name
+        assert r.headers["Content-Security-Policy"] == "sandbox", name
+        assert r.headers["X-Content-Type-Options"] == "nosniff", name
+    page, _ = raw_get(stack.reader, stack.https + "/releases/visit/")
+    assert page.status_code == 200 and "Content-Security-Policy" not in page.headers
+    assert page.headers["Cache-Control"] == "public, max-age=60"
+    part, body = raw_get(
+        stack.reader, stack.https + "/releases/visit/statement.pdf", range="bytes=4-7"
+    )
+    assert (part.status_code, body) == (206, PDF[4:8])
 
 
 def test_with_serve_stopped_a_share_is_refused_with_retry_after(stack: Stack) -> None:

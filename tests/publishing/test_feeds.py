@@ -14,6 +14,7 @@ from lxml import etree
 from feedsvc.model import Release
 from tests import feedlint
 from tests.conftest import BASE_URL, SEED, SEED_ID, SEED_TITLE, Newsroom
+from tests.media.pictures import encode, photo
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -303,6 +304,8 @@ def test_relative_links_in_markdown_become_absolute(newsroom: Newsroom) -> None:
         '+++\ntitle = "M"\ndate = 2021-03-01\nsection = "S"\n+++\n'
         "See [the annex](../annex/) and ![map](map.png) and [top](#top).\n",
     )
+    # A picture the text names must exist (issue 14); a Site without media leaves its tag.
+    newsroom.write("map.png", encode(photo((64, 48)), "PNG"))
     newsroom.ingest()
     item = json.loads(newsroom.documents()["feed.json"].body)["items"][0]
     assert f'href="{BASE_URL}releases/annex/"' in item["content_html"]

@@ -15,6 +15,7 @@ for (const path of process.argv.slice(2)) {
       title: i.title,
       snippet: i.contentSnippet,
       summary: i.summary ?? null,
+      enclosure: i.enclosure ?? null,
     }));
   }
   const { format, feed } = parseFeed(path.endsWith(".json") ? JSON.parse(text) : text);
@@ -23,6 +24,12 @@ for (const path of process.argv.slice(2)) {
     title: i.title,
     description: i.description ?? null,
     summary: i.summary ?? null,
+    // Files (issue 14): RSS enclosures and Media RSS, Atom links, JSON Feed image/attachments.
+    enclosures: i.enclosures ?? null,
+    media: i.media ?? null,
+    links: i.links ?? null,
+    image: i.image ?? null,
+    attachments: i.attachments ?? null,
   }));
   out[path] = read;
 }

@@ -24,7 +24,10 @@ SEED_TITLE = (
 )
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_BYTES = 4096  # broken/oversize.txt is 5,000 bytes; every good file is smaller
-KEYS = "id, title, date, section, language, tags, summary, author, publish_at, updated"
+KEYS = (
+    "id, title, date, section, language, tags, summary, author, publish_at, updated, image, "
+    "attachments"
+)
 NO_DATE = (
     "no date: expected a dateline at the start of the first paragraph "
     "(e.g. 'On September 11, 2020, ...') or 'date' in front matter"

@@ -21,7 +21,10 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC
 PLUS2 = dt.timezone(dt.timedelta(hours=2))
 MINUS5 = dt.timezone(dt.timedelta(hours=-5))
-KEYS = "id, title, date, section, language, tags, summary, author, publish_at, updated"
+KEYS = (
+    "id, title, date, section, language, tags, summary, author, publish_at, updated, image, "
+    "attachments"
+)
 
 
 TOML_ALL = """\
