@@ -46,6 +46,10 @@ BENCHMARKS = (
     Benchmark("shares", "POST /api/shares vs /healthz", ("--quick",), 30),
     Benchmark("instances", "dispatch, 1-3 instances on PostgreSQL vs SQLite", ("--quick",), 30),
     Benchmark("soak", "serve under load and changes vs idle", ("--quick",), 30),
+    Benchmark("media", "pictures' variants vs a plain Pillow loop", ("--quick",), 45),
+    Benchmark(
+        "media_publish", "a release with five photos, file to feed, vs text only", ("--quick",), 30
+    ),
 )
 NAMES = [b.name for b in BENCHMARKS]
 

@@ -32,6 +32,8 @@ class IngestResult:
     stored: dict[str, FileState] = field(default_factory=dict)  # files read and stored
     # release files read (good or bad) that name files, and those files' state (issue 14)
     media: dict[str, MediaSeen] = field(default_factory=dict)
+    # read, good, but not stored: a file they name was still being written (`hold`)
+    held: dict[str, MediaSeen] = field(default_factory=dict)
 
 
 BATCH = 2000  # files read and stored per transaction: memory stays flat on a first import
@@ -73,10 +75,16 @@ def store_files(
     gone: set[str],
     present: int,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    hold: Callable[[MediaSeen], bool] | None = None,
 ) -> IngestResult:
     """Read `files` and store them, BATCH at a time; withdraw the releases of `gone` files;
-    then publish what is due, in date order across every batch."""
+    then publish what is due, in date order across every batch. A release whose files
+    `hold` says are still being written is read but not stored (the scanner's settle rule
+    for files it learns of only by reading the text: a video still being copied beside a
+    new release must not go out cut)."""
     changes, problems, stored, media = Changes(), [], {}, {}
+    held: dict[str, MediaSeen] = {}
     done = 0
     for start in range(0, max(len(files), 1), BATCH):
         batch = files[start : start + BATCH]
@@ -86,6 +94,8 @@ def store_files(
                 progress(base + n, len(files))
 
         folder = read_many(settings, batch, step)
+        if hold is not None:
+            held |= _held(folder, hold)
         part = store.releases.sync(
             folder.releases,
             gone if start == 0 else set(),
@@ -114,7 +124,19 @@ def store_files(
     if len(files) >= _PARALLEL_FROM:
         _give_back_memory()
     problems.sort(key=lambda p: (p.path, p.line))
-    return IngestResult(changes, problems, present, stored, media)
+    return IngestResult(changes, problems, present, stored, media, held)
+
+
+def _held(folder: FolderRead, hold: Callable[[MediaSeen], bool]) -> dict[str, MediaSeen]:
+    """Take out of `folder` the releases whose files `hold` says are still being written."""
+    held = {
+        release.source: seen
+        for release, _ in folder.releases
+        if (seen := folder.media.get(release.source)) is not None and hold(seen)
+    }
+    if held:
+        folder.releases = [(r, state) for r, state in folder.releases if r.source not in held]
+    return held
 
 
 def _give_back_memory() -> None:

@@ -9,8 +9,9 @@ A release that names files (issue 14) is compared by its combined state (its tex
 its files', reading/file_states.py): the scanner keeps which files each release named when
 last read (from the store at first, then from each read, bad reads too, so a missing photo
 copied in is seen) and stats those, one stat a file; a release without files costs what it
-did. A bad read whose files changed within settle_seconds is a file still being copied:
-it waits for the next look instead of being reported.
+did. A read whose files changed within settle_seconds is a file still being copied: a
+bad one waits for the next look instead of being reported, a good one is not stored yet
+(`hold`: a video still being copied beside a new release must not go out cut).
 
 The scanner decides which files are ready; what reading and storing them takes (the whole
 Settings, for ingest) is the caller's `ingest` (issue 13: it gets its `items` section).
@@ -30,7 +31,8 @@ from feedsvc.reading.file_states import combined
 from feedsvc.store import Store
 
 # (files ready to read, files gone, how many files there are) -> what storing them did
-Ingest = Callable[[list[tuple[str, str, FileState]], set[str], int], IngestResult]
+# (ready files, gone files, files present, hold=) -> what was stored (ingest.store_files)
+Ingest = Callable[..., IngestResult]
 
 
 @dataclass
@@ -86,7 +88,9 @@ class Scanner:
                 waiting[rel] = state
         self.bad = {rel: entry for rel, entry in self.bad.items() if rel in present}
         gone = {rel for rel in self.known if rel not in present}
-        result = self.ingest(ready, gone, len(files))
+        result = self.ingest(
+            ready, gone, len(files), hold=lambda seen: not self._settled_at(seen.newest_ns, now_ns)
+        )
         new_problems = self._note(self.known, result, looked, waiting, now_ns)
         self.pending = waiting
         for rel in gone:
@@ -95,7 +99,10 @@ class Scanner:
         return Look(result, new_problems, len(waiting))
 
     def _settled(self, state: FileState, now_ns: int) -> bool:
-        return now_ns - state.mtime_ns >= int(self.items.settle_seconds * 1e9)
+        return self._settled_at(state.mtime_ns, now_ns)
+
+    def _settled_at(self, changed_ns: int, now_ns: int) -> bool:
+        return now_ns - changed_ns >= int(self.items.settle_seconds * 1e9)
 
     def _note(
         self,
@@ -108,6 +115,9 @@ class Scanner:
         """Remember what the files read were found to be; return the problems to report."""
         for rel, seen in result.media.items():
             self.sources[rel] = seen.sources
+        for rel, seen in result.held.items():
+            if rel in looked:
+                waiting[rel] = seen.state(looked[rel][0])  # a file it names is being written
         by_file: dict[str, list[ReadProblem]] = {}
         for problem in result.problems:
             by_file.setdefault(problem.path, []).append(problem)

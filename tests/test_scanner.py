@@ -369,3 +369,26 @@ def test_a_half_copied_photo_of_a_new_release_is_not_reported(
     wall.now += 1
     look = scanner.look()
     assert look.changes.published == ["signing"] and look.new_problems == []
+
+
+def test_a_new_release_waits_while_a_file_it_names_is_still_being_copied(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner
+) -> None:
+    """The text settled, the video (here a PDF) beside it still being written: the scanner
+    learns of the file only by reading the text, and must not publish it cut (issue 14)."""
+    text = BUNDLE.replace("![The minister signs the accord](photo.jpg)", "[Statement](s.pdf)")
+    put(newsroom, wall, "signing/index.md", text)
+    pdf = newsroom.write("signing/s.pdf", "%PDF-1.7\n1 0 obj<<>>endobj\n")  # cut short
+    os.utime(pdf, (wall.now - 0.1, wall.now - 0.1))
+    look = scanner.look()
+    assert not look.changes and look.unsettled == 1 and look.new_problems == []
+    assert newsroom.store.releases.get("signing") is None
+    pdf.write_bytes(b"%PDF-1.7\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
+    os.utime(pdf, (wall.now, wall.now))
+    wall.now += 0.2  # changed since the last look, and younger than settle_seconds
+    assert not scanner.look().changes
+    wall.now += 1.0
+    look = scanner.look()
+    assert look.changes.published == ["signing"]
+    stored = newsroom.store.releases.get("signing")
+    assert stored is not None and stored.release.media[0].size == 45  # the whole file

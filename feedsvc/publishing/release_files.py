@@ -130,7 +130,7 @@ class ReleaseFiles:
     # -- feeds (absolute URLs) -----------------------------------------------------------
 
     def pictures(self, release: Release, base_url: str) -> tuple[Picture, ...]:
-        """Every picture, the lead first: its widest width with its exact length."""
+        """Every picture, the lead first: its width for feeds with its exact length."""
         lead = release.lead_image
         refs = sorted(_pictures(release), key=lambda ref: ref is not lead)
         pictures = []
@@ -157,13 +157,13 @@ class ReleaseFiles:
 
     def _picture(self, release_id: str, ref: MediaRef, base_url: str) -> Picture:
         widths = self.media.widths(ref)
-        widest, thumbnail = widths[-1], widths[0]
+        shown, thumbnail = self.media.for_feeds(ref), widths[0]
         return Picture(
-            url=base_url + layout.release_file(release_id, widest.name),
-            media_type=widest.media_type,
-            width=widest.width or 0,
-            height=widest.height or 0,
-            length=self._length(ref, widest),
+            url=base_url + layout.release_file(release_id, shown.name),
+            media_type=shown.media_type,
+            width=shown.width or 0,
+            height=shown.height or 0,
+            length=self._length(ref, shown),
             alt=ref.alt,
             thumbnail_url=base_url + layout.release_file(release_id, thumbnail.name),
             thumbnail_width=thumbnail.width or 0,

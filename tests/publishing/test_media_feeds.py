@@ -46,7 +46,7 @@ def items(body: bytes) -> dict[str, etree._Element]:
 
 
 def widest(room: MediaRoom, ref: str) -> str:
-    return room.media.widest(room.refs[ref]).name
+    return room.media.for_feeds(room.refs[ref]).name
 
 
 def test_rss_encloses_the_lead_picture_with_the_length_served(room: MediaRoom, docs: dict) -> None:
@@ -55,12 +55,14 @@ def test_rss_encloses_the_lead_picture_with_the_length_served(room: MediaRoom, d
     signing = items(docs["feed.xml"].body)["signing"]
     [enclosure] = signing.findall("enclosure")
     name = widest(room, "photo")
-    assert name.endswith("-1600w.jpg")
+    assert name.endswith("-1200w.jpg")  # media.FEED_WIDTH: what readers show, not the 1600w
     assert enclosure.get("url") == RELEASE_URL + name
     assert enclosure.get("type") == "image/jpeg"
     assert int(enclosure.get("length")) == len(room.served("photo", name))
-    # ... and what the picture's own name serves is that same variant.
-    assert room.served("photo", "photo.jpg") == room.served("photo", name)
+    # ... and what the picture's own name serves is its widest variant, re-encoded.
+    widest_name = room.media.widest(room.refs["photo"]).name
+    assert widest_name.endswith("-1600w.jpg")
+    assert room.served("photo", "photo.jpg") == room.served("photo", widest_name)
 
 
 def test_media_rss_describes_every_picture_lead_first(room: MediaRoom, docs: dict) -> None:
@@ -75,8 +77,8 @@ def test_media_rss_describes_every_picture_lead_first(room: MediaRoom, docs: dic
         "url": RELEASE_URL + widest(room, "photo"),
         "type": "image/jpeg",
         "medium": "image",
-        "width": "1600",
-        "height": "1200",
+        "width": "1200",
+        "height": "900",
         "fileSize": str(len(room.served("photo", widest(room, "photo")))),
     }
     assert detail.get("type") == "image/jpeg"  # an opaque PNG's variants are JPEG (media.plan)

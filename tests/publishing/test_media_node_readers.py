@@ -26,8 +26,8 @@ def test_node_readers_find_the_files(
 ) -> None:
     docs = room.documents()
     got = read(node_readers, docs, tmp_path, "feed.xml", "atom.xml", "feed.json")
-    lead = RELEASE_URL + room.media.widest(room.refs["photo"]).name
-    length = len(room.served("photo", room.media.widest(room.refs["photo"]).name))
+    lead = RELEASE_URL + room.media.for_feeds(room.refs["photo"]).name
+    length = len(room.served("photo", room.media.for_feeds(room.refs["photo"]).name))
     rss = got["feed.xml"]
     signing = rss["rss-parser"][0]
     assert signing["title"] == "Release signing"
@@ -36,9 +36,9 @@ def test_node_readers_find_the_files(
     assert smith["enclosures"] == [{"url": lead, "length": length, "type": "image/jpeg"}]
     [first, second] = smith["media"]["contents"]
     assert (first["url"], first["fileSize"], first["medium"]) == (lead, length, "image")
-    assert (first["width"], first["height"]) == (1600, 1200)
+    assert (first["width"], first["height"]) == (1200, 900)
     assert first["thumbnails"][0]["width"] == 480
-    assert second["url"] == RELEASE_URL + room.media.widest(room.refs["detail"]).name
+    assert second["url"] == RELEASE_URL + room.media.for_feeds(room.refs["detail"]).name
     atom = got["atom.xml"]["feedsmith"][0]["links"]
     enclosures = [(link["href"], link["length"], link["title"]) for link in atom[1:]]
     assert enclosures[0] == (lead, length, ALT)

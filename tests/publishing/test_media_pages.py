@@ -218,9 +218,9 @@ def test_end_to_end_from_an_items_bundle(newsroom: Newsroom, tmp_path: Path) -> 
     assert [a.text for a in tree.find_class("downloads")[0].iter("a")] == ["Full statement"]
     stored = newsroom.store.releases.get("signing")
     assert stored is not None
-    widest = media.widest(stored.release.lead_image)
+    shown = media.for_feeds(stored.release.lead_image)
     [enclosure] = etree_items(docs["feed.xml"].body)
-    found = media.find(stored.release, widest.name)
+    found = media.find(stored.release, shown.name)
     assert found is not None
     assert enclosure.get("length") == str(len(media.bytes_of(found)))
     assert feedlint.lint_rss(docs["feed.xml"].body) == []

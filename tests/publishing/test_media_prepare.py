@@ -1,4 +1,4 @@
-"""Before a change's feeds are rendered, its pictures' widest variants are made side by
+"""Before a change's feeds are rendered, its pictures' variants for the feeds are made side by
 side (issue 14: a release with five photos visible in the feeds within 2 s)."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ def widest_made(media: ReleaseMedia, room_refs: dict) -> dict[str, bool]:
     out = {}
     for key, ref in room_refs.items():
         if ref.is_image:
-            recipe = media.widest(ref).recipe
+            recipe = media.for_feeds(ref).recipe
             out[key] = recipe is not None and media.cache.has(ref.sha256, recipe)
     return out
 
 
-def test_prepare_makes_each_picture_s_widest_variant_once_side_by_side(
+def test_prepare_makes_each_picture_s_feed_variant_once_side_by_side(
     newsroom: Newsroom, tmp_path: Path, monkeypatch
 ) -> None:
     room = make_media_room(newsroom, tmp_path / "cache")

@@ -318,3 +318,27 @@ def test_a_bad_file_keeps_the_rest_of_the_folder(tmp_path: Path) -> None:
             "a.md", 6, "picture photo.jpg has no alt text: write ![what it shows](photo.jpg)"
         )
     ]
+
+
+def test_files_are_checked_side_by_side_and_the_first_refusal_named_is_the_first_file(
+    tmp_path: Path,
+) -> None:
+    """A release's files are checked at once (issue 14: in the feeds within 2 s); of several
+    bad files the one named first is still the one reported, however the checks finish."""
+    big = encode(photo((2400, 1800)), "PNG")  # slow to check; refused last in line order
+    files = {
+        "a.md": release_md(
+            "![The accord](big.png)", "", "![Cut](cut.jpg)", "", "[Statement](fake.pdf)"
+        ),
+        "big.png": big[: len(big) - 40],
+        "cut.jpg": JPEG[: len(JPEG) // 2],
+        "fake.pdf": b"<html>not a pdf</html>",
+    }
+    for _ in range(3):
+        [problem] = problems(tmp_path, files)
+        assert problem.startswith("a.md:6: big.png is truncated or corrupt"), problem
+    good = {"a.md": release_md(*(f"![Photo {i}](p{i}.jpg)\n" for i in range(4)))}
+    good |= {f"p{i}.jpg": encode(photo((640 + i, 480)), "JPEG") for i in range(4)}
+    [release] = read_items(tmp_path / "good", good)
+    assert [m.name for m in release.media] == ["p0.jpg", "p1.jpg", "p2.jpg", "p3.jpg"]
+    assert [m.width for m in release.media] == [640, 641, 642, 643]
