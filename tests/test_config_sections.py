@@ -45,6 +45,11 @@ CASES = [
     ("items", {"scan_seconds": 0}, "items.scan_seconds must be at least 1"),
     ("items", {"max_media_bytes": 0}, "items.max_media_bytes must be at least 1"),
     ("items", {"max_image_pixels": 0}, "items.max_image_pixels must be at least 1"),
+    (
+        "items",
+        {"max_image_pixels": 178_956_971},
+        "items.max_image_pixels can be at most 178,956,970 (the most the image library opens)",
+    ),
     ("feeds", {"limit": 0}, "feeds.limit must be at least 1"),
     ("feeds", {"archive_page_size": 0}, "feeds.archive_page_size must be at least 1"),
     ("feeds", {"summary_chars": 0}, "feeds.summary_chars must be at least 1"),

@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -89,6 +90,8 @@ class ItemsSettings(Section):
     # A picture over this many pixels is refused from its header, never decoded (issue 14:
     # a decompression bomb must not take the service's memory).
     max_image_pixels: int = 100_000_000
+    # Pillow refuses to open more than twice its own MAX_IMAGE_PIXELS whatever we allow.
+    MAX_IMAGE_PIXELS_CEILING: ClassVar[int] = 178_956_970
 
     @property
     def default_clock_time(self) -> dt.time:
@@ -102,6 +105,11 @@ class ItemsSettings(Section):
         _at_least_one(
             self, "items", "max_bytes", "scan_seconds", "max_media_bytes", "max_image_pixels"
         )
+        if self.max_image_pixels > self.MAX_IMAGE_PIXELS_CEILING:
+            raise ConfigError(
+                f"items.max_image_pixels can be at most {self.MAX_IMAGE_PIXELS_CEILING:,} "
+                "(the most the image library opens)"
+            )
 
 
 @dataclass(frozen=True)
