@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from statistics import median
 
+from feedsvc.build import site_of
 from feedsvc.clock import SystemClock
 from feedsvc.config import database_url, load_settings
 from feedsvc.ingest import ingest, ingest_files
-from feedsvc.publishing.site import Site
 from feedsvc.store import Store
 
 BENCH = Path(__file__).resolve().parent
@@ -174,15 +174,7 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
     settings = load_settings(cfg)
     store = Store.open(database_url(settings))
     clock = SystemClock()
-    site = Site(
-        store.releases,
-        clock,
-        site=settings.site,
-        feeds=settings.feeds,
-        pages=settings.pages,
-        websub=settings.websub,
-        share=settings.share,
-    )
+    site = site_of(settings, store.releases, clock)
     add, add_scan, scan, full, docs, full_docs = [], [], [], [], [], 0
     try:
         for i, (new, other) in enumerate(zip(news[::2], news[1::2], strict=True), start=1):

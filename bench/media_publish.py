@@ -33,13 +33,11 @@ from PIL import ImageChops
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.media import base_photo, camera_exif
+from feedsvc.build import release_media, site_of
 from feedsvc.clock import SystemClock
 from feedsvc.config import load_settings
 from feedsvc.ingest import ingest, ingest_files
-from feedsvc.media import MediaCache
 from feedsvc.publishing.cache import DocumentCache
-from feedsvc.publishing.media import ReleaseMedia
-from feedsvc.publishing.site import Site
 from feedsvc.store import open_store
 
 BENCH = Path(__file__).resolve().parent
@@ -115,18 +113,7 @@ def main() -> int:
             t0 = time.perf_counter()
             ingest(settings, store, SystemClock())
             print(f"store: {n:,} releases in {time.perf_counter() - t0:.1f} s", flush=True)
-            media = ReleaseMedia(items, MediaCache(settings.items.media_cache_dir))
-            s = settings
-            site = Site(
-                store.releases,
-                SystemClock(),
-                site=s.site,
-                feeds=s.feeds,
-                pages=s.pages,
-                websub=s.websub,
-                share=s.share,
-                media=media,
-            )
+            site = site_of(settings, store.releases, SystemClock(), release_media(settings))
             cache = DocumentCache(site, store.releases, tmp / "docs")
             photos, plain = [], []
             for r in range(1, rounds + 1):

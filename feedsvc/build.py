@@ -23,6 +23,7 @@ from feedsvc.publishing.export import ExportStats, staged, write_documents, writ
 from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.site import Site
 from feedsvc.store import open_store
+from feedsvc.store.releases import Releases
 from feedsvc.workers import die_with_parent
 
 _done: Any = None  # shared counter of release pages written, set in each worker
@@ -73,6 +74,23 @@ def release_media(settings: Settings) -> ReleaseMedia:
     return ReleaseMedia(settings.items.dir, MediaCache(settings.items.media_cache_dir))
 
 
+def site_of(
+    settings: Settings, releases: Releases, clock: Clock, media: ReleaseMedia | None = None
+) -> Site:
+    """The Site every composition root makes: the settings sections it reads (issue 13)."""
+    s = settings
+    return Site(
+        releases,
+        clock,
+        site=s.site,
+        feeds=s.feeds,
+        pages=s.pages,
+        websub=s.websub,
+        share=s.share,
+        media=media,
+    )
+
+
 def _export_media(settings: Settings, root: Path, workers: int) -> ExportStats:
     media = release_media(settings)
     with open_store(settings, upgrade=False) as store:
@@ -99,15 +117,6 @@ def _render_part(
     progress: Callable[[int], None] | None = None,
 ) -> ExportStats:
     with open_store(settings, upgrade=False) as store:  # the parent upgraded it
-        site = Site(
-            store.releases,
-            clock,
-            site=settings.site,
-            feeds=settings.feeds,
-            pages=settings.pages,
-            websub=settings.websub,
-            share=settings.share,
-            media=release_media(settings),
-        )
+        site = site_of(settings, store.releases, clock, release_media(settings))
         counted = progress if _done is None else _count
         return write_documents(site.documents(part, parts, progress=counted), root)

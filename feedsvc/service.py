@@ -16,18 +16,16 @@ from urllib.parse import urlsplit
 from sqlalchemy import text
 
 from feedsvc.announce import Announcer
+from feedsvc.build import release_media, site_of
 from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
 from feedsvc.config import Settings
 from feedsvc.ingest import store_files
-from feedsvc.media import MediaCache
 from feedsvc.model import Changes
 from feedsvc.outbox.dispatcher import LANES, Dispatcher, Report
 from feedsvc.privacy import private_folder
 from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.file_lookup import FileLookup
-from feedsvc.publishing.media import ReleaseMedia
-from feedsvc.publishing.site import Site
 from feedsvc.scanner import Look, Scanner
 from feedsvc.sharing.desk import ShareDesk
 from feedsvc.sharing.keys import Signer, load_key
@@ -67,17 +65,8 @@ class Service:
         )
         self.dispatcher = dispatcher(settings, self.store, self.clock, channels)
         # Releases' files (issue 14): variants made once, in a folder `build` shares.
-        self.media = ReleaseMedia(settings.items.dir, MediaCache(settings.items.media_cache_dir))
-        self.site = Site(
-            self.store.releases,
-            self.clock,
-            site=settings.site,
-            feeds=settings.feeds,
-            pages=settings.pages,
-            websub=settings.websub,
-            share=settings.share,
-            media=self.media,
-        )
+        self.media = release_media(settings)
+        self.site = site_of(settings, self.store.releases, self.clock, self.media)
         self.cache = DocumentCache(
             self.site,
             self.store.releases,

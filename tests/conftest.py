@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from feedsvc.build import site_of
 from feedsvc.clock import FixedClock
 from feedsvc.config import Settings, database_url, settings_from_dict
 from feedsvc.ingest import IngestResult, ingest
@@ -125,15 +126,7 @@ class Newsroom:
 
     @property
     def site(self) -> Site:
-        return Site(
-            self.store.releases,
-            self.clock,
-            site=self.settings.site,
-            feeds=self.settings.feeds,
-            pages=self.settings.pages,
-            websub=self.settings.websub,
-            share=self.settings.share,
-        )
+        return site_of(self.settings, self.store.releases, self.clock)
 
     def documents(self) -> dict[str, Document]:
         return {doc.path: doc for doc in self.site.documents()}

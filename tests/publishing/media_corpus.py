@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from feedsvc.build import site_of
 from feedsvc.media import MediaCache
 from feedsvc.model import FileState, MediaRef, Release
 from feedsvc.publishing.media import ReleaseMedia
@@ -41,17 +42,8 @@ class MediaRoom:
     release: Release
 
     def site(self, *, with_media: bool = True) -> Site:
-        s = self.newsroom.settings
-        return Site(
-            self.newsroom.store.releases,
-            self.newsroom.clock,
-            site=s.site,
-            feeds=s.feeds,
-            pages=s.pages,
-            websub=s.websub,
-            share=s.share,
-            media=self.media if with_media else None,
-        )
+        room, media = self.newsroom, self.media if with_media else None
+        return site_of(room.settings, room.store.releases, room.clock, media)
 
     def documents(self, *, with_media: bool = True) -> dict[str, Document]:
         return {doc.path: doc for doc in self.site(with_media=with_media).documents()}

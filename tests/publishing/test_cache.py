@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from feedsvc.build import site_of
 from feedsvc.model import Changes
 from feedsvc.publishing.cache import DocumentCache, Missing, Ready
-from feedsvc.publishing.site import Site
 from tests.conftest import Newsroom, make_newsroom
 
 FEEDS = ("feed.xml", "atom.xml", "feed.json")
@@ -37,15 +37,7 @@ def room(tmp_path: Path) -> Iterator[Newsroom]:
 
 
 def new_cache(room: Newsroom, memory_bytes: int = 64 << 20) -> DocumentCache:
-    site = Site(
-        room.store.releases,
-        room.clock,
-        site=room.settings.site,
-        feeds=room.settings.feeds,
-        pages=room.settings.pages,
-        websub=room.settings.websub,
-        share=room.settings.share,
-    )
+    site = site_of(room.settings, room.store.releases, room.clock)
     cache = DocumentCache(site, room.store.releases, room.root / "cache", memory_bytes=memory_bytes)
     cache.load()
     return cache

@@ -12,11 +12,11 @@ from lxml import etree
 from lxml import html as lxml_html
 from PIL import Image
 
+from feedsvc.build import site_of
 from feedsvc.media import MediaCache
 from feedsvc.publishing.figures import SIZES, Figure, with_figures
 from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.release_files import size_label
-from feedsvc.publishing.site import Site
 from tests import feedlint, npm
 from tests.conftest import BASE_URL, Newsroom
 from tests.media.pictures import encode, photo
@@ -200,16 +200,7 @@ def test_end_to_end_from_an_items_bundle(newsroom: Newsroom, tmp_path: Path) -> 
     assert newsroom.ingest().problems == []
     s = newsroom.settings
     media = ReleaseMedia(newsroom.items, MediaCache(tmp_path / "cache"))
-    site = Site(
-        newsroom.store.releases,
-        newsroom.clock,
-        site=s.site,
-        feeds=s.feeds,
-        pages=s.pages,
-        websub=s.websub,
-        share=s.share,
-        media=media,
-    )
+    site = site_of(s, newsroom.store.releases, newsroom.clock, media)
     docs = {doc.path: doc for doc in site.documents()}
     tree = lxml_html.fromstring(docs["releases/signing/"].body)
     lead, pens = tree.findall(".//figure/img")
