@@ -137,16 +137,8 @@ class Site:
         releases only (a first import of thousands leaves the rest to the render)."""
         if self.media is None:
             return 0
-        ids, shown = sorted(ids), []
-        for start in range(0, len(ids), 500):
-            shown += [
-                (s.release.published, s.release.media)
-                for s in self.store.get_many(ids[start : start + 500])
-                if s.release.media and s.seq is not None and s.withdrawn_at is None
-            ]
-        shown.sort(key=lambda item: item[0], reverse=True)
-        refs = [ref for _, media in shown[: self.feeds.limit] for ref in media]
-        return self.media.prepare(refs, workers=os.cpu_count() or 1)
+        shown = self.store.newest_media(ids, self.feeds.limit)
+        return self.media.prepare([ref for media in shown for ref in media], os.cpu_count() or 1)
 
     def archive_pages_changed(self, changes: Changes) -> set[int]:
         """The archive pages a change touches: those holding its releases, and the page

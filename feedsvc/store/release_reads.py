@@ -141,6 +141,21 @@ class ReleaseReads:
                 for rid in conn.execute(query.where(cols.id.in_(chunk))).scalars()
             }
 
+    def newest_media(self, ids: Iterable[str], limit: int) -> list[tuple[MediaRef, ...]]:
+        """The files of the newest `limit` visible releases among `ids` that name any
+        (issue 14): only the media column, never a body, and nothing for the many releases
+        of an import that name none."""
+        cols = releases.c
+        query = select(cols.published, cols.media).where(VISIBLE, cols.media.is_not(None))
+        with self.engine.connect() as conn:
+            rows = [
+                row
+                for chunk in in_chunks(sorted(ids))
+                for row in conn.execute(query.where(cols.id.in_(chunk)))
+            ]
+        rows.sort(key=lambda row: row[0], reverse=True)
+        return [media_refs(stored) for _, stored in rows[:limit]]
+
     def get(self, release_id: str) -> StoredRelease | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(releases).where(releases.c.id == release_id)).first()

@@ -3,6 +3,7 @@ side (issue 14: a release with five photos visible in the feeds within 2 s)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from pathlib import Path
 
@@ -73,3 +74,16 @@ def test_a_change_prepares_its_visible_pictures_before_the_feeds_render(
     cache.apply(Changes(added=["signing", "plain", "report"], sections={"news"}))
     assert order[:2] == ["prepare:detail.png,photo.jpg,report.pdf,statement.pdf", "feeds"]
     assert all(widest_made(room.media, room.refs).values())
+
+
+def test_the_store_gives_only_the_newest_visible_releases_files(
+    newsroom: Newsroom, tmp_path: Path
+) -> None:
+    room = make_media_room(newsroom, tmp_path / "cache")
+    releases = newsroom.store.releases
+    ids = ["plain", "report", "signing", "unknown"]
+    signing = (room.refs["photo"], room.refs["detail"], room.refs["statement"])
+    assert releases.newest_media(ids, 1) == [signing]  # newest first; "plain" names none
+    assert releases.newest_media(ids, 5) == [signing, (room.refs["report"],)]
+    newsroom.store.releases.sync([], {"signing/index.md"}, newsroom.clock.now(), dt.UTC)
+    assert releases.newest_media(ids, 5) == [(room.refs["report"],)]  # withdrawn: none
