@@ -304,16 +304,21 @@ def test_only_the_field_holding_the_invalid_address_is_marked_invalid(
 
 def test_a_form_sent_sooner_than_min_fill_seconds_is_refused(server: Server, page: Page) -> None:
     """A bot fills the form in a blink: it gets the form back, not a sent share."""
-    page.goto(server.base + RELEASE)
-    # The token's issue time is signed in whole seconds: ask for it past a half second.
-    wait_for(lambda: 0.55 <= time.time() % 1 < 0.7, timeout=2, interval=0.01)
-    started = time.monotonic()
-    page.locator("#share-to-0").fill("fast-friend@example.org")  # focus: share.js asks
-    expect(page.locator("input[name=token]")).not_to_have_value("")
-    with page.expect_response(lambda r: r.request.method == "POST"):
-        page.get_by_role("button", name="Send").click()
-    elapsed = time.monotonic() - started
-    assert elapsed < MIN_FILL_SECONDS, f"too slow to be a bot: {elapsed:.2f} s"
+    # A loaded machine can make the browser itself slower than a bot: then that attempt
+    # says nothing about the server, and the test tries again (at most three times).
+    for _attempt in range(3):
+        page.goto(server.base + RELEASE)
+        # The token's issue time is signed in whole seconds: ask for it past a half second.
+        wait_for(lambda: 0.55 <= time.time() % 1 < 0.7, timeout=2, interval=0.01)
+        started = time.monotonic()
+        page.locator("#share-to-0").fill("fast-friend@example.org")  # focus: share.js asks
+        expect(page.locator("input[name=token]")).not_to_have_value("")
+        with page.expect_response(lambda r: r.request.method == "POST"):
+            page.get_by_role("button", name="Send").click()
+        elapsed = time.monotonic() - started
+        if elapsed < MIN_FILL_SECONDS:
+            break
+    assert elapsed < MIN_FILL_SECONDS, f"too slow to be a bot, three times: {elapsed:.2f} s"
     assert sent_url(server).fullmatch(page.url) is None, (
         f"a form sent {elapsed:.2f} s after its token was issued was accepted"
     )
