@@ -8,12 +8,12 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, func, select
+from sqlalchemy import Connection, Engine, Row, and_, func, select
 
 from feedsvc.model import ListedRelease, MediaRef, Release, StoredRelease
 from feedsvc.store.schema import releases
 
-__all__ = ["ReleaseReads", "in_chunks", "media_refs", "stored_release"]
+__all__ = ["ReleaseReads", "in_chunks", "media_refs", "rows_where_in", "stored_release"]
 
 VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
 
@@ -118,14 +118,7 @@ class ReleaseReads:
         cols = releases.c
         query = select(cols.id, cols.content_hash, cols.updated).where(VISIBLE)
         with self.engine.connect() as conn:
-            if ids is None:
-                rows = list(conn.execute(query))
-            else:
-                rows = [
-                    row
-                    for chunk in in_chunks(sorted(ids))
-                    for row in conn.execute(query.where(cols.id.in_(chunk)))
-                ]
+            rows = rows_where_in(conn, query, cols.id, ids)
         return {rid: f"{digest[:16]}.{updated.timestamp():.0f}" for rid, digest, updated in rows}
 
     def withdrawn_ids(self, ids: Iterable[str] | None = None) -> set[str]:
@@ -133,13 +126,7 @@ class ReleaseReads:
         cols = releases.c
         query = select(cols.id).where(cols.seq.is_not(None), cols.withdrawn_at.is_not(None))
         with self.engine.connect() as conn:
-            if ids is None:
-                return set(conn.execute(query).scalars())
-            return {
-                rid
-                for chunk in in_chunks(sorted(ids))
-                for rid in conn.execute(query.where(cols.id.in_(chunk))).scalars()
-            }
+            return {rid for (rid,) in rows_where_in(conn, query, cols.id, ids)}
 
     def newest_media(self, ids: Iterable[str], limit: int) -> list[tuple[MediaRef, ...]]:
         """The files of the newest `limit` visible releases among `ids` that name any
@@ -148,11 +135,7 @@ class ReleaseReads:
         cols = releases.c
         query = select(cols.published, cols.media).where(VISIBLE, cols.media.is_not(None))
         with self.engine.connect() as conn:
-            rows = [
-                row
-                for chunk in in_chunks(sorted(ids))
-                for row in conn.execute(query.where(cols.id.in_(chunk)))
-            ]
+            rows = rows_where_in(conn, query, cols.id, ids)
         rows.sort(key=lambda row: row[0], reverse=True)
         return [media_refs(stored) for _, stored in rows[:limit]]
 
@@ -202,6 +185,20 @@ class ReleaseReads:
         query = query.order_by(cols.withdrawn_at.desc(), cols.id)
         with self.engine.connect() as conn:
             return [stored_release(row) for row in conn.execute(query)]
+
+
+def rows_where_in(
+    conn: Connection, query: Any, column: Any, keys: Iterable[str] | None
+) -> list[Any]:
+    """The query's rows: all of them, or those whose `column` is one of `keys`, asked in IN
+    lists of a size every database accepts."""
+    if keys is None:
+        return list(conn.execute(query))
+    return [
+        row
+        for chunk in in_chunks(sorted(keys))
+        for row in conn.execute(query.where(column.in_(chunk)))
+    ]
 
 
 def in_chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:

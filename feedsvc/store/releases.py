@@ -14,7 +14,13 @@ from feedsvc.model import Changes, FileState, Outgoing, Release, ReleaseEvent, S
 from feedsvc.store.connector import RELEASES_LOCK, writing
 from feedsvc.store.enqueue import enqueue
 from feedsvc.store.plan import Known, SyncPlan, plan_sync
-from feedsvc.store.release_reads import ReleaseReads, in_chunks, media_refs, stored_release
+from feedsvc.store.release_reads import (
+    ReleaseReads,
+    in_chunks,
+    media_refs,
+    rows_where_in,
+    stored_release,
+)
 from feedsvc.store.schema import releases, site_changes
 
 __all__ = ["Announce", "Releases"]
@@ -56,14 +62,8 @@ class Releases(ReleaseReads):
             cols.withdrawn_at.is_(None)
         )
         with self.engine.connect() as conn:
-            if sources is None:
-                rows = conn.execute(query)
-                return {src: FileState(m, s, f or "") for src, m, s, f in rows}
-            return {
-                src: FileState(m, s, f or "")
-                for chunk in in_chunks(sorted(sources))
-                for src, m, s, f in conn.execute(query.where(cols.source.in_(chunk)))
-            }
+            rows = rows_where_in(conn, query, cols.source, sources)
+        return {src: FileState(m, s, f or "") for src, m, s, f in rows}
 
     def media_sources(self, sources: Iterable[str] | None = None) -> dict[str, tuple[str, ...]]:
         """release file -> the files it names (paths relative to items/), for each live
@@ -74,14 +74,7 @@ class Releases(ReleaseReads):
             cols.withdrawn_at.is_(None), cols.media.is_not(None)
         )
         with self.engine.connect() as conn:
-            if sources is None:
-                rows = list(conn.execute(query))
-            else:
-                rows = [
-                    row
-                    for chunk in in_chunks(sorted(sources))
-                    for row in conn.execute(query.where(cols.source.in_(chunk)))
-                ]
+            rows = rows_where_in(conn, query, cols.source, sources)
         return {src: tuple(ref.source for ref in media_refs(text)) for src, text in rows}
 
     def sync(
