@@ -144,14 +144,6 @@ class ReleaseReads:
             row = conn.execute(select(releases).where(releases.c.id == release_id)).first()
         return None if row is None else stored_release(row)
 
-    def get_many(self, ids: Iterable[str]) -> list[StoredRelease]:
-        ids = list(ids)
-        if not ids:
-            return []
-        with self.engine.connect() as conn:
-            rows = conn.execute(select(releases).where(releases.c.id.in_(ids))).all()
-        return [stored_release(row) for row in rows]
-
     def sections(self, slugs: Iterable[str] | None = None) -> list[tuple[str, str]]:
         """(slug, name) of every section that ever had a published release, by slug: a
         section whose releases were all withdrawn keeps a (valid, empty) feed, so its
