@@ -209,6 +209,7 @@ ROUTES = [
     ("sitemap.xml", "/sitemap.xml"),
     ("404.html", "/404.html"),
     ("releases/2020-09-11-wang-yi/", "/releases/{id}/"),
+    ("releases/other-release/", "/releases/{id}/"),
     ("releases/a.b_c-D/", "/releases/{id}/"),
     ("sections/news-events/", "/sections/{slug}/"),
     ("sections/news-events/feed.xml", "/sections/{slug}/feed.xml"),

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from feedsvc.layout import route_of
 from feedsvc.publishing.cache import DocumentCache, Ready
 from feedsvc.web.access_log import anonymise
 from feedsvc.web.app import FeedApp
@@ -150,41 +149,6 @@ def test_anonymise(ip: str, expected: str) -> None:
 )
 def test_anonymise_compressed_ipv6_keeps_only_the_48(ip: str, expected: str) -> None:
     assert anonymise(ip) == expected
-
-
-# -- route_of ------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("rel", "route"),
-    [
-        ("", "/"),
-        ("feed.xml", "/feed.xml"),
-        ("atom.xml", "/atom.xml"),
-        ("feed.json", "/feed.json"),
-        ("sitemap.xml", "/sitemap.xml"),
-        ("404.html", "/404.html"),
-        ("releases/2020-09-11-wang-yi/", "/releases/{id}/"),
-        ("releases/other-release/", "/releases/{id}/"),
-        ("sections/news-events/", "/sections/{slug}/"),
-        ("sections/news-events/feed.xml", "/sections/{slug}/feed.xml"),
-        ("sections/economy/atom.xml", "/sections/{slug}/atom.xml"),
-        ("sections/economy/feed.json", "/sections/{slug}/feed.json"),
-        ("archive/1/feed.xml", "/archive/{n}/feed.xml"),
-        ("archive/27/atom.xml", "/archive/{n}/atom.xml"),
-        ("archive/3/feed.json", "/archive/{n}/feed.json"),
-        ("page/2/", "/page/{n}/"),
-        ("page/913/", "/page/{n}/"),
-        ("assets/style.css", "/assets/"),
-        ("assets/feed.xsl", "/assets/"),
-        ("sitemaps/1.xml", "/sitemaps/"),
-        ("410.html", "other"),
-        ("robots.txt", "other"),
-        ("feed.xml/extra", "other"),
-    ],
-)
-def test_route_of(rel: str, route: str) -> None:
-    assert route_of(rel) == route
 
 
 # -- the hot path: each answer with its own headers (Ready's named fields, issue 13) ----------
