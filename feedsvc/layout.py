@@ -14,6 +14,12 @@ Paths are relative to `site.base_url` (documents, links in feeds and emails) or
     releases/<id>/share  shares/<share>/  s/<share>  unsubscribe?t=<token>
     api/shares  api/shares/token?release=<id>  api/openapi.json
 
+Issue 15: the site's own language keeps these paths; every other language has the same
+documents under its tag (`zh/feed.xml`, `zh/releases/<id>/`, `zh/sections/<slug>/`...),
+built with `in_language(tag, path)` and parsed (given the configured tags) as
+`Localized(tag, target)`. The assets, the sitemap, the share API, share pages and the
+unsubscribe page exist once, at the top.
+
 `parse` is the one way back from a request path to what it names; `route` gives the
 low-cardinality label of the access log and /metrics. Imports only the model.
 """
@@ -21,16 +27,26 @@ low-cardinality label of the access log and /metrics. Imports only the model.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import quote
 
-from feedsvc.model import is_media_name, is_release_id
+from feedsvc.model import is_media_name, is_release_id, slugify
 
 # The feed formats' file names, in the order the writers write them.
 FEED_FILES = ("feed.xml", "atom.xml", "feed.json")
 
-_SLUG = re.compile(r"[a-z0-9-]{1,200}")  # as model.slugify makes them, cut to the column
+# As model.slugify makes them, cut to the column: lower-case ASCII letters, digits and '-',
+# or (issue 15) the letters (and their marks) of a non-Latin name itself, an IRI
+# (percent-encoded on the wire): a slug is what slugify leaves as it is.
+_SLUG_CHARS = re.compile(r"[^\s/%_@.]{1,200}")
+
+
+def _is_slug(text: str) -> bool:
+    return _SLUG_CHARS.fullmatch(text) is not None and slugify(text) == text
+
+
 _NUMBER = re.compile(r"[1-9][0-9]{0,8}")  # a page or archive number: no 0, no leading 0
 _SITEMAP_PART = re.compile(r"([1-9][0-9]{0,4})\.xml")
 _SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")  # as the share desk makes them
@@ -163,6 +179,33 @@ class Api:
         return "/api/" + self.name if self.name in API_NAMES else "/api/"
 
 
+@dataclass(frozen=True, slots=True)
+class Localized:
+    """A document of a language other than the site's own (issue 15): `target` under
+    `<tag>/`."""
+
+    tag: str
+    target: Target
+
+    @property
+    def route(self) -> str:
+        return "/{lang}" + self.target.route
+
+
+# The documents each language has under its tag.
+LOCALIZED = (
+    MainFeed,
+    SectionFeed,
+    ArchiveFeed,
+    Home,
+    IndexPage,
+    SectionPage,
+    ReleasePage,
+    ReleaseFile,
+    ShareForm,
+    NotFoundPage,
+)
+
 Target = (
     MainFeed
     | SectionFeed
@@ -180,6 +223,7 @@ Target = (
     | Click
     | Unsubscribe
     | Api
+    | Localized
 )
 FEED_TARGETS = (MainFeed, SectionFeed, ArchiveFeed)
 
@@ -260,9 +304,16 @@ def share_token(release_id: str) -> str:
     return api("shares/token") + "?release=" + quote(release_id, safe="/")
 
 
+def in_language(tag: str | None, rel: str) -> str:
+    """`rel` as a document of the language `tag` (None: the site's own) (issue 15)."""
+    return rel if tag is None else f"{tag}/{rel}"
+
+
 def path(target: Target) -> str:
-    """The path of `target`: parse(path(t)) == t for every target."""
+    """The path of `target`: parse(path(t), tags) == t for every target."""
     match target:
+        case Localized(tag, inner):
+            return in_language(tag, path(inner))
         case MainFeed(filename):
             return main_feed(filename)
         case SectionFeed(slug, filename):
@@ -301,10 +352,26 @@ def path(target: Target) -> str:
 # -- parsing -------------------------------------------------------------------------------
 
 
-def parse(rel: str) -> Target | None:
+def parse(rel: str, languages: Container[str] = ()) -> Target | None:
     """What the path `rel` (below the base path, no query) names, or None. Strict: a
     segment is matched whole (no trailing newline, no '..', no encoded '/'), so one
-    document has one path."""
+    document has one path. `languages`: the tags (as configured, case and all) that have
+    documents under their own folder."""
+    first, slash, rest = rel.partition("/")
+    if slash and first in languages:
+        inner = _parse(rest)
+        return Localized(first, inner) if isinstance(inner, LOCALIZED) else None
+    return _parse(rel)
+
+
+def split(target: Target | None) -> tuple[str | None, Target | None]:
+    """(language tag or None for the site's own, the target within it)."""
+    if isinstance(target, Localized):
+        return target.tag, target.target
+    return None, target
+
+
+def _parse(rel: str) -> Target | None:
     first, slash, rest = rel.partition("/")
     if not slash:
         return _top(first)
@@ -319,7 +386,7 @@ def parse(rel: str) -> Target | None:
         return ShareForm(release_id) if tail == "share" and release_id else None
     if first == "sections":
         slug, slash, filename = rest.partition("/")
-        if not slash or _SLUG.fullmatch(slug) is None:
+        if not slash or not _is_slug(slug):
             return None
         if filename == "":
             return SectionPage(slug)
@@ -368,13 +435,14 @@ def route(target: Target | None) -> str:
     return "other" if target is None else target.route
 
 
-def route_of(rel: str) -> str:
-    return route(parse(rel))
+def route_of(rel: str, languages: Container[str] = ()) -> str:
+    return route(parse(rel, languages))
 
 
 # Routes whose documents are feeds: their fetchers are counted (issue 12 item 11).
 FEED_ROUTES = frozenset(
     route(t)
     for name in FEED_FILES
-    for t in (MainFeed(name), SectionFeed("-", name), ArchiveFeed(1, name))
+    for plain in (MainFeed(name), SectionFeed("-", name), ArchiveFeed(1, name))
+    for t in (plain, Localized("-", plain))
 )

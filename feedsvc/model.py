@@ -7,11 +7,12 @@ import datetime as dt
 import hashlib
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 _NON_SLUG = re.compile(r"[^a-z0-9]+")
+_SLUG_SEPARATORS = re.compile(r"-+")
 # What a release id may be (issue 13 item 1: one rule, for the reader that makes ids, the
 # URL layout that parses them back and the share desk): it is a path segment of its page.
 RELEASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -21,10 +22,60 @@ def is_release_id(text: str) -> bool:
     return RELEASE_ID.fullmatch(text) is not None
 
 
-def slugify(text: str) -> str:
-    """'News & Events' -> 'news-events'; 'Zoë Müller' -> 'zoe-muller'."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return _NON_SLUG.sub("-", ascii_text.lower()).strip("-") or "section"
+# Issue 15: a language is part of a document's identity. A release's row in the store (its
+# key) and the section slugs a change names are "scoped": the name itself in the site's
+# own language, "<name>@<tag>" in another ('@' is in no release id and no slug).
+SCOPE_MARK = "@"
+
+
+def scoped(name: str, language: str | None) -> str:
+    """`name` in the scope of `language` (None: the site's own language)."""
+    return name if language is None else f"{name}{SCOPE_MARK}{language}"
+
+
+def unscoped(key: str) -> tuple[str, str | None]:
+    """'abc@zh' -> ('abc', 'zh'); 'abc' -> ('abc', None)."""
+    name, mark, language = key.partition(SCOPE_MARK)
+    return (name, language) if mark else (name, None)
+
+
+def slugify(text: str, *, ascii_only: bool = False) -> str:
+    """'News & Events' -> 'news-events'; 'Zoë Müller' -> 'zoe-muller'; '外交部新闻' ->
+    '外交部新闻'; 'Пресс-релизы' -> 'пресс-релизы'.
+
+    Latin text keeps the slugs it always had (accents dropped, other non-ASCII dropped,
+    ASCII punctuation a '-'). Issue 15: the letters and digits of other scripts, with the
+    marks that belong to them, are the slug itself, as Hugo and WordPress keep them (an
+    IRI). `ascii_only` is the old rule alone, for what must stay ASCII (release ids)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    if ascii_only or decomposed.isascii():
+        ascii_text = decomposed.encode("ascii", "ignore").decode()
+        return _NON_SLUG.sub("-", ascii_text.lower()).strip("-") or "section"
+    kept: list[str] = []
+    in_word = False  # the last character was a kept letter or digit of a non-Latin script
+    for char in decomposed:
+        if char.isascii():
+            kept.append(char.lower() if char.isalnum() else "-")
+            in_word = False
+        elif unicodedata.category(char)[0] == "M":
+            if in_word:  # a vowel sign, hamza or virama of the letter before it
+                kept.append(char)
+        elif _is_other_script_word_char(char):
+            kept.append(char.lower())
+            in_word = True
+        else:
+            in_word = False  # dropped, as before issue 15: not a separator
+    slug = _SLUG_SEPARATORS.sub("-", "".join(kept)).strip("-")
+    return unicodedata.normalize("NFC", slug) or "section"
+
+
+def _is_other_script_word_char(char: str) -> bool:
+    """A letter or decimal digit of a script other than Latin (Latin non-ASCII letters
+    that NFKD leaves, such as 'ø' or 'ß', are dropped as they always were)."""
+    category = unicodedata.category(char)
+    if category[0] != "L" and category != "Nd":
+        return False
+    return not unicodedata.name(char, "").startswith("LATIN ")
 
 
 # What a file a release names may be called (issue 14): one path segment with an extension,
@@ -86,8 +137,14 @@ class Release:
     # The files it names (issue 14), in the order named: front matter `image`, then the text's
     # pictures and links, then front matter `attachments`. Their hashes are in content_hash.
     media: tuple[MediaRef, ...] = ()
+    # Issue 15: its identity in the store, scoped(id, language) for a language other than
+    # the site's own (set by the reader, which knows the site's language); translations of
+    # one release share `id` and differ in `key`.
+    key: str = ""
 
     def __post_init__(self) -> None:
+        if not self.key:
+            object.__setattr__(self, "key", self.id)
         for name in ("published", "publish_at", "updated"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
@@ -123,9 +180,22 @@ class StoredRelease:
     def id(self) -> str:
         return self.release.id
 
+    @property
+    def key(self) -> str:
+        """Its row in the store: the id, scoped by language for a translation (issue 15)."""
+        return self.release.key
+
+    @property
+    def scope(self) -> str | None:
+        return unscoped(self.release.key)[1]
+
     def tag_uri(self, authority: str) -> str:
         """RFC 4151 tag URI: survives a change of base_url, title or text."""
-        return f"tag:{authority},{self.tag_date.isoformat()}:release:{self.release.id}"
+        # A translation (issue 15) shares the id and tag date; its language keeps its entry
+        # apart from the original's in readers that merge feeds.
+        scope = self.scope
+        suffix = "" if scope is None else f":{scope}"
+        return f"tag:{authority},{self.tag_date.isoformat()}:release:{self.release.id}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -234,16 +304,41 @@ class Changes:
     updated: list[str] = field(default_factory=list)  # content changed (visible or not)
     withdrawn: list[str] = field(default_factory=list)
     published: list[str] = field(default_factory=list)  # became visible now (seq assigned)
-    duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (path, id, other)
+    duplicates: list[tuple[str, str, str]] = field(default_factory=list)  # (path, key, other)
+    # Issue 15: release keys above, and section slugs here, are scoped by language
+    # (model.scoped); an archive position is (language scope, seq).
     sections: set[str] = field(default_factory=set)  # slugs whose feeds changed
-    seqs: set[int] = field(default_factory=set)  # archive positions whose pages changed
-    # What readers outside should hear of: (event type, release id), for public releases only.
+    seqs: set[tuple[str | None, int]] = field(default_factory=set)  # archive positions changed
+    # What readers outside should hear of: (event type, release key), for public releases.
     events: list[tuple[str, str]] = field(default_factory=list)
     enqueued: int = 0  # deliveries the outbox took in the same transaction
     generation: int = 0  # its place in the change log (site_changes), once recorded
 
     def __bool__(self) -> bool:
         return bool(self.added or self.updated or self.withdrawn or self.published)
+
+    def in_scope(self, scope: str | None) -> Changes:
+        """The part of this change in one language (None: the site's own), its names
+        unscoped: what that language's feeds and pages follow."""
+
+        def mine(names: Iterable[str]) -> list[str]:
+            return [name for name, s in map(unscoped, names) if s == scope]
+
+        return Changes(
+            added=mine(self.added),
+            updated=mine(self.updated),
+            withdrawn=mine(self.withdrawn),
+            published=mine(self.published),
+            sections=set(mine(self.sections)),
+            seqs={(s, n) for s, n in self.seqs if s == scope},
+            events=[
+                (kind, name)
+                for kind, (name, s) in ((k, unscoped(key)) for k, key in self.events)
+                if s == scope
+            ],
+            enqueued=self.enqueued,
+            generation=self.generation,
+        )
 
     def merge(self, other: Changes) -> None:
         self.added += other.added

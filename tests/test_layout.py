@@ -14,6 +14,7 @@ from feedsvc.layout import (
     Click,
     Home,
     IndexPage,
+    Localized,
     MainFeed,
     NotFoundPage,
     ReleaseFile,
@@ -61,13 +62,51 @@ BUILT = [
     (layout.api("shares"), Api("shares")),
     (layout.api("shares/token"), Api("shares/token")),
     (layout.api("openapi.json"), Api("openapi.json")),
+    # Issue 15: another language's documents under its tag; a non-Latin section is an IRI.
+    (layout.in_language("zh", layout.index_page(1)), Localized("zh", Home())),
+    (layout.in_language("zh", layout.main_feed("atom.xml")), Localized("zh", MainFeed("atom.xml"))),
+    (layout.in_language("ar", layout.release("r1")), Localized("ar", ReleasePage("r1"))),
+    (
+        layout.in_language("zh", layout.section_feed("外交部新闻", "feed.xml")),
+        Localized("zh", SectionFeed("外交部新闻", "feed.xml")),
+    ),
+    (layout.section("пресс-релизы"), SectionPage("пресс-релизы")),
+    (layout.section("हिन्दी-समाचार"), SectionPage("हिन्दी-समाचार")),  # vowel signs kept
+    (
+        layout.in_language("zh-Hant", layout.archive_feed(2, "feed.json")),
+        Localized("zh-Hant", ArchiveFeed(2, "feed.json")),
+    ),
+    (layout.in_language("ar", layout.share_form("r1")), Localized("ar", ShareForm("r1"))),
 ]
+LANGUAGES = {"zh", "ar", "zh-Hant"}
 
 
 @pytest.mark.parametrize(("path", "target"), BUILT)
 def test_a_built_path_parses_back_to_what_built_it(path: str, target: layout.Target) -> None:
-    assert layout.parse(path) == target
+    assert layout.parse(path, LANGUAGES) == target
     assert layout.path(target) == path
+    if not isinstance(target, Localized):
+        assert layout.parse(path) == target  # the site's own language needs no tags
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "zh/api/shares",  # what exists once has no language folder
+        "zh/sitemap.xml",
+        "zh/assets/style.css",
+        "zh/unsubscribe",
+        "zh/shares/Ab/",
+        "zh/zh/feed.xml",
+        "fr/feed.xml",  # not a configured language
+        "ZH/feed.xml",  # one spelling, one URL
+        "zh/sections/News/",  # slugs are lower case
+        "zh/sections/a_b/",
+        "zh/sections/a@zh/",
+    ],
+)
+def test_a_language_folder_holds_only_its_documents(path: str) -> None:
+    assert layout.parse(path, LANGUAGES) is None
 
 
 def test_every_kind_of_target_is_built_and_parsed() -> None:
@@ -250,5 +289,7 @@ def test_route_labels_are_the_ones_always_shown(path: str, label: str) -> None:
 
 def test_the_feed_routes_are_the_feeds() -> None:
     feeds = {label for path, label in ROUTES if isinstance(layout.parse(path), layout.FEED_TARGETS)}
-    assert feeds == layout.FEED_ROUTES
+    localized = {"/{lang}" + label for label in feeds}
+    assert feeds | localized == layout.FEED_ROUTES
     assert len(feeds) == 9
+    assert layout.route_of("zh/sections/x/atom.xml", {"zh"}) == "/{lang}/sections/{slug}/atom.xml"

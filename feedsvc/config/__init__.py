@@ -4,6 +4,7 @@
 turns its TOML types into those sections (issue 13). Import from here.
 """
 
+from feedsvc.config.languages import LanguageSettings
 from feedsvc.config.loading import load_settings, settings_from_dict
 from feedsvc.config.sections import (
     OPT_IN_EVENTS,
@@ -36,6 +37,7 @@ __all__ = [
     "DatabaseSettings",
     "FeedsSettings",
     "ItemsSettings",
+    "LanguageSettings",
     "MailSettings",
     "OutboxSettings",
     "PagesSettings",

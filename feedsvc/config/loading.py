@@ -12,6 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from feedsvc.config.languages import languages_from_dict
 from feedsvc.config.sections import (
     OPT_IN_EVENTS,
     WEBHOOK_EVENTS,
@@ -27,7 +28,9 @@ _KEY_NAMES = {("mail", "from"): "sender"}
 # base64, "whsec_...") is refused instead of being taken for a name and logged.
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _SECTIONS: dict[str, Any] = {
-    f.name: f.default_factory for f in fields(Settings) if f.name not in ("root", "webhooks")
+    f.name: f.default_factory
+    for f in fields(Settings)
+    if f.name not in ("root", "webhooks", "languages")
 }
 # In the order the one big check had (issue 13): with several mistakes, the same one is named.
 _CHECKED = ("site", "items", "feeds", "pages", "mail", "websub", "server", "share", "outbox")
@@ -50,7 +53,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
 def settings_from_dict(raw: dict[str, Any], *, root: Path, source: str = "config") -> Settings:
     sections: dict[str, Any] = {}
     for name, value in raw.items():
-        if name == "webhooks":
+        if name in ("webhooks", "languages"):
             continue
         if name not in _SECTIONS:
             raise ConfigError(f"{source}: unknown section [{name}]")
@@ -59,7 +62,8 @@ def settings_from_dict(raw: dict[str, Any], *, root: Path, source: str = "config
     for name in _SECTIONS:
         sections[name] = _build_section(name, raw.get(name, {}), root, source)
     webhooks = _webhooks(raw.get("webhooks", []), source)
-    settings = Settings(root=root, webhooks=webhooks, **sections)
+    languages = languages_from_dict(raw.get("languages", {}), source)
+    settings = Settings(root=root, webhooks=webhooks, languages=languages, **sections)
     for name in _CHECKED:
         getattr(settings, name).validate(source)
     return settings

@@ -10,12 +10,14 @@ import datetime as dt
 import ipaddress
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feedsvc.config.languages import LanguageSettings
 from feedsvc.errors import ConfigError
 
 
@@ -303,6 +305,8 @@ class Settings:
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     share: ShareSettings = field(default_factory=ShareSettings)
     webhooks: tuple[WebhookSettings, ...] = ()
+    # Issue 15: [languages.<tag>] tables, by canonical tag (config/languages.py).
+    languages: Mapping[str, LanguageSettings] = field(default_factory=dict)
     root: Path = Path(".")
 
     @property
