@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from feedsvc.model import Changes, FileState, MediaRef, Release
+from feedsvc.model import Changes, FileState, MediaRef, Release, scoped, unscoped
 
 __all__ = ["Known", "SyncPlan", "media_json", "plan_sync", "release_values"]
 
@@ -20,7 +20,7 @@ __all__ = ["Known", "SyncPlan", "media_json", "plan_sync", "release_values"]
 class Known:
     """What a sync needs of a stored release."""
 
-    id: str
+    id: str  # its key: model.scoped(release id, language) (issue 15)
     source: str
     content_hash: str
     withdrawn_at: dt.datetime | None
@@ -36,7 +36,7 @@ class SyncPlan:
     added: list[dict[str, Any]] = field(default_factory=list)  # new rows
     edited: list[dict[str, Any]] = field(default_factory=list)  # content changed, or came back
     unchanged: list[dict[str, Any]] = field(default_factory=list)  # only the file state noted
-    withdrawn: list[str] = field(default_factory=list)  # ids whose file is gone or renamed
+    withdrawn: list[str] = field(default_factory=list)  # keys whose file is gone or renamed
     changes: Changes = field(default_factory=Changes)
 
 
@@ -47,38 +47,43 @@ def plan_sync(
     gone: set[str],
     now: dt.datetime,
     tz: dt.tzinfo,
+    tag_dates: Mapping[str, dt.date] | None = None,
 ) -> SyncPlan:
-    """`known`: the stored rows of the ids read; `live`: the live rows of the files read
-    and gone (a file's id may have changed). Files present but unreadable are in neither
-    `read` nor `gone`: their last good release stays as it was."""
+    """`known`: the stored rows of the keys read; `live`: the live rows of the files read
+    and gone (a file's key may have changed). Files present but unreadable are in neither
+    `read` nor `gone`: their last good release stays as it was. `tag_dates`: release id ->
+    the tag date its stored translations have (issue 15: a translation shares it)."""
     plan = SyncPlan()
     changes = plan.changes
-    claimed: dict[str, str] = {}  # id -> source that holds it in this pass
+    claimed: dict[str, str] = {}  # key -> source that holds it in this pass
     read_sources: set[str] = set()
     for release, state in sorted(read, key=lambda item: item[0].source):
-        row = known.get(release.id)
-        other = claimed.get(release.id) or _held_elsewhere(row, release, gone)
+        key = release.key
+        row = known.get(key)
+        other = claimed.get(key) or _held_elsewhere(row, release, gone)
         if other is not None:
-            changes.duplicates.append((release.source, release.id, other))
+            changes.duplicates.append((release.source, key, other))
             continue
-        claimed[release.id] = release.source
+        claimed[key] = release.source
         read_sources.add(release.source)
         if row is None:
-            plan.added.append(_added(release, state, now, tz))
-            changes.added.append(release.id)
+            plan.added.append(_added(release, state, now, tz, (tag_dates or {}).get(release.id)))
+            changes.added.append(key)
         elif row.content_hash != release.content_hash or row.withdrawn_at is not None:
             plan.edited.append(_edited(row, release, state, now, tz))
-            changes.updated.append(release.id)
+            changes.updated.append(key)
             if row.seq is not None:
-                changes.sections |= {row.section_slug, release.section_slug}
-                changes.seqs.add(row.seq)
+                scope = unscoped(key)[1]
+                changes.sections |= {
+                    scoped(row.section_slug, scope),
+                    scoped(release.section_slug, scope),
+                }
+                changes.seqs.add((scope, row.seq))
                 # A withdrawn release whose file came back is news again.
                 back = row.withdrawn_at is not None
-                changes.events.append(
-                    ("release.published" if back else "release.updated", release.id)
-                )
+                changes.events.append(("release.published" if back else "release.updated", key))
         else:
-            noted = {"b_id": release.id, "mtime_ns": state.mtime_ns, "size": state.size}
+            noted = {"b_id": key, "mtime_ns": state.mtime_ns, "size": state.size}
             if state.media:
                 noted["media_state"] = state.media  # its files were copied over, same bytes
             plan.unchanged.append(noted | {"source": release.source})
@@ -87,13 +92,19 @@ def plan_sync(
 
 
 def _held_elsewhere(row: Known | None, release: Release, gone: set[str]) -> str | None:
-    """The source of another file, still there, that holds this release's id."""
+    """The source of another file, still there, that holds this release's key."""
     if row is None or row.source == release.source or row.source in gone:
         return None
     return row.source if row.withdrawn_at is None else None
 
 
-def _added(release: Release, state: FileState, now: dt.datetime, tz: dt.tzinfo) -> dict[str, Any]:
+def _added(
+    release: Release,
+    state: FileState,
+    now: dt.datetime,
+    tz: dt.tzinfo,
+    tag_date: dt.date | None = None,
+) -> dict[str, Any]:
     values = release_values(release, state)
     published_local = release.published.astimezone(tz)
     if not release.time_stated and now.astimezone(tz).date() == published_local.date():
@@ -104,7 +115,7 @@ def _added(release: Release, state: FileState, now: dt.datetime, tz: dt.tzinfo) 
         values["published"] = now
     values.update(
         updated=max(release.updated or release.published, release.published),
-        tag_date=published_local.date(),
+        tag_date=tag_date or published_local.date(),
         seq=None,
         withdrawn_at=None,
     )
@@ -126,7 +137,9 @@ def _edited(
         if kept.astimezone(tz).date() == release.published.astimezone(tz).date():
             values["published"] = kept
     values.update(
-        updated=max(release.updated or now, values["published"]), withdrawn_at=None, b_id=release.id
+        updated=max(release.updated or now, values["published"]),
+        withdrawn_at=None,
+        b_id=release.key,
     )
     return values
 
@@ -134,23 +147,27 @@ def _edited(
 def _withdraw(
     plan: SyncPlan, live: Sequence[Known], claimed: Mapping[str, str], looked: set[str]
 ) -> None:
-    """Live releases of the files looked at (read or gone) that no file claims any more."""
+    """Live releases of the files looked at (read or gone) that no file claims any more
+    (by key: a file whose language changed withdraws its old translation)."""
     rows = {row.id: row for row in live}
     plan.withdrawn = sorted(
         {row.id for row in live if row.id not in claimed and row.source in looked}
     )
     changes = plan.changes
     changes.withdrawn.extend(plan.withdrawn)
-    for rid in plan.withdrawn:
-        if (seq := rows[rid].seq) is not None:
-            changes.sections.add(rows[rid].section_slug)
-            changes.seqs.add(seq)
-            changes.events.append(("release.withdrawn", rid))
+    for key in plan.withdrawn:
+        if (seq := rows[key].seq) is not None:
+            scope = unscoped(key)[1]
+            changes.sections.add(scoped(rows[key].section_slug, scope))
+            changes.seqs.add((scope, seq))
+            changes.events.append(("release.withdrawn", key))
 
 
 def release_values(release: Release, state: FileState) -> dict[str, Any]:
     return {
-        "id": release.id,
+        "id": release.key,
+        "release_id": release.id,
+        "scope": unscoped(release.key)[1] or "",
         "source": release.source,
         "mtime_ns": state.mtime_ns,
         "size": state.size,

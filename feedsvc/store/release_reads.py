@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, select
+from sqlalchemy import Connection, Engine, Row, and_, func, select, true
 
 from feedsvc.model import ListedRelease, MediaRef, Release, StoredRelease
 from feedsvc.store.schema import releases
@@ -19,13 +19,38 @@ VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
 
 
 class ReleaseReads:
+    """The reads, of every language or (`in_language`) of one: a language's feeds, pages
+    and archive hold its own releases only (issue 15). Reads by key see every language."""
+
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self._scoped: Any = true()  # every language
+        self._visible: Any = VISIBLE
+
+    def in_language(self, scope: str | None) -> ReleaseReads:
+        """The reads of one language (None: the site's own)."""
+        reads = ReleaseReads(self.engine)
+        reads._scoped = releases.c.scope == (scope or "")
+        reads._visible = and_(VISIBLE, reads._scoped)
+        return reads
+
+    def translations(self, release_ids: Iterable[str] | None = None) -> dict[str, set[str]]:
+        """release id -> the language scopes ('' for the site's own) it is visible in, for
+        the given releases (or every one) that are visible in more than one: what the
+        hreflang alternates and the language switcher link (issue 15)."""
+        cols = releases.c
+        query = select(cols.release_id, cols.scope).where(VISIBLE)
+        with self.engine.connect() as conn:
+            rows = rows_where_in(conn, query, cols.release_id, release_ids)
+        found: dict[str, set[str]] = {}
+        for rid, scope in rows:
+            found.setdefault(rid, set()).add(scope)
+        return {rid: scopes for rid, scopes in found.items() if len(scopes) > 1}
 
     def latest(self, limit: int, section_slug: str | None = None) -> list[StoredRelease]:
         """The newest visible releases, newest first."""
         cols = releases.c
-        query = select(releases).where(VISIBLE)
+        query = select(releases).where(self._visible)
         if section_slug is not None:
             query = query.where(cols.section_slug == section_slug)
         query = query.order_by(cols.published.desc(), cols.id.desc()).limit(limit)
@@ -38,7 +63,7 @@ class ReleaseReads:
         cols = releases.c
         query = (
             select(cols.updated)
-            .where(VISIBLE, cols.section_slug == section_slug)
+            .where(self._visible, cols.section_slug == section_slug)
             .order_by(cols.published.desc(), cols.id.desc())
             .limit(limit)
         )
@@ -47,18 +72,19 @@ class ReleaseReads:
 
     def visible_count(self) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(func.count()).where(VISIBLE)).scalar_one()
+            return conn.execute(select(func.count()).where(self._visible)).scalar_one()
 
     def max_seq(self) -> int:
         with self.engine.connect() as conn:
-            return conn.execute(select(func.coalesce(func.max(releases.c.seq), 0))).scalar_one()
+            query = select(func.coalesce(func.max(releases.c.seq), 0)).where(self._scoped)
+            return conn.execute(query).scalar_one()
 
     def by_seq(self, first: int, last: int) -> list[StoredRelease]:
         """Visible releases with first <= seq <= last (one archive page), newest first."""
         cols = releases.c
         query = (
             select(releases)
-            .where(VISIBLE, cols.seq.between(first, last))
+            .where(self._visible, cols.seq.between(first, last))
             .order_by(cols.published.desc(), cols.id.desc())
         )
         with self.engine.connect() as conn:
@@ -70,7 +96,7 @@ class ReleaseReads:
         """Every visible release (or one part of `parts`, for parallel work), newest first,
         without holding them all in memory."""
         cols = releases.c
-        query = select(releases).where(VISIBLE)
+        query = select(releases).where(self._visible)
         if parts > 1:
             query = query.where(cols.seq % parts == part)
         query = query.order_by(cols.published.desc(), cols.id.desc())
@@ -84,7 +110,7 @@ class ReleaseReads:
         cols = releases.c
         query = (
             select(
-                cols.id,
+                cols.release_id,
                 cols.title,
                 cols.section,
                 cols.section_slug,
@@ -93,7 +119,7 @@ class ReleaseReads:
                 cols.published,
                 cols.updated,
             )
-            .where(VISIBLE)
+            .where(self._visible)
             .order_by(cols.published.desc(), cols.id.desc())
         )
         if limit is not None:
@@ -102,19 +128,19 @@ class ReleaseReads:
             return [ListedRelease(*row) for row in conn.execute(query)]
 
     def sitemap_entries(self) -> list[tuple[str, dt.datetime]]:
-        """(id, updated) of every visible release, newest first."""
+        """(id, updated) of every visible release of the language, newest first."""
         cols = releases.c
         query = (
-            select(cols.id, cols.updated)
-            .where(VISIBLE)
+            select(cols.release_id, cols.updated)
+            .where(self._visible)
             .order_by(cols.published.desc(), cols.id.desc())
         )
         with self.engine.connect() as conn:
             return [(rid, updated) for rid, updated in conn.execute(query)]
 
     def page_tokens(self, ids: Iterable[str] | None = None) -> dict[str, str]:
-        """id -> a token that changes whenever the release's page would: for every visible
-        release (or the given ones that are visible)."""
+        """key -> a token that changes whenever the release's page would: for every visible
+        release of every language (or the given ones that are visible)."""
         cols = releases.c
         query = select(cols.id, cols.content_hash, cols.updated).where(VISIBLE)
         with self.engine.connect() as conn:
@@ -122,7 +148,8 @@ class ReleaseReads:
         return {rid: f"{digest[:16]}.{updated.timestamp():.0f}" for rid, digest, updated in rows}
 
     def withdrawn_ids(self, ids: Iterable[str] | None = None) -> set[str]:
-        """Ids of releases that were public and are withdrawn (their pages answer 410)."""
+        """Keys of releases that were public and are withdrawn (their pages answer 410), of
+        every language."""
         cols = releases.c
         query = select(cols.id).where(cols.seq.is_not(None), cols.withdrawn_at.is_not(None))
         with self.engine.connect() as conn:
@@ -152,7 +179,7 @@ class ReleaseReads:
         cols = releases.c
         query = (
             select(cols.section_slug, cols.section, func.max(cols.published))
-            .where(cols.seq.is_not(None))
+            .where(cols.seq.is_not(None), self._scoped)
             .group_by(cols.section_slug, cols.section)
             .order_by(cols.section_slug, func.max(cols.published))
         )
@@ -170,7 +197,10 @@ class ReleaseReads:
         """Releases that were public and were withdrawn after `since`: Atom tombstones."""
         cols = releases.c
         query = select(releases).where(
-            cols.seq.is_not(None), cols.withdrawn_at.is_not(None), cols.withdrawn_at > since
+            cols.seq.is_not(None),
+            cols.withdrawn_at.is_not(None),
+            cols.withdrawn_at > since,
+            self._scoped,
         )
         if section_slug is not None:
             query = query.where(cols.section_slug == section_slug)
@@ -202,7 +232,8 @@ def in_chunks(values: list[str], size: int = 500) -> Iterator[list[str]]:
 def stored_release(row: Row[Any]) -> StoredRelease:
     m = row._mapping
     release = Release(
-        id=m["id"],
+        id=m["release_id"],
+        key=m["id"],
         title=m["title"],
         section=m["section"],
         published=m["published"],

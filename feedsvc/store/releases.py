@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
 
-from feedsvc.model import Changes, FileState, Outgoing, Release, ReleaseEvent, Scheduled
+from feedsvc.model import (
+    Changes,
+    FileState,
+    Outgoing,
+    Release,
+    ReleaseEvent,
+    Scheduled,
+    scoped,
+)
 from feedsvc.store.connector import RELEASES_LOCK, writing
 from feedsvc.store.enqueue import enqueue
 from feedsvc.store.plan import Known, SyncPlan, plan_sync
@@ -21,7 +29,7 @@ from feedsvc.store.release_reads import (
     rows_where_in,
     stored_release,
 )
-from feedsvc.store.schema import releases, site_changes
+from feedsvc.store.schema import releases, site_changes, store_facts
 
 __all__ = ["Announce", "Releases"]
 
@@ -77,6 +85,17 @@ class Releases(ReleaseReads):
             rows = rows_where_in(conn, query, cols.source, sources)
         return {src: tuple(ref.source for ref in media_refs(text)) for src, text in rows}
 
+    def fact(self, name: str) -> str | None:
+        """A fact about the store as a whole (store_facts), or None."""
+        with self.engine.connect() as conn:
+            query = select(store_facts.c.value).where(store_facts.c.name == name)
+            return conn.execute(query).scalar()
+
+    def set_fact(self, name: str, value: str) -> None:
+        with writing(self.engine) as conn:
+            conn.execute(delete(store_facts).where(store_facts.c.name == name))
+            conn.execute(insert(store_facts).values(name=name, value=value))
+
     def sync(
         self,
         read: Iterable[tuple[Release, FileState]],
@@ -96,7 +115,7 @@ class Releases(ReleaseReads):
             return self.publish_due(now) if publish else Changes()
         with writing(self.engine, RELEASES_LOCK) as conn:
             known, live = _known(conn, read, gone)
-            plan = plan_sync(known, live, read, gone, now, tz)
+            plan = plan_sync(known, live, read, gone, now, tz, _tag_dates(conn, read, known))
             _execute(conn, plan, now)
             if publish:
                 self._publish_due(conn, now, plan.changes)
@@ -124,7 +143,7 @@ class Releases(ReleaseReads):
             "withdrawn": changes.withdrawn,
             "published": changes.published,
             "sections": sorted(changes.sections),
-            "seqs": sorted(changes.seqs),
+            "seqs": sorted([scope or "", seq] for scope, seq in changes.seqs),
         }
         changes.generation = conn.execute(
             insert(site_changes)
@@ -139,7 +158,7 @@ class Releases(ReleaseReads):
     def _publish_due(self, conn: Connection, now: dt.datetime, changes: Changes) -> None:
         cols = releases.c
         query = select(
-            cols.id, cols.section_slug, cols.published, cols.publish_at, cols.updated
+            cols.id, cols.scope, cols.section_slug, cols.published, cols.publish_at, cols.updated
         ).where(
             cols.seq.is_(None),
             cols.withdrawn_at.is_(None),
@@ -151,36 +170,43 @@ class Releases(ReleaseReads):
         # id never changes once seen. A first import publishes everything here at once:
         # one small tuple a release (a section's slug shared; the new `updated` only when
         # its dates move), the rows read one by one, the parameters built a batch at a
-        # time, and only `seq` set where nothing else changes (issue 12).
+        # time, and only `seq` set where nothing else changes (issue 12). Each language
+        # counts its own seq (issue 15): its archive pages are its own.
         slugs: dict[str, str] = {}
         dated = sorted(
-            (at, rid, slugs.setdefault(slug, slug), _moved(published, at, updated))
-            for rid, slug, published, publish_at, updated in conn.execute(query)
+            (at, key, scope, slugs.setdefault(slug, slug), _moved(published, at, updated))
+            for key, scope, slug, published, publish_at, updated in conn.execute(query)
             for at in (max(published, publish_at or published),)
         )
         if not dated:
             return
-        top = conn.execute(select(func.coalesce(func.max(cols.seq), 0))).scalar_one()
-        by_id = update(releases).where(cols.id == bindparam("b_id"))
+        tops = dict(
+            conn.execute(
+                select(cols.scope, func.coalesce(func.max(cols.seq), 0))
+                .where(cols.scope.in_(sorted({scope for _, _, scope, _, _ in dated})))
+                .group_by(cols.scope)
+            ).all()
+        )
+        by_key = update(releases).where(cols.id == bindparam("b_id"))
         for start in range(0, len(dated), 5000):  # bounded parameter lists
-            numbered = enumerate(dated[start : start + 5000], start=top + start + 1)
             seq_only, redated = [], []
-            for seq, (at, rid, _, updated) in numbered:
+            for at, key, scope, slug, updated in dated[start : start + 5000]:
+                seq = tops[scope] = tops.get(scope, 0) + 1
+                changes.seqs.add((scope or None, seq))
+                changes.sections.add(scoped(slug, scope or None))
                 if updated is None:
-                    seq_only.append({"b_id": rid, "seq": seq})
+                    seq_only.append({"b_id": key, "seq": seq})
                 else:
-                    redated.append({"b_id": rid, "seq": seq, "published": at, "updated": updated})
+                    redated.append({"b_id": key, "seq": seq, "published": at, "updated": updated})
             for params in (seq_only, redated):
                 if params:
-                    conn.execute(by_id, params)
+                    conn.execute(by_key, params)
         if len(dated) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
             # Statistics taken before this (when seq was NULL everywhere) would make `seq IS
             # NULL` look unselective, and every later publish_due scan the table.
             conn.exec_driver_sql("ANALYZE")
-        changes.published.extend(rid for _, rid, _, _ in dated)
-        changes.events.extend(("release.published", rid) for _, rid, _, _ in dated)
-        changes.sections.update(slugs)
-        changes.seqs.update(range(top + 1, top + len(dated) + 1))
+        changes.published.extend(key for _, key, _, _, _ in dated)
+        changes.events.extend(("release.published", key) for _, key, _, _, _ in dated)
 
     def changes_since(self, generation: int, limit: int = 1000) -> list[Changes]:
         """The logged changes after `generation`, oldest first."""
@@ -203,7 +229,7 @@ class Releases(ReleaseReads):
                     withdrawn=logged["withdrawn"],
                     published=logged["published"],
                     sections=set(logged["sections"]),
-                    seqs=set(logged["seqs"]),
+                    seqs={_position(p) for p in logged["seqs"]},
                     generation=number,
                 )
             )
@@ -243,12 +269,12 @@ class Releases(ReleaseReads):
 def _known(
     conn: Connection, read: Sequence[tuple[Release, FileState]], gone: set[str]
 ) -> tuple[dict[str, Known], list[Known]]:
-    """The stored rows of the ids read, and the live rows of the files read and gone
-    (their id may have changed)."""
+    """The stored rows of the keys read, and the live rows of the files read and gone
+    (their key may have changed)."""
     cols = releases.c
     by_id = {
         row.id: Known(*row)
-        for chunk in in_chunks([r.id for r, _ in read])
+        for chunk in in_chunks([r.key for r, _ in read])
         for row in conn.execute(select(*_KNOWN).where(cols.id.in_(chunk)))
     }
     live = [
@@ -259,6 +285,33 @@ def _known(
         )
     ]
     return by_id, live
+
+
+def _tag_dates(
+    conn: Connection, read: Sequence[tuple[Release, FileState]], known: Mapping[str, Known]
+) -> dict[str, dt.date]:
+    """release id -> the tag date of its stored translations, for the new rows read (issue
+    15: a translation shares its release's tag URI date)."""
+    cols = releases.c
+    new = sorted({r.id for r, _ in read if r.key not in known})
+    return {
+        rid: day
+        for chunk in in_chunks(new)
+        for rid, day in conn.execute(
+            select(cols.release_id, func.min(cols.tag_date))
+            .where(cols.release_id.in_(chunk))
+            .group_by(cols.release_id)
+        )
+    }
+
+
+def _position(logged: object) -> tuple[str | None, int]:
+    """An archive position of the change log: [scope, seq] (issue 15), or a bare seq of the
+    site's own language as logged before."""
+    if isinstance(logged, list):
+        scope, seq = logged
+        return (scope or None, int(seq))
+    return (None, int(logged))  # type: ignore[call-overload]
 
 
 def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:

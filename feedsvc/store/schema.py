@@ -43,7 +43,12 @@ metadata = MetaData()
 releases = Table(
     "releases",
     metadata,
-    Column("id", String(200), primary_key=True),
+    # Issue 15: `id` is the release's key, model.scoped(release id, language): the bare
+    # release id in the site's own language, "<id>@<tag>" for a translation, whose `scope`
+    # is that tag ('' for the site's own language). Translations share `release_id`.
+    Column("id", String(240), primary_key=True),
+    Column("release_id", String(200), nullable=False),
+    Column("scope", String(35), nullable=False, server_default=""),
     Column("source", Text, nullable=False),
     Column("mtime_ns", BigInteger, nullable=False),
     Column("size", BigInteger, nullable=False),
@@ -60,16 +65,19 @@ releases = Table(
     Column("updated", UTCDateTime, nullable=False),
     Column("updated_in_file", UTCDateTime),
     Column("publish_at", UTCDateTime),
-    # Set when the release first becomes visible; never changed after.
-    Column("seq", Integer, unique=True),
+    # Set when the release first becomes visible, its rank among its language's releases
+    # (so each language has its own archive pages); never changed after.
+    Column("seq", Integer),
     Column("tag_date", Date, nullable=False),
     Column("withdrawn_at", UTCDateTime),
     # Issue 14: the files it names (canonical JSON of its MediaRefs) and their state when
     # read (reading/file_states.py); NULL for a release without files.
     Column("media", Text),
     Column("media_state", String(64)),
-    Index("releases_published", "published", "id"),
-    Index("releases_section", "section_slug", "published", "id"),
+    Index("releases_scope_seq", "scope", "seq", unique=True),
+    Index("releases_published", "scope", "published", "id"),
+    Index("releases_section", "scope", "section_slug", "published", "id"),
+    Index("releases_release_id", "release_id"),
     Index("releases_source", "source"),
     Index("releases_withdrawn", "withdrawn_at"),
 )
@@ -130,7 +138,8 @@ shares = Table(
     "shares",
     metadata,
     Column("id", String(32), primary_key=True),  # random; in the confirmation and link URLs
-    Column("release_id", String(200), nullable=False),
+    # The release's key (issue 15: a translation's is "<id>@<tag>", as releases.id).
+    Column("release_id", String(240), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("ip_hash", String(64)),
     Column("sender_name", Text),
@@ -181,6 +190,15 @@ used_tokens = Table(
 
 # Every change of the published set, in order: instances that do not scan (followers, on
 # PostgreSQL) replay it to keep their caches current. Kept a day.
+# Facts about what the store holds as a whole (issue 15): "reading.languages", the
+# languages the items folder was last read with, so a change of them re-reads every file.
+store_facts = Table(
+    "store_facts",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
 site_changes = Table(
     "site_changes",
     metadata,

@@ -28,7 +28,7 @@ def release(
         published=published,
         body_html="<p>text</p>",
         summary="text",
-        language="en",
+        language=str(more.pop("language", "en")),
         source=source,
         content_hash=digest,
         **more,  # type: ignore[arg-type]
@@ -54,7 +54,7 @@ def plan(
     now: dt.datetime = NOW,
 ) -> SyncPlan:
     """As the releases manager asks: `known` by the ids read, `live` by the sources."""
-    ids = {r.id for r in read}
+    ids = {r.key for r in read}
     sources = {r.source for r in read} | set(gone)
     by_id = {row.id: row for row in rows if row.id in ids}
     live = [row for row in rows if row.source in sources and row.withdrawn_at is None]
@@ -106,7 +106,7 @@ def test_an_edit_of_a_public_release_is_news_in_both_sections() -> None:
     assert p.edited[0]["b_id"] == "a" and p.edited[0]["withdrawn_at"] is None
     assert p.edited[0]["updated"] == NOW  # no `updated` in the file: the moment it was read
     assert p.changes.events == [("release.updated", "a")]
-    assert p.changes.sections == {"old", "new"} and p.changes.seqs == {4}
+    assert p.changes.sections == {"old", "new"} and p.changes.seqs == {(None, 4)}
 
 
 def test_an_edit_under_embargo_is_not_news() -> None:
@@ -143,7 +143,7 @@ def test_a_gone_file_is_withdrawn_and_a_public_one_leaves_a_tombstone() -> None:
     p = plan(rows, [], gone={"a.txt", "b.txt"})
     assert p.withdrawn == ["a", "b"] and p.changes.withdrawn == ["a", "b"]
     assert p.changes.events == [("release.withdrawn", "a")]  # b was never public
-    assert p.changes.sections == {"news"} and p.changes.seqs == {3}
+    assert p.changes.sections == {"news"} and p.changes.seqs == {(None, 3)}
 
 
 def test_a_bad_file_keeps_its_last_good_version() -> None:
@@ -185,3 +185,47 @@ def test_an_id_held_by_a_withdrawn_release_is_free() -> None:
     assert not p.changes.duplicates
     assert p.edited[0]["source"] == "new.txt"
     assert p.changes.events == [("release.published", "a")]
+
+
+# -- issue 15: translations are releases of their own, keyed by language ---------------------
+
+
+def test_translations_share_an_id_and_are_stored_apart() -> None:
+    zh = release(source="a.zh.txt", language="zh", key="a@zh", section="新闻")
+    p = plan([], [release(), zh])
+    assert p.changes.added == ["a", "a@zh"] and not p.changes.duplicates
+    rows = {row["id"]: row for row in p.added}
+    assert rows["a@zh"]["release_id"] == "a" and rows["a@zh"]["scope"] == "zh"
+    assert rows["a"]["release_id"] == "a" and rows["a"]["scope"] == ""
+
+
+def test_a_translation_takes_the_tag_date_of_its_stored_release() -> None:
+    zh = release(source="a.zh.txt", language="zh", key="a@zh", published=NOW)
+    p = plan_sync({}, [], [(zh, FileState(1, 1))], set(), NOW, dt.UTC, {"a": dt.date(2020, 9, 11)})
+    assert p.added[0]["tag_date"] == dt.date(2020, 9, 11)
+    alone = plan([], [zh])
+    assert alone.added[0]["tag_date"] == NOW.date()  # no other language yet: its own day
+
+
+def test_two_files_of_one_language_for_one_release_are_duplicates() -> None:
+    p = plan([], [release(source="a.zh.txt", key="a@zh"), release(source="b.txt", key="a@zh")])
+    assert p.changes.added == ["a@zh"]
+    assert p.changes.duplicates == [("b.txt", "a@zh", "a.zh.txt")]
+
+
+def test_a_file_that_changes_language_withdraws_its_old_translation() -> None:
+    old = known(seq=3, slug="news")
+    p = plan([old], [release(digest="v2", language="zh", key="a@zh")])
+    assert p.changes.added == ["a@zh"] and p.withdrawn == ["a"]
+    assert p.changes.events == [("release.withdrawn", "a")]
+    assert p.changes.seqs == {(None, 3)} and p.changes.sections == {"news"}
+
+
+def test_a_change_of_a_translation_is_named_in_its_language() -> None:
+    row = known(rid="a@zh", source="a.zh.txt", seq=2, slug="新闻")
+    p = plan([row], [release(source="a.zh.txt", digest="v2", key="a@zh", section="新闻")])
+    assert p.changes.updated == ["a@zh"]
+    assert p.changes.sections == {"新闻@zh"} and p.changes.seqs == {("zh", 2)}
+    mine = p.changes.in_scope("zh")
+    assert mine.updated == ["a"] and mine.sections == {"新闻"} and mine.seqs == {("zh", 2)}
+    assert not p.changes.in_scope(None)

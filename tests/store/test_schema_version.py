@@ -11,6 +11,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
+from sqlalchemy.exc import IntegrityError
 
 from feedsvc.store import Store, schema_version
 from feedsvc.store.schema import metadata
@@ -72,3 +73,37 @@ def test_an_old_revision_is_upgraded_and_keeps_its_rows(tmp_path: Path) -> None:
     store.close()
     with sqlite3.connect(tmp_path / "a.db") as db:
         assert db.execute("SELECT count(*) FROM suppressions").fetchone() == (1,)
+
+
+def test_releases_stored_before_languages_are_the_site_s_own_after_0006(tmp_path: Path) -> None:
+    """Issue 15: every release of an older database is in the site's own language (its key
+    is its id), and seq, once unique over the table, counts within a language."""
+    url = new_database_url(tmp_path, "languages")
+    (tmp_path / "var").mkdir(exist_ok=True)
+    engine = create_engine(url)
+    columns = (
+        "id, source, mtime_ns, size, content_hash, title, section, section_slug, language, "
+        "tags, summary, body_html, published, updated, seq, tag_date"
+    )
+    values = (
+        "'a', 'a.txt', 1, 1, 'h', 'A', 'News', 'news', 'en', '[]', 's', '<p>b</p>', "
+        "'2020-09-11 09:00:00', '2020-09-11 09:00:00', 1, '2020-09-11'"
+    )
+    with engine.begin() as conn:
+        command.upgrade(schema_version.config(conn), "0005")
+        conn.exec_driver_sql(f"INSERT INTO releases ({columns}) VALUES ({values})")
+        command.upgrade(schema_version.config(conn), "head")
+    with engine.begin() as conn:
+        row = conn.exec_driver_sql("SELECT id, release_id, scope, seq FROM releases").one()
+        assert tuple(row) == ("a", "a", "", 1)
+        translated = values.replace("'a', 'a.txt'", "'a@zh', 'a.zh.txt'").replace("'en'", "'zh'")
+        conn.exec_driver_sql(
+            f"INSERT INTO releases ({columns}, release_id, scope) VALUES ({translated}, 'a', 'zh')"
+        )  # seq 1 again, in another language
+    with pytest.raises(IntegrityError), engine.begin() as conn:
+        twice = values.replace("'a', 'a.txt'", "'b', 'b.txt'")
+        conn.exec_driver_sql(
+            f"INSERT INTO releases ({columns}, release_id, scope) VALUES ({twice}, 'b', '')"
+        )
+    engine.dispose()
+    assert diff(url) == []
