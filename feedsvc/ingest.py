@@ -17,9 +17,9 @@ from itertools import repeat
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
 from feedsvc.model import Changes, FileState, ReadProblem
-from feedsvc.reading import FolderRead, file_at, read_files, release_files
+from feedsvc.reading import FolderRead, file_at, read_files, reading_languages, release_files
 from feedsvc.reading.file_states import MediaSeen, with_media
-from feedsvc.reading.listing import INDEX_NAMES, is_release_name
+from feedsvc.reading.listing import INDEX_NAMES, bundle_indexes, is_release_name
 from feedsvc.store import Store
 from feedsvc.workers import die_with_parent
 
@@ -36,6 +36,7 @@ class IngestResult:
     held: dict[str, MediaSeen] = field(default_factory=dict)
 
 
+READ_WITH = "reading.languages"  # the store fact: the languages the folder was read with
 BATCH = 2000  # files read and stored per transaction: memory stays flat on a first import
 
 
@@ -45,12 +46,24 @@ def ingest(
     clock: Clock,
     progress: Callable[[int, int], None] | None = None,
 ) -> IngestResult:
-    """Scan the whole items folder (files whose size and mtime are unchanged are not read)."""
+    """Scan the whole items folder (files whose size and mtime are unchanged are not read,
+    unless the configured languages changed since the last scan: then every file is, since
+    a suffix may now name a language, issue 15)."""
     known = store.releases.file_states()
     files = release_files(settings.items.dir)
     present = {rel for rel, _, _ in files}
-    changed = _changed(settings, files, known, store.releases.media_sources())
-    return store_files(settings, store, clock, changed, set(known) - present, len(files), progress)
+    languages = reading_languages(settings)
+    # A store from before languages existed was read with the site's own language only.
+    stored = store.releases.fact(READ_WITH)
+    read_with = stored or settings.site.language
+    relearn = bool(known) and read_with != languages
+    changed = files if relearn else _changed(settings, files, known, store.releases.media_sources())
+    result = store_files(
+        settings, store, clock, changed, set(known) - present, len(files), progress
+    )
+    if stored != languages:
+        store.releases.set_fact(READ_WITH, languages)
+    return result
 
 
 def _changed(
@@ -212,6 +225,8 @@ def _naming(settings: Settings, store: Store, rel_paths: Iterable[str]) -> set[s
         return set()
     folders = {posixpath.dirname(rel) for rel in others} - {""}
     found = {posixpath.join(folder, name) for folder in folders for name in INDEX_NAMES}
+    for folder in folders:  # and its translations' indexes, index.zh.md (issue 15)
+        found.update(bundle_indexes(settings.items.dir, folder))
     for release, sources in store.releases.media_sources().items():
         if others.intersection(sources):
             found.add(release)

@@ -7,18 +7,26 @@ import datetime as dt
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from feedsvc.config import Settings
 from feedsvc.errors import ReleaseError
-from feedsvc.model import FileState, MediaRef, ReadProblem, Release, is_release_id, slugify
+from feedsvc.model import (
+    FileState,
+    MediaRef,
+    ReadProblem,
+    Release,
+    is_release_id,
+    scoped,
+    slugify,
+)
 from feedsvc.reading.base import Parsed, Reader
 from feedsvc.reading.file_states import MediaSeen
 from feedsvc.reading.front_matter import FrontMatter
-from feedsvc.reading.listing import file_at, is_bundle_index, is_release_name, release_files
+from feedsvc.reading.language import named, release_language, site_languages
+from feedsvc.reading.listing import file_at, is_release_name, release_files
 from feedsvc.reading.markdown import read_markdown
 from feedsvc.reading.media_refs import BadMedia, Limits, release_media
 from feedsvc.reading.newsroom import read_newsroom_text
@@ -43,10 +51,8 @@ READERS: dict[str, Reader] = {
     ".markdown": read_markdown,
 }
 
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 # The widths of the store's columns (store/schema.py): PostgreSQL refuses a longer value.
 ID_MAX_CHARS = SLUG_MAX_CHARS = 200
-LANGUAGE_MAX_CHARS = 35  # RFC 5646 4.4.1: the length every implementation must support
 # Bump when a reader's output changes for the same bytes, so stored releases are re-read.
 READER_VERSION = "3"  # 2: one-line Markdown titles, ids cut to the store's width;
 # 3: a leading Markdown heading that repeats the title is dropped. Not bumped for issue 14:
@@ -56,15 +62,17 @@ READER_VERSION = "3"  # 2: one-line Markdown titles, ids cut to the store's widt
 def reading_fingerprint(settings: Settings) -> str:
     """What, besides the bytes, decides the Release a file reads as."""
     site, items, feeds = settings.site, settings.items, settings.feeds
-    return "|".join(
-        (
-            READER_VERSION,
-            site.timezone,
-            site.language,
-            items.default_time,
-            str(feeds.summary_chars),
-        )
-    )
+    parts = [READER_VERSION, site.timezone, site.language, items.default_time]
+    parts.append(str(feeds.summary_chars))
+    # Not the configured languages (issue 15): which suffixes are languages decides a
+    # file's key and language, not its content; ingest re-reads every file when they
+    # change (`reading_languages`), and only the files whose key moves change.
+    return "|".join(parts)
+
+
+def reading_languages(settings: Settings) -> str:
+    """The configured languages as the store remembers them (store fact READ_WITH)."""
+    return ",".join([settings.site.language, *sorted(settings.languages)])
 
 
 def read_release(path: str | Path, rel: str, settings: Settings) -> Release:
@@ -175,11 +183,13 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
     # The steps run in this order so that, of several mistakes, the same one is named.
     fm = FrontMatter(source, parsed, settings.site.tz, settings.items.default_clock_time)
     fm.refuse_unknown_keys()
-    release_id = _release_id(fm)
+    languages = site_languages(settings)
+    stem, named_language = named(fm.path, languages)
+    release_id = _release_id(fm, stem)
     title = _title(fm, parsed)
     section = _section(fm, parsed)
     published = _published(fm, parsed)
-    language = _language(fm, settings.site.language)
+    language = release_language(fm, named_language, languages)
     summary = fm.text("summary", None) or cut_summary(
         parsed.first_paragraph, settings.feeds.summary_chars
     )
@@ -190,7 +200,7 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
         published=published,
         body_html=parsed.body_html,
         summary=summary,
-        language=language,
+        language=language.tag,
         source=fm.path,
         content_hash=digest,
         tags=fm.tags(),
@@ -198,19 +208,38 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
         publish_at=fm.moment("publish_at"),
         updated=fm.moment("updated"),
         time_stated=fm.names_a_time("date"),
+        # Issue 15: translations share the id; the site's own language keeps the bare id.
+        key=scoped(release_id, language.scope),
     )
 
 
-def _release_id(fm: FrontMatter) -> str:
-    # A bundle (items/<name>/index.md) is named by its folder, a file by its name.
-    named = os.path.dirname(fm.path) if is_bundle_index(fm.path) else fm.path
-    stem = os.path.splitext(os.path.basename(named))[0]
+def _release_id(fm: FrontMatter, stem: str) -> str:
+    """`stem`: the file's name (a bundle's folder's) without its language suffix
+    (language.named), so that budget.txt and budget.zh.txt are one release."""
     release_id = fm.text("id", None)
-    if release_id is None:
-        # A file name that is no id (or too long for one) gives its slug, cut to fit.
-        release_id = stem if is_release_id(stem) else slugify(stem)[:ID_MAX_CHARS].rstrip("-")
-    elif not is_release_id(release_id):
+    if release_id is not None and not is_release_id(release_id):
         raise fm.fail("id", "front-matter 'id' must be letters, digits, '.', '_' or '-' (<= 200)")
+    link = fm.text("translation_key", None)
+    if link is not None:
+        # Issue 15: translations named otherwise share this id (Hugo's translationKey).
+        if not is_release_id(link):
+            raise fm.fail(
+                "translation_key",
+                "front-matter 'translation_key' is the release's id: letters, digits, '.', "
+                "'_' or '-' (<= 200)",
+            )
+        if release_id is not None and release_id != link:
+            raise fm.fail(
+                "translation_key",
+                f"front-matter 'translation_key' {link!r} and 'id' {release_id!r} differ: "
+                "a translation's id is its translation key, give one of them",
+            )
+        return link
+    if release_id is None:
+        # A file name that is no id (or too long for one) gives its slug, cut to fit; ASCII,
+        # as an id is (model.RELEASE_ID).
+        slug = slugify(stem, ascii_only=True)
+        release_id = stem if is_release_id(stem) else slug[:ID_MAX_CHARS].rstrip("-")
     return release_id
 
 
@@ -246,13 +275,6 @@ def _published(fm: FrontMatter, parsed: Parsed) -> dt.datetime:
             "(e.g. 'On September 11, 2020, ...') or 'date' in front matter",
         )
     return fm.day_at_default_time(parsed.date)
-
-
-def _language(fm: FrontMatter, site_language: str) -> str:
-    language = fm.text("language", site_language) or site_language
-    if len(language) > LANGUAGE_MAX_CHARS or not _LANGUAGE.match(language):
-        raise fm.fail("language", f"front-matter 'language' {language!r} is not a language tag")
-    return language
 
 
 def cut_summary(text: str, limit: int) -> str:

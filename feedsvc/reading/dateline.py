@@ -5,6 +5,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from feedsvc.reading import cldr_months
+
 __all__ = ["Dateline", "DatelineError", "find_dateline"]
 
 # A date expression must start this early to be the dateline; later ones are mentions.
@@ -187,7 +189,8 @@ _CJK = re.compile(
     r"\s{0,2}(?P<cjk_d>[0-9]{1,2})\s{0,2}日)"
 )
 _NAMED_MONTH_FORMS = frozenset({"mdy", "dmy"})
-_PARTS = {form: (f"{form}_y", f"{form}_m", f"{form}_d") for form in ("mdy", "dmy", "ymd", "cjk")}
+_FORMS = ("mdy", "dmy", "ymd", "cjk", "cldr")
+_PARTS = {form: (f"{form}_y", f"{form}_m", f"{form}_d") for form in _FORMS}
 
 # Longest expression (day-first: "11th" + 8 spaces + "of" + 8 + 10-letter month + ".," + 8 +
 # "del" + 8 + year = 57) plus lookahead room. An expression starting before _HEAD is complete
@@ -196,7 +199,8 @@ _MAX_EXPR = 64
 _WINDOW = _HEAD + _MAX_EXPR
 # Every form has a four-digit year, so text without one is done after a cheap scan, and the
 # search for expressions starts only _MAX_EXPR before the first one.
-_FOUR_DIGITS = re.compile("[0-9][0-9][0-9][0-9]")
+# Issue 15: Arabic releases may write the year in Arabic-Indic digits (cldr_months.py).
+_FOUR_DIGITS = re.compile(f"{cldr_months.DIGIT}{{4}}")
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,14 @@ def find_dateline(text: str) -> Dateline | None:
     cjk = _CJK.search(head, start) if "年" in head else None
     if cjk and (match is None or cjk.start() < match.start()):
         match = cjk
+    # Russian and Arabic month names (issue 15), searched only when their letters are where
+    # such a date would have to start its month to come first (a few characters to scan
+    # after an English dateline, not the whole head).
+    before = (match.start() if match else _HEAD) + cldr_months.MONTH_LEAD
+    if cldr_months.SCRIPTS.search(head, start, before):
+        cldr = cldr_months.dateline_pattern(_SP, _SP0).search(head, start)
+        if cldr and (match is None or cldr.start() < match.start()):
+            match = cldr
     if match is None or match.start() >= _HEAD:
         return None
     form = match.lastgroup
@@ -246,7 +258,10 @@ def find_dateline(text: str) -> Dateline | None:
 
     year_text, month_text, day_text = match.group(*_PARTS[form])
     year = int(year_text)
-    month = _MONTHS[month_text] if form in _NAMED_MONTH_FORMS else int(month_text)
+    if form == "cldr":
+        month = cldr_months.month_number(month_text)
+    else:
+        month = _MONTHS[month_text] if form in _NAMED_MONTH_FORMS else int(month_text)
     day = int(day_text)
     offset = match.start()
     if _MIN_YEAR <= year <= _MAX_YEAR:

@@ -25,6 +25,7 @@ FRONT_MATTER_KEYS = (
     "updated",
     "image",  # issue 14: the lead picture (references.py)
     "attachments",
+    "translation_key",  # issue 15: links translations named otherwise (the release's id)
 )
 
 

@@ -12,11 +12,17 @@ from feedsvc.model import Release
 from feedsvc.reading import parse_release
 
 
-def make_settings(items_dir: Path, **items: object) -> Settings:
-    return settings_from_dict(
-        {"items": {"dir": str(items_dir), **items}, "site": {"timezone": "Asia/Shanghai"}},
-        root=items_dir,
-    )
+def make_settings(
+    items_dir: Path, languages: dict[str, dict] | None = None, **items: object
+) -> Settings:
+    """`languages`: `[languages.<tag>]` tables (issue 15), none by default."""
+    raw: dict[str, object] = {
+        "items": {"dir": str(items_dir), **items},
+        "site": {"timezone": "Asia/Shanghai"},
+    }
+    if languages is not None:
+        raw["languages"] = languages
+    return settings_from_dict(raw, root=items_dir)
 
 
 def read(text: str, settings: Settings, rel: str = "x.md") -> Release:

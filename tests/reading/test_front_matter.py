@@ -9,7 +9,7 @@ import pytest
 
 from feedsvc.config import settings_from_dict
 from feedsvc.reading import parse_release
-from tests.reading.helpers import read, read_error
+from tests.reading.helpers import make_settings, read, read_error
 
 REPO = Path(__file__).resolve().parents[2]
 SEED_NAME = "2020-09-11-wang-yi-china-russia-stability.txt"
@@ -23,7 +23,7 @@ PLUS2 = dt.timezone(dt.timedelta(hours=2))
 MINUS5 = dt.timezone(dt.timedelta(hours=-5))
 KEYS = (
     "id, title, date, section, language, tags, summary, author, publish_at, updated, image, "
-    "attachments"
+    "attachments, translation_key"
 )
 
 
@@ -71,7 +71,8 @@ On February 30, 2021, the dateline is not read: the front matter has a date.
 
 
 @pytest.mark.parametrize("text", [TOML_ALL, YAML_ALL], ids=["TOML", "YAML"])
-def test_every_key(text, settings):
+def test_every_key(text, tmp_path):
+    settings = make_settings(tmp_path, {"zh-Hans-CN": {}})  # issue 15: a configured language
     release = read(text, settings, rel="2021/file-name.md")
 
     assert release.id == "briefing-2021-03-02"
@@ -234,12 +235,22 @@ def test_summary_from_the_first_paragraph_is_cut(tmp_path):
     assert release.summary == "A long first…"
 
 
-@pytest.mark.parametrize("language", ["fr", "en-GB", "zh-Hans-CN", "yue", "EN-us"])
-def test_language(language, settings):
+@pytest.mark.parametrize(
+    ("language", "configured", "stored"),
+    [
+        ("fr", "fr", "fr"),
+        ("en-GB", "en-gb", "en-GB"),
+        ("zh-Hans-CN", "zh-Hans-CN", "zh-Hans-CN"),
+        ("yue", "YUE", "yue"),
+        ("EN-us", "en-US", "en-US"),  # issue 15: stored as configured, canonical
+    ],
+)
+def test_language(language, configured, stored, tmp_path):
+    settings = make_settings(tmp_path, {configured: {}})
     release = read(
         f"---\ntitle: T\nsection: S\ndate: 2020-01-01\nlanguage: {language}\n---\nx\n", settings
     )
-    assert release.language == language
+    assert release.language == stored
 
 
 def test_language_defaults_to_the_site_language(tmp_path):
