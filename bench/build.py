@@ -30,6 +30,9 @@ from feedsvc.ingest import ingest, ingest_files
 from feedsvc.store import Store
 
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+import languages  # noqa: E402 - bench/ is no package: its sibling, found from here
+
 TARGET_RATIO, TARGET_MIB, TARGET_MS = 0.5, 400, 50.0
 HUGO_CONFIG = "config.toml,rss-50.toml,mode-full.toml"
 README_START, README_END = "<!-- figures:start -->", "<!-- figures:end -->"
@@ -139,22 +142,30 @@ def new_releases(gen: list[str], tmp: Path, count: int) -> list[Path]:
 # -- 1. full build ---------------------------------------------------------------------------
 
 
-def full_builds(tmp: Path, corpus: Path, tools: Path, runs: int) -> tuple[Runs, Runs, Path]:
+def full_builds(
+    tmp: Path, corpus: Path, tools: Path, runs: int, bilingual: Path
+) -> tuple[Runs, Runs, Runs, Path, Path]:
+    """Ours, Hugo's, and ours again with every release also in a second language (issue
+    15), in turn each round."""
     ours: Runs = []
     hugo: Runs = []
+    two: Runs = []
     for i in range(1, runs + 1):
         cfg = write_config(tmp / f"ours-{i}", corpus)
         ours_cmd = [sys.executable, "-m", "feedsvc", "build", "--config", str(cfg)]
         ours.append(measure(ours_cmd, cfg.with_name("log")))
+        bi_cfg = languages.add_languages(write_config(tmp / f"bilingual-{i}", bilingual))
+        bi_cmd = [sys.executable, "-m", "feedsvc", "build", "--config", str(bi_cfg)]
+        two.append(measure(bi_cmd, bi_cfg.with_name("log")))
         out = tmp / f"hugo-{i}"
         out.mkdir()
         hugo_cmd = ["hugo", "--quiet", "-s", str(tools / "hugo-site"), "--config", HUGO_CONFIG]
         hugo_cmd += ["--contentDir", f"{corpus}-md", "-d", str(out / "out")]
         hugo.append(measure(hugo_cmd, out / "log"))
-        for name, r in (("ours", ours[-1]), ("hugo", hugo[-1])):
+        for name, r in (("ours", ours[-1]), ("2 languages", two[-1]), ("hugo", hugo[-1])):
             print(f"  run {i} {name}: {r}", flush=True)
     print("  feedsvc said:", cfg.with_name("log").read_text().strip().splitlines()[-1])
-    return ours, hugo, cfg
+    return ours, hugo, two, cfg, bi_cfg
 
 
 # -- 2. incremental --------------------------------------------------------------------------
@@ -174,14 +185,15 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
     settings = load_settings(cfg)
     store = Store.open(database_url(settings))
     clock = SystemClock()
-    site = site_of(settings, store.releases, clock)
+    sites = site_of(settings, store.releases, clock)
+    site = sites.default  # the site's own language: every feed of a one-language corpus
     add, add_scan, scan, full, docs, full_docs = [], [], [], [], [], 0
     try:
         for i, (new, other) in enumerate(zip(news[::2], news[1::2], strict=True), start=1):
             shutil.copy(new, items / new.name)
             t0 = time.perf_counter()
             result = ingest_files(settings, store, clock, [new.name])
-            changed = site.changed_feeds(result.changes)
+            changed = sites.changed_feeds(result.changes)
             t1 = time.perf_counter()
             assert result.changes.added, f"{new.name} was not added"
             add.append(t1 - t0)
@@ -189,7 +201,7 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
             shutil.copy(other, items / other.name)
             t0 = time.perf_counter()
             result = ingest(settings, store, clock)
-            site.changed_feeds(result.changes)
+            sites.changed_feeds(result.changes)
             t1 = time.perf_counter()
             assert result.changes.added, f"{other.name} was not added"
             add_scan.append(t1 - t0)
@@ -216,7 +228,7 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
 # -- 3. report -------------------------------------------------------------------------------
 
 
-def table(n: int, ours: Runs, hugo: Runs, inc: Incremental) -> str:
+def table(n: int, ours: Runs, hugo: Runs, inc: Incremental, extra: list[tuple]) -> str:
     def both(key: str) -> tuple[float, float]:
         return median([getattr(r, key) for r in ours]), median([getattr(r, key) for r in hugo])
 
@@ -237,6 +249,7 @@ def table(n: int, ours: Runs, hugo: Runs, inc: Incremental) -> str:
         (inc_what, add, full, "ms", "<= 50 ms", add <= TARGET_MS),
         ("add 1 release found by a full folder scan + its feeds", add_scan, full, "ms", "—", None),
         ("full folder scan with nothing changed", scan, None, "ms", "—", None),
+        *extra,
     ]
     lines = ["| what | ours (median) | baseline (median) | ratio | target | pass/fail |"]
     lines.append("| --- | ---: | ---: | ---: | --- | --- |")
@@ -285,15 +298,19 @@ def main() -> int:
         t0 = time.perf_counter()
         gen = [sys.executable, str(args.tools / "gen_corpus.py")]
         subprocess.run([*gen, str(args.n), str(corpus)], check=True)
-        news = new_releases(gen, tmp, 2 * args.rounds)
+        news = new_releases(gen, tmp, 3 * args.rounds)
+        bilingual = languages.bilingual_corpus(corpus, tmp)
         print(f"corpus: {args.n:,} releases in {time.perf_counter() - t0:.1f} s", flush=True)
 
-        print(f"1. full build, {args.runs} runs, ours then Hugo each round:", flush=True)
-        ours, hugo, cfg = full_builds(tmp, corpus, args.tools, args.runs)
+        print(f"1. full build, {args.runs} runs, ours, in 2 languages, Hugo each round:")
+        ours, hugo, two, cfg, bi_cfg = full_builds(tmp, corpus, args.tools, args.runs, bilingual)
         print(f"2. incremental, {args.rounds} rounds, on the store of the last full build:")
-        inc = incremental(cfg, corpus, news)
+        inc = incremental(cfg, corpus, news[: 2 * args.rounds])
+        print(f"3. a translation added, {args.rounds} rounds, on the 2-language store:")
+        added = languages.translation_rounds(bi_cfg, bilingual, news[2 * args.rounds :])
+        extra = languages.rows([r.wall for r in ours], [r.wall for r in two], args.n, added)
 
-    text = table(args.n, ours, hugo, inc)
+    text = table(args.n, ours, hugo, inc, extra)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     note = (
         f"Measured {when} on {machine()}; Hugo {hugo_version.split()[1]}. Full builds: "

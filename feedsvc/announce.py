@@ -11,7 +11,14 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from feedsvc import layout
-from feedsvc.config import OutboxSettings, SiteSettings, WebhookSettings, WebSubSettings
+from feedsvc.config import (
+    OutboxSettings,
+    Settings,
+    SiteSettings,
+    WebhookSettings,
+    WebSubSettings,
+)
+from feedsvc.languages import Languages
 from feedsvc.model import Changes, MediaRef, Outgoing, Release, ReleaseEvent, StoredRelease
 from feedsvc.publishing.media import ReleaseMedia, Variant
 from feedsvc.publishing.site import WRITERS
@@ -25,8 +32,10 @@ class Announcer:
         webhooks: tuple[WebhookSettings, ...],
         websub: WebSubSettings,
         outbox: OutboxSettings,
+        languages: Languages | None = None,
     ) -> None:
         self.site = site
+        self.languages = languages or Languages(site)
         self.endpoints = webhooks
         self.hubs = websub.hubs
         self.max_age = dt.timedelta(days=outbox.announce_max_age_days)
@@ -55,8 +64,8 @@ class Announcer:
                     channel="webhook",
                     target=endpoint.url,
                     payload=body,
-                    key=f"{event.type} {event.release.id} {moment.isoformat()} {endpoint.url}",
-                    subject=event.release.id,
+                    key=f"{event.type} {event.release.key} {moment.isoformat()} {endpoint.url}",
+                    subject=event.release.key,
                 )
 
     def _old_news(self, stored: StoredRelease, now: dt.datetime) -> bool:
@@ -67,9 +76,10 @@ class Announcer:
     def _data(self, event: ReleaseEvent) -> dict[str, Any]:
         stored = event.release
         release = stored.release
+        base = self._base_url(stored.scope)
         data: dict[str, Any] = {
             "id": release.id,
-            "url": self.site.base_url + layout.release(release.id),
+            "url": base + layout.release(release.id),
             "title": release.title,
         }
         if event.type == "release.withdrawn":
@@ -82,13 +92,17 @@ class Announcer:
             published=_iso(release.published),
             updated=_iso(stored.updated),
         )
-        data.update(self._files(release))
+        data.update(self._files(release, base))
         return data
 
-    def _files(self, release: Release) -> dict[str, Any]:
+    def _base_url(self, scope: str | None) -> str:
+        """Where the documents of a language scope live (issue 15)."""
+        return self.site.base_url + layout.in_language(scope, "")
+
+    def _files(self, release: Release, base: str) -> dict[str, Any]:
         """Its lead picture and attachments (issue 14), only when it has them: the payload
         of a release without files stays as it was."""
-        base, files = self.site.base_url, dict[str, Any]()
+        files = dict[str, Any]()
         lead = release.lead_image
         if lead is not None:
             widest = _widest(lead)
@@ -129,13 +143,31 @@ class Announcer:
         ]
 
     def topics(self, changes: Changes) -> list[str]:
-        """The URLs of the feeds a change touched: the main feeds and its sections' feeds.
-        Archive pages are not topics anyone subscribes to."""
-        base = self.site.base_url
-        paths = [layout.main_feed(writer.filename) for writer in WRITERS]
-        for slug in sorted(changes.sections):
-            paths += [layout.section_feed(slug, writer.filename) for writer in WRITERS]
-        return [base + path for path in paths]
+        """The URLs of the feeds a change touched: the main feeds and its sections' feeds,
+        in each language it touched (issue 15). Archive pages are not topics anyone
+        subscribes to."""
+        urls = []
+        for language in self.languages:
+            slugs = changes.in_scope(language.scope).sections
+            if not slugs:
+                continue
+            base = self._base_url(language.scope)
+            paths = [layout.main_feed(writer.filename) for writer in WRITERS]
+            for slug in sorted(slugs):
+                paths += [layout.section_feed(slug, writer.filename) for writer in WRITERS]
+            urls += [base + path for path in paths]
+        return urls
+
+
+def announcer_of(settings: Settings) -> Announcer:
+    """The Announcer every composition root makes: the sections it reads (issue 13)."""
+    return Announcer(
+        site=settings.site,
+        webhooks=settings.webhooks,
+        websub=settings.websub,
+        outbox=settings.outbox,
+        languages=Languages(settings.site, settings.languages),
+    )
 
 
 def _widest(picture: MediaRef) -> Variant:

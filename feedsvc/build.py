@@ -18,10 +18,11 @@ from typing import Any
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
+from feedsvc.languages import Languages
 from feedsvc.media import MediaCache
 from feedsvc.publishing.export import ExportStats, staged, write_documents, write_media
 from feedsvc.publishing.media import ReleaseMedia
-from feedsvc.publishing.site import Site
+from feedsvc.publishing.sites import Sites
 from feedsvc.store import open_store
 from feedsvc.store.releases import Releases
 from feedsvc.workers import die_with_parent
@@ -76,10 +77,11 @@ def release_media(settings: Settings) -> ReleaseMedia:
 
 def site_of(
     settings: Settings, releases: Releases, clock: Clock, media: ReleaseMedia | None = None
-) -> Site:
-    """The Site every composition root makes: the settings sections it reads (issue 13)."""
+) -> Sites:
+    """The site, in every language, every composition root makes: the settings sections it
+    reads (issue 13)."""
     s = settings
-    return Site(
+    return Sites(
         releases,
         clock,
         site=s.site,
@@ -88,6 +90,7 @@ def site_of(
         websub=s.websub,
         share=s.share,
         media=media,
+        languages=Languages(s.site, s.languages),
     )
 
 

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
-from feedsvc.announce import Announcer
+from feedsvc.announce import announcer_of
 from feedsvc.build import release_media, site_of
 from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
@@ -57,12 +57,7 @@ class Service:
         private_folder(settings.server.secret_key_file.parent)
         private_folder(settings.server.cache_dir)
         self.store = open_store(settings)
-        self.store.announce = Announcer(
-            site=settings.site,
-            webhooks=settings.webhooks,
-            websub=settings.websub,
-            outbox=settings.outbox,
-        )
+        self.store.announce = announcer_of(settings)
         self.dispatcher = dispatcher(settings, self.store, self.clock, channels)
         # Releases' files (issue 14): variants made once, in a folder `build` shares.
         self.media = release_media(settings)
@@ -85,6 +80,7 @@ class Service:
             rules=settings.share,
             site=settings.site,
             webhooks=settings.webhooks,
+            languages=settings.languages,
         )
         self.metrics = self._metrics()
         # Who reads the feeds (issue 12 item 11): gathered by the web app, stored by a job.

@@ -63,7 +63,7 @@ def test_start_publishes_and_caches_the_seed(service: Service) -> None:
     assert "Wang Yi" in feed(service)
     page = service.cache.get(f"releases/{SEED_ID}/")
     assert isinstance(page, Ready)
-    expected = service.site.release_page(service.store.releases.get(SEED_ID))  # type: ignore[arg-type]
+    expected = service.site.default.release_page(service.store.releases.get(SEED_ID))  # type: ignore[arg-type]
     assert page.body == expected.body
     assert page.media_type == "text/html; charset=utf-8"
     assert page.gzip is not None and page.etag != page.gzip_etag
@@ -187,7 +187,9 @@ def test_cold_documents_follow_changes(service: Service) -> None:
     first = service.cache.get("archive/1/atom.xml")
     assert isinstance(first, Ready)
     assert first.body == next(
-        d.body for d in service.site.archive_documents([1]) if d.path == "archive/1/atom.xml"
+        d.body
+        for d in service.site.default.archive_documents([1])
+        if d.path == "archive/1/atom.xml"
     )
 
 
@@ -203,7 +205,7 @@ def test_a_cold_document_is_rendered_once_then_served_from_disk(
     def no_rendering(*_args: object) -> None:
         raise AssertionError("rendered twice for the same data")
 
-    monkeypatch.setattr(service.site, "release_page", no_rendering)
+    monkeypatch.setattr(service.site.default, "release_page", no_rendering)
     again = service.cache.get("releases/a/")
     assert again == first
 

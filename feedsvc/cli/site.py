@@ -26,9 +26,10 @@ from feedsvc.cli.common import (
 from feedsvc.clock import Clock, FixedClock, SystemClock
 from feedsvc.config import DatabaseSettings, Settings
 from feedsvc.ingest import ingest
-from feedsvc.model import Changes, ReadProblem
+from feedsvc.model import Changes
 from feedsvc.progress import Progress
 from feedsvc.reading import read_folder
+from feedsvc.reading.checks import duplicate_keys, script_warnings, slug_clashes
 from feedsvc.store import open_store
 
 
@@ -80,18 +81,13 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from feedsvc.announce import Announcer
+    from feedsvc.announce import announcer_of
 
     out = (args.out or settings.build.out).resolve()
     started = time.perf_counter()
     with open_store(settings) as store:
         if args.now is None:
-            store.announce = Announcer(
-                site=settings.site,
-                webhooks=settings.webhooks,
-                websub=settings.websub,
-                outbox=settings.outbox,
-            )
+            store.announce = announcer_of(settings)
         bar = Progress("reading")
         result = ingest(settings, store, clock, progress=bar)
         bar.close()
@@ -174,7 +170,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     clients = Clients(settings.server.trusted_proxies)
     routes = ShareRoutes(
-        service.desk, service.site.pages, clients, rules=settings.share, site=settings.site
+        service.desk,
+        service.site.pages,
+        clients,
+        rules=settings.share,
+        site=settings.site,
+        languages=settings.languages,
     )
     app = FeedApp(
         service.cache,
@@ -205,15 +206,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     bar = Progress("checking")
     folder = read_folder(settings, progress=bar)
     bar.close()
-    problems = list(folder.problems)
-    owners: dict[str, str] = {}
-    for release, _ in folder.releases:
-        other = owners.setdefault(release.id, release.source)
-        if other != release.source:
-            problems.append(
-                ReadProblem(release.source, 1, f"id {release.id!r} is already used by {other}")
-            )
-    for problem in sorted(problems, key=lambda p: (p.path, p.line)):
+    releases = [release for release, _ in folder.releases]
+    problems = [*folder.problems, *duplicate_keys(releases), *slug_clashes(releases)]
+    warnings = script_warnings(releases)  # issue 15: said, but not a reason to fail
+    for problem in sorted([*problems, *warnings], key=lambda p: (p.path, p.line)):
         print(shown(settings, problem))
     now = SystemClock().now()
     embargoed = sorted(
@@ -224,8 +220,10 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if problems:
         return EXIT_PROBLEMS
     n = len(folder.releases)
+    said = f" ({len(warnings)} warning{'s' if len(warnings) != 1 else ''})" if warnings else ""
     print(
-        f"{n:,} release{'s' if n != 1 else ''} read, no problems in {display(settings.items.dir)}"
+        f"{n:,} release{'s' if n != 1 else ''} read, no problems in "
+        f"{display(settings.items.dir)}{said}"
     )
     return EXIT_OK
 

@@ -147,6 +147,10 @@ class AtomWriter:
             fe.content(entry.content_html, type="html")
             fe.category([{"term": entry.section}] + [{"term": t} for t in entry.tags])
             fe.feedsvc.links.append({"rel": "alternate", "type": "text/html", "href": entry.url})
+            fe.feedsvc.links.extend(
+                {"rel": "alternate", "type": "text/html", "hreflang": tag, "href": url}
+                for tag, url in entry.translations
+            )
             fe.feedsvc.links.extend(_enclosures(entry))
             fe.feedsvc.title = entry.title
         return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)

@@ -24,10 +24,11 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from feedsvc import layout
-from feedsvc.model import Changes
+from feedsvc.model import Changes, scoped, unscoped
 from feedsvc.publishing.pages import security_headers
 from feedsvc.publishing.site import HTML, Document, Site
 from feedsvc.publishing.sitemap import sitemap_parts
+from feedsvc.publishing.sites import Sites
 from feedsvc.store.releases import Releases
 
 _GZIP_MIN = 256  # bytes; below this gzip costs more than it saves
@@ -164,20 +165,25 @@ class Ready:
 
 class DocumentCache:
     def __init__(
-        self, site: Site, store: Releases, cache_dir: Path, memory_bytes: int = 64 << 20
+        self, sites: Sites, store: Releases, cache_dir: Path, memory_bytes: int = 64 << 20
     ) -> None:
-        self.site = site
+        self.sites = sites
+        self.site = sites.default
         self.store = store
-        self.max_age = site.feeds.ttl_minutes * 60
+        self.max_age = sites.feeds.ttl_minutes * 60
         self.hot: dict[str, Ready] = {}
-        self.errors: dict[Missing, Ready] = {}  # the 404 and 410 pages
+        self.errors: dict[Missing, Ready] = {}  # the 404 and 410 pages (the site's language)
         self.unavailable: Ready | None = None  # the 503 page, while the database is down
-        self.tokens: dict[str, str] = {}  # visible release id -> version of its page
-        self.withdrawn: set[str] = set()  # ids that were public and are not any more
-        self.sections: dict[str, str] = {}
+        # Issue 15: release keys (model.scoped) of every language; the rest by language
+        # scope (None: the site's own).
+        self.tokens: dict[str, str] = {}  # visible release key -> version of its page
+        self.withdrawn: set[str] = set()  # keys that were public and are not any more
+        self.visible: dict[str | None, int] = {}  # visible releases per language
+        self.sections: dict[str | None, dict[str, str]] = {}  # slug -> name, per language
         self.generation = 0  # moves on every change of the visible set
-        self.archive_versions: dict[int, int] = {}
-        self.archive_count = 0
+        self.archive_versions: dict[tuple[str | None, int], int] = {}
+        self.archive_count: dict[str | None, int] = {}
+        self._errors: dict[tuple[str | None, Missing], Ready] = {}
         self._lru: OrderedDict[tuple[object, ...], Ready] = OrderedDict()
         self._lru_bytes = 0
         self._memory_bytes = memory_bytes
@@ -194,48 +200,72 @@ class DocumentCache:
         """Everything from the store, at start."""
         self.tokens = self.store.page_tokens()
         self.withdrawn = self.store.withdrawn_ids()
-        self.sections = dict(self.store.sections())
-        self.archive_count = self.site.archive_pages()
-        self.hot = {doc.path: self._ready(doc) for doc in self.site.assets()}
-        self.hot["404.html"] = self._ready(self.site.not_found_page())  # in the export too
-        self.errors = {
-            Missing.NOT_FOUND: self.hot["404.html"],
-            Missing.GONE: self._ready(
-                Document("410.html", HTML, self.site.pages.simple("410.html"))
-            ),
-        }
+        self.visible = {}
+        for key in self.tokens:
+            scope = unscoped(key)[1]
+            self.visible[scope] = self.visible.get(scope, 0) + 1
+        self.hot = {doc.path: self._ready(doc) for doc in self.sites.assets()}
+        for site in self.sites.all:
+            scope = site.scope
+            self.sections[scope] = dict(site.store.sections())
+            self.archive_count[scope] = site.archive_pages()
+            not_found = self._ready(site.not_found_page())  # in the export too
+            self.hot[not_found.path] = not_found
+            gone = Document(site.prefix + "410.html", HTML, site.pages.simple("410.html"))
+            self._errors[scope, Missing.NOT_FOUND] = not_found
+            self._errors[scope, Missing.GONE] = self._ready(gone)
+            self._refresh_hot(site, set(self.sections[scope]))
+        self.errors = {m: self._errors[None, m] for m in Missing}
         self.unavailable = self._ready(
             Document("503.html", HTML, self.site.pages.simple("503.html"))
         )
-        self._refresh_hot(set(self.sections))
+
+    def error_page(self, missing: Missing, path: str) -> Ready:
+        """The 404 or 410 page in the language of the document at `path`."""
+        scope, _ = layout.split(layout.parse(path, self.sites.prefixed))
+        if scope is None:
+            first = path.partition("/")[0]
+            scope = first if first in self.sites.prefixed else None
+        return self._errors.get((scope, missing)) or self.errors[missing]
 
     def apply(self, changes: Changes) -> None:
         """Bring the cache in line with a change (called by the ingest/publish jobs)."""
         if not changes:
             return
-        ids = set(changes.added + changes.updated + changes.withdrawn + changes.published)
-        fresh = self.store.page_tokens(ids)
+        keys = set(changes.added + changes.updated + changes.withdrawn + changes.published)
+        fresh = self.store.page_tokens(keys)
         stale: list[tuple[object, ...]] = []  # keys no request will ask for again
-        for rid in ids:
-            old = self.tokens.get(rid)
-            if old is not None and fresh.get(rid) != old:
-                stale.append(("release", rid, old))
-            if rid in fresh:
-                self.tokens[rid] = fresh[rid]
-                self.withdrawn.discard(rid)
-            else:
-                self.tokens.pop(rid, None)
-        self.withdrawn |= self.store.withdrawn_ids(ids)
-        # A section, once published, keeps its feed; only the changed ones need a look.
-        self.sections = {**self.sections, **dict(self.store.sections(changes.sections))}
-        for page in self.site.archive_pages_changed(changes):
-            version = self.archive_versions.get(page, 0)
-            stale += [("archive", page, name, version) for name in layout.FEED_FILES]
-            self.archive_versions[page] = version + 1
-        self.archive_count = self.site.archive_pages()
+        for key in keys:
+            old = self.tokens.get(key)
+            if old is not None and fresh.get(key) != old:
+                stale.append(("release", key, old))
+            scope = unscoped(key)[1]
+            if key in fresh:
+                if old is None:
+                    self.visible[scope] = self.visible.get(scope, 0) + 1
+                self.tokens[key] = fresh[key]
+                self.withdrawn.discard(key)
+            elif self.tokens.pop(key, None) is not None:
+                self.visible[scope] -= 1
+        self.withdrawn |= self.store.withdrawn_ids(keys)
         self.generation += 1
-        self.site.prepare_media(ids)  # the feeds about to be rendered give pictures' lengths
-        self._refresh_hot(changes.sections)
+        self.sites.prepare_media(keys)  # the feeds about to be rendered give pictures' lengths
+        for site in self.sites.all:
+            scope = site.scope
+            mine = changes.in_scope(scope)
+            if not mine and not mine.seqs:
+                continue
+            # A section, once published, keeps its feed; only the changed ones need a look.
+            self.sections[scope] = {
+                **self.sections.get(scope, {}),
+                **dict(site.store.sections(mine.sections)),
+            }
+            for page in site.archive_pages_changed(changes):
+                version = self.archive_versions.get((scope, page), 0)
+                stale += [("archive", scope, page, n, version) for n in layout.FEED_FILES]
+                self.archive_versions[scope, page] = version + 1
+            self.archive_count[scope] = site.archive_pages()
+            self._refresh_hot(site, mine.sections)
         # Disk space follows the data, not the number of changes since start.
         for key in stale:
             self._disk_path(key).unlink(missing_ok=True)
@@ -244,12 +274,13 @@ class DocumentCache:
             if folder.name != current:
                 shutil.rmtree(folder, ignore_errors=True)
 
-    def _refresh_hot(self, slugs: set[str]) -> None:
-        docs = list(self.site.main_feeds())
+    def _refresh_hot(self, site: Site, slugs: set[str]) -> None:
+        docs = list(site.main_feeds())
+        sections = self.sections.get(site.scope, {})
         for slug in sorted(slugs):
-            if slug in self.sections:
-                docs.extend(self.site.section_feeds(slug, self.sections[slug]))
-        home = self.site.index_page(1)
+            if slug in sections:
+                docs.extend(site.section_feeds(slug, sections[slug]))
+        home = site.index_page(1)
         if home is not None:
             docs.append(home)
         for doc in docs:
@@ -258,7 +289,7 @@ class DocumentCache:
     def _ready(self, doc: Document) -> Ready:
         """A document ready to serve; a feed with its browser page, rendered from the same
         model at the same moment, so the page changes exactly when the feed does."""
-        page = self.site.feed_page(doc)
+        page = self.sites.feed_page(doc)
         browser = None if page is None else Ready.of(page, self.max_age, for_browser=True)
         return Ready.of(doc, self.max_age, browser)
 
@@ -293,26 +324,35 @@ class DocumentCache:
         numbered document exists is decided from counts kept here, so a request past the
         end is a 404 before anything is read or rendered (issue 11)."""
         # The feeds, the home page, the assets and the 404 page are hot or not at all.
-        match layout.parse(path):
+        scope, target = layout.split(layout.parse(path, self.sites.prefixed))
+        site = self.sites.of(scope)
+        if site is None:
+            return Missing.NOT_FOUND
+        match target:
             case layout.ReleasePage(rid):
-                token = self.tokens.get(rid)
+                key = scoped(rid, scope)
+                token = self.tokens.get(key)
                 if token is None:
-                    return Missing.GONE if rid in self.withdrawn else Missing.NOT_FOUND
-                return ("release", rid, token)
+                    return Missing.GONE if key in self.withdrawn else Missing.NOT_FOUND
+                return ("release", key, token)
             case layout.ArchiveFeed(n, filename):
-                if n > self.archive_count:
+                if n > self.archive_count.get(scope, 0):
                     return Missing.NOT_FOUND
-                return ("archive", n, filename, self.archive_versions.get(n, 0))
+                version = self.archive_versions.get((scope, n), 0)
+                return ("archive", scope, n, filename, version)
             case layout.IndexPage(n):
-                if n > self.site.index_page_count(len(self.tokens)):
+                if n > site.index_page_count(self.visible.get(scope, 0)):
                     return Missing.NOT_FOUND
-                return ("index", n, self.generation)
+                return ("index", scope, n, self.generation)
             case layout.SectionPage(slug):
-                if slug not in self.sections:
+                if slug not in self.sections.get(scope, {}):
                     return Missing.NOT_FOUND
-                return ("section", slug, self.generation)
+                return ("section", scope, slug, self.generation)
             case layout.Sitemap(part):
-                urls = self.site.sitemap_urls(len(self.tokens), len(self.sections))
+                urls = self.sites.sitemap_urls(
+                    [self.visible.get(s.scope, 0) for s in self.sites.all],
+                    [len(self.sections.get(s.scope, {})) for s in self.sites.all],
+                )
                 if part is not None and part > sitemap_parts(urls):
                     return Missing.NOT_FOUND
                 return ("sitemap", layout.sitemap(part), self.generation)
@@ -324,20 +364,23 @@ class DocumentCache:
             stored = self.store.get(str(key[1]))
             if stored is None or stored.withdrawn_at is not None or stored.seq is None:
                 return None
-            return self.site.release_page(stored)
-        if kind == "archive":
-            n, name = int(key[1]), str(key[2])  # type: ignore[call-overload]
-            docs = self.site.archive_documents([n])
-            return next((d for d in docs if d.path == layout.archive_feed(n, name)), None)
-        if kind == "index":
-            return self.site.index_page(int(key[1]))  # type: ignore[call-overload]
-        if kind == "section":
-            slug = str(key[1])
-            return self.site.section_page(slug, self.sections.get(slug, slug))
+            site = self.sites.of(stored.scope)
+            return None if site is None else site.release_page(stored)
         if kind == "sitemap":
-            wanted = str(key[1])
-            entries = self.store.sitemap_entries()
-            return next(self.site.sitemaps(entries, only=wanted), None)
+            return next(self.sites.sitemaps(only=str(key[1])), None)
+        site = self.sites.of(key[1])  # type: ignore[arg-type]
+        if site is None:
+            return None
+        if kind == "archive":
+            n, name = int(key[2]), str(key[3])  # type: ignore[call-overload]
+            docs = site.archive_documents([n])
+            want = site.prefix + layout.archive_feed(n, name)
+            return next((d for d in docs if d.path == want), None)
+        if kind == "index":
+            return site.index_page(int(key[2]))  # type: ignore[call-overload]
+        if kind == "section":
+            slug = str(key[2])
+            return site.section_page(slug, self.sections.get(site.scope, {}).get(slug, slug))
         return None
 
     def _remember(self, key: tuple[object, ...], ready: Ready) -> None:

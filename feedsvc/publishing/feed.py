@@ -58,6 +58,9 @@ class Entry:
     language: str
     pictures: tuple[Picture, ...] = ()  # the lead picture first
     attachments: tuple[Attachment, ...] = ()
+    # Issue 15: the entry's translations, (language tag, absolute URL of its page): Atom
+    # links them (rel="alternate" hreflang, RFC 4287 section 4.2.7.4).
+    translations: tuple[tuple[str, str], ...] = ()
 
     @property
     def image(self) -> Picture | None:

@@ -18,7 +18,7 @@ from email.utils import format_datetime
 from pathlib import Path
 
 from feedsvc import layout
-from feedsvc.model import StoredRelease
+from feedsvc.model import StoredRelease, scoped
 from feedsvc.publishing.cache import DocumentCache, Missing
 from feedsvc.publishing.media import Found, ReleaseMedia, SourceChanged, disposition
 
@@ -50,13 +50,15 @@ class FileLookup:
         self._lock = threading.Lock()
         self._reported: set[tuple[str, str]] = set()  # (source, sha256) logged as changed
 
-    def get(self, target: layout.ReleaseFile) -> ServedFile | Missing:
-        """The file, or why there is none. May read the store and make a variant: call it
-        off the event loop."""
-        token = self.documents.tokens.get(target.id)
+    def get(self, target: layout.ReleaseFile, scope: str | None = None) -> ServedFile | Missing:
+        """The file, or why there is none; `scope`: the language it is asked under (issue
+        15: a translation's files are its own). May read the store and make a variant: call
+        it off the event loop."""
+        key = scoped(target.id, scope)
+        token = self.documents.tokens.get(key)
         if token is None:  # embargoed, unknown, or withdrawn: as its page is
-            return Missing.GONE if target.id in self.documents.withdrawn else Missing.NOT_FOUND
-        stored = self._release(target.id, token)
+            return Missing.GONE if key in self.documents.withdrawn else Missing.NOT_FOUND
+        stored = self._release(key, token)
         found = None if stored is None else self.media.find(stored.release, target.name)
         if stored is None or found is None:
             return Missing.NOT_FOUND
@@ -67,15 +69,15 @@ class FileLookup:
             return Missing.NOT_FOUND  # until the rescan reads the new file
         return _served(found, path, stored.updated, self.documents.max_age, target.name)
 
-    def _release(self, release_id: str, token: str) -> StoredRelease | None:
+    def _release(self, release_key: str, token: str) -> StoredRelease | None:
         """The release as its page shows it: read once per page version, not per request."""
-        key = (release_id, token)
+        key = (release_key, token)
         with self._lock:
             stored = self._releases.get(key)
             if stored is not None:
                 self._releases.move_to_end(key)
                 return stored
-        stored = self.documents.store.get(release_id)
+        stored = self.documents.store.get(release_key)
         if stored is None or stored.withdrawn_at is not None or stored.seq is None:
             return None
         with self._lock:

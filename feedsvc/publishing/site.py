@@ -1,7 +1,9 @@
-"""The site: every document feedsvc publishes, rendered from the store.
+"""The site in one language: every document feedsvc publishes in it, rendered from the
+store (`publishing/sites.py` puts the languages together, issue 15).
 
 Where each lives is `feedsvc.layout`'s, the same for the live server and the static export
-(which writes a folder's document as its index.html).
+(which writes a folder's document as its index.html); a language other than the site's own
+has its documents under its tag (`Language.prefix`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from importlib.resources import files
-from pathlib import Path
 
 from feedsvc import layout
 from feedsvc.clock import Clock
@@ -24,8 +24,9 @@ from feedsvc.config import (
     SiteSettings,
     WebSubSettings,
 )
+from feedsvc.languages import Language, Languages
 from feedsvc.model import Changes, ListedRelease, StoredRelease
-from feedsvc.publishing import sitemap
+from feedsvc.publishing.alternates import Translations
 from feedsvc.publishing.atom import AtomWriter
 from feedsvc.publishing.feed import Entry, Feed, FeedWriter, Tombstone, absolute_links
 from feedsvc.publishing.feed_page import FeedPageWriter
@@ -34,7 +35,7 @@ from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.pages import FeedLink, Pages
 from feedsvc.publishing.release_files import FeedFiles, ReleaseFiles
 from feedsvc.publishing.rss import RssWriter
-from feedsvc.store.releases import Releases
+from feedsvc.store.release_reads import ReleaseReads
 
 WRITERS: tuple[FeedWriter, ...] = (RssWriter(), AtomWriter(), JsonFeedWriter())
 HTML = "text/html; charset=utf-8"
@@ -72,7 +73,7 @@ class Document:
 class Site:
     def __init__(
         self,
-        store: Releases,
+        store: ReleaseReads,
         clock: Clock,
         *,
         site: SiteSettings,
@@ -81,18 +82,31 @@ class Site:
         websub: WebSubSettings,
         share: ShareSettings,
         media: ReleaseMedia | None = None,
+        languages: Languages | None = None,
+        language: Language | None = None,
+        page_maker: Pages | None = None,
     ) -> None:
-        self.site = site
+        # Issue 15: `site` as this language shows it (title, description, language, and a
+        # base_url ending in its folder); `root` as configured, for what exists once.
+        self.languages = languages or Languages(site)
+        self.language = language or self.languages.default
+        self.root = site
+        self.site = self.language.site
+        self.prefix = self.language.prefix
+        self.scope = self.language.scope
         self.feeds = feeds
         self.per_page = pages.per_page
         self.hubs = websub.hubs
-        self.store = store
+        self.store = store.in_language(self.scope)
         self.clock = clock
         # Without media (callers that predate issue 14) pictures are left as the text has them.
         self.media = media
         self.files = ReleaseFiles(media) if media is not None else None
-        self.pages = Pages(site, share, self.files)
+        self.pages = page_maker or Pages(site, share, self.files)
         self._id_prefix = f"tag:{site.id_authority},{site.id_date}:"
+        # Feed ids of another language keep its feeds apart from the site's own.
+        self._id_suffix = "" if self.scope is None else f":{self.scope}"
+        self.translations = Translations(store, self.languages, self.language, site)
         self._epoch = dt.datetime.combine(
             dt.date.fromisoformat(site.id_date), dt.time(), tzinfo=site.tz
         )
@@ -102,16 +116,15 @@ class Site:
     def documents(
         self, part: int = 0, parts: int = 1, progress: Callable[[int], None] | None = None
     ) -> Iterator[Document]:
-        """Every document of the site, or one of `parts` disjoint parts of it (for
-        rendering in parallel processes). Release pages stream from the store."""
+        """Every document of the site in this language, or one of `parts` disjoint parts of
+        it (for rendering in parallel processes). Release pages stream from the store. The
+        assets and the sitemap, which exist once, are `Sites.documents`'."""
+        self.translations.preload()
         if part == 0:
-            yield from self.assets()
             yield from self.main_feeds()
             for slug, name in self.store.sections():
                 yield from self.section_documents(slug, name)
-            listing = self.store.listing()
-            yield from self.index_pages(listing)
-            yield from self.sitemaps([(r.id, r.updated) for r in listing], listing=listing)
+            yield from self.index_pages(self.store.listing())
             yield self.not_found_page()
         yield from self.archive_documents(range(1 + part, self.archive_pages() + 1, parts))
         for done, stored in enumerate(self.store.iter_visible(part=part, parts=parts), start=1):
@@ -121,7 +134,8 @@ class Site:
 
     def changed_feeds(self, changes: Changes) -> list[Document]:
         """The feeds an ingest changed, and nothing else: the main feeds, the sections the
-        changed releases are (or were) in, the archive pages holding them."""
+        changed releases are (or were) in, the archive pages holding them. `changes` is
+        this language's part (Changes.in_scope)."""
         if not changes:
             return []
         docs = list(self.main_feeds())
@@ -144,7 +158,7 @@ class Site:
         """The archive pages a change touches: those holding its releases, and the page
         before each (a page that opens gives the one before it a next-archive link)."""
         size = self.feeds.archive_page_size
-        pages = {(seq - 1) // size + 1 for seq in changes.seqs}
+        pages = {(seq - 1) // size + 1 for scope, seq in changes.seqs if scope == self.scope}
         return pages | {page - 1 for page in pages if page > 1}
 
     # -- feeds -----------------------------------------------------------------------------
@@ -154,7 +168,7 @@ class Site:
         pages = self.archive_pages()
         yield from self._render(
             self._feed(
-                feed_id=self._id_prefix + "feed",
+                feed_id=self._id_prefix + "feed" + self._id_suffix,
                 title=site.title,
                 folder="",
                 home_url=site.base_url,
@@ -169,8 +183,8 @@ class Site:
         folder = layout.section(slug)
         yield from self._render(
             self._feed(
-                feed_id=self._id_prefix + f"feed:section:{slug}",
-                title=f"{site.title}: {name}",
+                feed_id=self._id_prefix + f"feed:section:{slug}" + self._id_suffix,
+                title=f"{site.title}: {self.language.section_name(name)}",
                 folder=folder,
                 home_url=site.base_url + folder,
                 releases=self.store.latest(self.feeds.limit, slug),
@@ -187,6 +201,7 @@ class Site:
         site = self.site
         folder = layout.section(slug)
         listed = [ListedRelease.of(s) for s in self.store.latest(self.feeds.limit, slug)]
+        name = self.language.section_name(name)
         body = self.pages.index(
             listed,
             page=1,
@@ -195,8 +210,9 @@ class Site:
             heading=name,
             feed=FeedLink(f"{site.title}: {name}", site.base_url + folder),
             canonical=site.base_url + folder,
+            alternates=self.translations.links(folder, self.translations.section_scopes(slug)),
         )
-        return Document(folder, HTML, body, modified=_newest(listed))
+        return Document(self.prefix + folder, HTML, body, modified=_newest(listed))
 
     def archive_pages(self) -> int:
         return math.ceil(self.store.max_seq() / self.feeds.archive_page_size)
@@ -211,7 +227,7 @@ class Site:
                 continue
             yield from self._render(
                 self._feed(
-                    feed_id=self._id_prefix + f"feed:archive:{n}",
+                    feed_id=self._id_prefix + f"feed:archive:{n}" + self._id_suffix,
                     title=f"{site.title} (archive page {n})",  # no total: full pages never change
                     folder=layout.archive(n),
                     home_url=site.base_url,
@@ -238,7 +254,8 @@ class Site:
         is_archive: bool = False,
     ) -> Feed:
         site = self.site
-        entries = tuple(self._entry(s) for s in releases)
+        translated = self.translations.scopes([s.id for s in releases])
+        entries = tuple(self._entry(s, translated.get(s.id, ())) for s in releases)
         graves = tuple(
             Tombstone(
                 id=s.tag_uri(site.id_authority),
@@ -270,7 +287,7 @@ class Site:
             hubs=() if is_archive else self.hubs,
         )
 
-    def _entry(self, stored: StoredRelease) -> Entry:
+    def _entry(self, stored: StoredRelease, scopes: Iterable[str] = ()) -> Entry:
         r, site = stored.release, self.site
         url = self.pages.release_url(r.id)
         files = self.files.feed(r, site.base_url) if self.files and r.media else None
@@ -289,6 +306,11 @@ class Site:
             language=r.language,
             pictures=files.pictures,
             attachments=files.attachments,
+            translations=tuple(
+                (a.language.tag, a.url)
+                for a in self.translations.links(layout.release(r.id), set(scopes))
+                if a.translated and not a.current
+            ),
         )
 
     def _render(self, feed: Feed) -> Iterator[Document]:
@@ -299,7 +321,7 @@ class Site:
             # not parse the body.
             links = (*((hub, "hub") for hub in feed.hubs), (feed.url(writer.filename), "self"))
             yield Document(
-                feed.folder + writer.filename,
+                self.prefix + feed.folder + writer.filename,
                 writer.media_type,
                 body,
                 level,
@@ -327,8 +349,10 @@ class Site:
     # -- pages -----------------------------------------------------------------------------
 
     def release_page(self, stored: StoredRelease) -> Document:
-        body = self.pages.release(stored)
-        return Document(layout.release(stored.id), HTML, body, modified=stored.updated)
+        rel = layout.release(stored.id)
+        scopes = self.translations.scopes([stored.id]).get(stored.id, set())
+        body = self.pages.release(stored, alternates=self.translations.links(rel, scopes))
+        return Document(self.prefix + rel, HTML, body, modified=stored.updated)
 
     def index_pages(self, listing: Sequence[ListedRelease]) -> Iterator[Document]:
         """The HTML index, newest first, pages.per_page a page."""
@@ -357,74 +381,12 @@ class Site:
             newer=base + layout.index_page(n - 1) if n > 1 else None,
             older=base + layout.index_page(n + 1) if n < total else None,
             canonical=base_url + layout.index_page(n),
+            alternates=self.translations.links("") if n == 1 else (),
         )
-        return Document(layout.index_page(n), HTML, body, modified=_newest(listed))
-
-    def sitemaps(
-        self,
-        releases: Sequence[tuple[str, dt.datetime]],
-        only: str | None = None,
-        listing: Sequence[ListedRelease] | None = None,
-    ) -> Iterator[Document]:
-        """sitemap.xml from (id, updated) of every visible release, newest first: the index
-        pages, the section pages and the release pages, each with the newest `updated` it
-        shows; a sitemap index past 50,000 URLs. With `only`, just the document at that path
-        (if any). The section pages' dates come from `listing` (every visible release,
-        newest first) when given, else from the store, only for a document that shows
-        them."""
-        base_url = self.site.base_url
-        per_page = self.per_page
-        urls: list[tuple[str, str | None]] = [
-            (
-                base_url + layout.index_page(n),
-                sitemap.day(releases[(n - 1) * per_page : n * per_page]),
-            )
-            for n in range(1, self.index_page_count(len(releases)) + 1)
-        ]
-        sections = self.store.sections()
-        first_section = len(urls)
-        urls += [(base_url + layout.section(slug), None) for slug, _ in sections]
-        end_of_sections = len(urls)
-        urls += [
-            (self.pages.release_url(rid), sitemap.day([(rid, updated)]))
-            for rid, updated in releases
-        ]
-        newest = max((updated for _, updated in releases), default=None)
-
-        def with_section_days(start: int, stop: int) -> None:
-            """Date the section pages among urls[start:stop] (once)."""
-            if start >= end_of_sections or stop <= first_section or not sections:
-                return
-            if listing is None:
-                # A short query a section: the whole listing, summaries and all, held
-                # ~70 MiB more at 100,000 releases for a sitemap served live (issue 12).
-                limit = self.feeds.limit
-                newest = {slug: self.store.newest_updated(slug, limit) for slug, _ in sections}
-                days = {
-                    slug: sitemap.day([(slug, at)]) for slug, at in newest.items() if at is not None
-                }
-            else:
-                days = sitemap.section_days(listing, self.feeds.limit)
-            for i, (slug, _) in enumerate(sections, start=first_section):
-                urls[i] = (urls[i][0], days.get(slug))
-
-        for path, body in sitemap.bodies(urls, only, with_section_days, self.pages, base_url):
-            yield Document(path, XML, body, GZIP_HOT, newest)
-
-    def sitemap_urls(self, visible: int, sections: int) -> int:
-        """How many URLs sitemaps() lists: every index page, every section, every release."""
-        return self.index_page_count(visible) + sections + visible
+        return Document(self.prefix + layout.index_page(n), HTML, body, modified=_newest(listed))
 
     def not_found_page(self) -> Document:
-        return Document(layout.not_found_page(), HTML, self.pages.simple("404.html"))
-
-    def assets(self) -> Iterator[Document]:
-        """The stylesheets shipped with feedsvc; Last-Modified is the installed file's."""
-        static = Path(str(files("feedsvc") / "static"))
-        for name, media_type in ASSETS.items():
-            path = static / name
-            modified = dt.datetime.fromtimestamp(int(path.stat().st_mtime), dt.UTC)
-            yield Document(layout.asset(name), media_type, path.read_bytes(), modified=modified)
+        return Document(self.prefix + layout.not_found_page(), HTML, self.pages.simple("404.html"))
 
 
 def _newest(listed: Sequence[ListedRelease]) -> dt.datetime | None:

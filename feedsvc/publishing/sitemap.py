@@ -1,12 +1,15 @@
 """The sitemaps (sitemaps.org protocol): sitemap.xml, or past SITEMAP_MAX_URLS an index
-of sitemaps/<n>.xml. `Site.sitemaps` lists the URLs; this module dates and splits them."""
+of sitemaps/<n>.xml. `Sites.sitemaps` lists the URLs; this module dates, splits and writes
+them (a page's translations as xhtml:link alternates, issue 15)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
+
+from markupsafe import escape
 
 from feedsvc import layout
 from feedsvc.model import ListedRelease
@@ -14,14 +17,40 @@ from feedsvc.model import ListedRelease
 SITEMAP_MAX_URLS = 50_000  # sitemaps.org protocol limit per file
 
 
-class Writer(Protocol):
-    def sitemap(self, urls: Sequence[tuple[str, str | None]]) -> bytes: ...
+_URLSET = '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9"'
+_XHTML = ' xmlns:xhtml="http://www.w3.org/1999/xhtml"'
 
+
+class Url(NamedTuple):
+    loc: str
+    lastmod: str | None
+    alternates: tuple[tuple[str, str], ...] = ()  # (hreflang, absolute URL), itself included
+
+
+class Writer(Protocol):
     def sitemap_index(self, sitemaps: Sequence[tuple[str, str]]) -> bytes: ...
 
 
+def urlset(urls: Sequence[Url]) -> bytes:
+    """One sitemap document. The xhtml namespace only when a URL has alternates, so a site
+    of one language keeps its bytes."""
+    multilingual = any(u.alternates for u in urls)
+    out = ['<?xml version="1.0" encoding="UTF-8"?>\n', _URLSET, _XHTML if multilingual else "", ">"]
+    for loc, lastmod, alternates in urls:
+        out.append(f"\n<url><loc>{escape(loc)}</loc>")
+        if lastmod:
+            out.append(f"<lastmod>{escape(lastmod)}</lastmod>")
+        for tag, href in alternates:
+            out.append(
+                f'<xhtml:link rel="alternate" hreflang="{escape(tag)}" href="{escape(href)}"/>'
+            )
+        out.append("</url>")
+    out.append("\n</urlset>\n")
+    return "".join(out).encode("utf-8")
+
+
 def bodies(
-    urls: list[tuple[str, str | None]],
+    urls: list[Url],
     only: str | None,
     date_sections: Callable[[int, int], None],
     writer: Writer,
@@ -34,7 +63,7 @@ def bodies(
     if sitemap_parts(len(urls)) == 0:
         if only in (None, main):
             date_sections(0, len(urls))
-            yield main, writer.sitemap(urls)
+            yield main, urlset(urls)
         return
     index = []
     for n, start in enumerate(range(0, len(urls), SITEMAP_MAX_URLS), start=1):
@@ -43,10 +72,10 @@ def bodies(
         if only in (None, path, main):
             date_sections(start, stop)
         chunk = urls[start:stop]
-        lastmod = max((day for _, day in chunk if day), default="")
+        lastmod = max((u.lastmod for u in chunk if u.lastmod), default="")
         index.append((base_url + path, lastmod))
         if only in (None, path):
-            yield path, writer.sitemap(chunk)
+            yield path, urlset(chunk)
     if only in (None, main):
         yield main, writer.sitemap_index(index)
 

@@ -248,11 +248,15 @@ class FeedApp:
         off the event loop."""
         loop = asyncio.get_running_loop()
         files = self.files
-        target = layout.parse(rel) if files is not None else None
+        language, target = (
+            layout.split(layout.parse(rel, self.cache.sites.prefixed))
+            if files is not None
+            else (None, None)
+        )
         found: Ready | ServedFile | Missing
         try:
             if files is not None and isinstance(target, layout.ReleaseFile):  # issue 14
-                found = await loop.run_in_executor(self.pool, files.get, target)
+                found = await loop.run_in_executor(self.pool, files.get, target, language)
             else:
                 found = await loop.run_in_executor(self.pool, self.cache.get, rel)
         except Exception as e:
@@ -260,7 +264,7 @@ class FeedApp:
                 raise
             return await self._unavailable(send, e, method, rel, self._route(rel))
         if isinstance(found, Missing):
-            return await self._missing(send, found, method)
+            return await self._missing(send, found, method, rel)
         if isinstance(found, ServedFile):  # streamed from disk, never held whole
             status, size = await self.file_sender.send(scope, receive, send, method, found)
         else:
@@ -270,7 +274,7 @@ class FeedApp:
     def _route(self, rel: str) -> str:
         route = self._routes.get(rel)
         if route is None:
-            route = route_of(rel)
+            route = route_of(rel, self.cache.sites.prefixed)
             if len(self._routes) > 10_000:
                 self._routes.clear()
             self._routes[rel] = route
@@ -285,8 +289,8 @@ class FeedApp:
                 self._accept_cache[accept] = known
         return known
 
-    async def _missing(self, send: Send, missing: Missing, method: str) -> Answer:
-        page = self.cache.errors.get(missing)
+    async def _missing(self, send: Send, missing: Missing, method: str, rel: str = "") -> Answer:
+        page = self.cache.error_page(missing, rel) if self.cache.errors else None
         body = page.body if page is not None else b"not found\n"
         headers = basic(b"text/html; charset=utf-8", body)
         headers.append((b"cache-control", b"public, max-age=%d" % _ERROR_MAX_AGE))

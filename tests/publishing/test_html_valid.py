@@ -51,7 +51,7 @@ def test_every_page_passes_the_nu_html_checker(
     assert len(pages) >= 12  # home, 404, 9 releases, 2 sections
     # The pages a browser gets for a feed (issue 12 item 3), main, section and archive.
     site = newsroom.site
-    browser = [site.feed_page(d) for d in docs if d.feed is not None]
+    browser = [site.default.feed_page(d) for d in docs if d.feed is not None]
     assert len(browser) >= 9
     pages += [p for p in browser if p is not None]
     out = tmp_path / "pages"

@@ -58,7 +58,7 @@ def test_a_change_prepares_its_visible_pictures_before_the_feeds_render(
     site = room.site()
     cache = DocumentCache(site, newsroom.store.releases, tmp_path / "docs")
     order: list[str] = []
-    real_prepare, real_feeds = ReleaseMedia.prepare, type(site).main_feeds
+    real_prepare, real_feeds = ReleaseMedia.prepare, type(site.default).main_feeds
 
     def prepare(self, refs, workers):
         refs = list(refs)
@@ -70,7 +70,7 @@ def test_a_change_prepares_its_visible_pictures_before_the_feeds_render(
         return real_feeds(self)
 
     monkeypatch.setattr(ReleaseMedia, "prepare", prepare)
-    monkeypatch.setattr(type(site), "main_feeds", main_feeds)
+    monkeypatch.setattr(type(site.default), "main_feeds", main_feeds)
     cache.apply(Changes(added=["signing", "plain", "report"], sections={"news"}))
     assert order[:2] == ["prepare:detail.png,photo.jpg,report.pdf,statement.pdf", "feeds"]
     assert all(widest_made(room.media, room.refs).values())

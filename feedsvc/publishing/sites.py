@@ -1,0 +1,210 @@
+"""The site in all its languages (issue 15): one `Site` per language, and what exists once
+(the assets, the sitemap listing every language's pages with their alternates).
+
+A site of one language is a `Sites` with one `Site`: its documents and bytes are what they
+were before languages existed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from feedsvc import layout
+from feedsvc.clock import Clock
+from feedsvc.config import (
+    FeedsSettings,
+    PagesSettings,
+    ShareSettings,
+    SiteSettings,
+    WebSubSettings,
+)
+from feedsvc.languages import Languages
+from feedsvc.model import Changes, ListedRelease
+from feedsvc.publishing import sitemap
+from feedsvc.publishing.media import ReleaseMedia
+from feedsvc.publishing.pages import Pages
+from feedsvc.publishing.site import ASSETS, GZIP_HOT, XML, Document, Site
+from feedsvc.store.release_reads import ReleaseReads
+
+
+@dataclass(frozen=True)
+class _Listed:
+    """One language's part of the sitemap: where its section pages sit among the URLs,
+    dated only when a sitemap document showing them is made."""
+
+    site: Site
+    sections: list[tuple[str, str]]
+    first: int  # index of its first section page among the URLs
+    listing: Sequence[ListedRelease] | None
+
+
+class Sites:
+    def __init__(
+        self,
+        store: ReleaseReads,
+        clock: Clock,
+        *,
+        site: SiteSettings,
+        feeds: FeedsSettings,
+        pages: PagesSettings,
+        websub: WebSubSettings,
+        share: ShareSettings,
+        media: ReleaseMedia | None = None,
+        languages: Languages | None = None,
+    ) -> None:
+        self.languages = languages or Languages(site)
+        self.root = site
+        self.store = store
+        self.feeds = feeds
+        sections = dict(site=site, feeds=feeds, pages=pages, websub=websub, share=share)
+        self.default = Site(store, clock, media=media, languages=self.languages, **sections)
+        self.all: tuple[Site, ...] = (
+            self.default,
+            *(
+                Site(
+                    store,
+                    clock,
+                    media=media,
+                    languages=self.languages,
+                    language=language,
+                    page_maker=self.default.pages.in_language(language),
+                    **sections,
+                )
+                for language in self.languages.others
+            ),
+        )
+        self._by_scope = {s.scope: s for s in self.all}
+        self.prefixed = self.languages.prefixed  # layout.parse's languages
+
+    @property
+    def pages(self) -> Pages:
+        """The default language's pages."""
+        return self.default.pages
+
+    def of(self, scope: str | None) -> Site | None:
+        """The Site of a language scope (None: the site's own), or None."""
+        return self._by_scope.get(scope)
+
+    # -- everything ------------------------------------------------------------------------
+
+    def documents(
+        self, part: int = 0, parts: int = 1, progress: Callable[[int], None] | None = None
+    ) -> Iterator[Document]:
+        """Every document of every language, or one of `parts` disjoint parts of them."""
+        if part == 0:
+            yield from self.assets()
+            yield from self.sitemaps()
+        for site in self.all:
+            yield from site.documents(part, parts, progress)
+
+    def changed_feeds(self, changes: Changes) -> list[Document]:
+        """The feeds a change touched, in each language it touched."""
+        return [
+            doc for site in self.all for doc in site.changed_feeds(changes.in_scope(site.scope))
+        ]
+
+    def feed_page(self, doc: Document) -> Document | None:
+        """The browser page of a feed document, in the feed's language (Site.feed_page)."""
+        first = doc.path.partition("/")[0]
+        site = self.of(first) if first in self.prefixed else self.default
+        return (site or self.default).feed_page(doc)
+
+    def prepare_media(self, keys: Iterable[str]) -> int:
+        return self.default.prepare_media(keys)
+
+    # -- what exists once ------------------------------------------------------------------
+
+    def assets(self) -> Iterator[Document]:
+        """The stylesheets shipped with feedsvc; Last-Modified is the installed file's."""
+        static = Path(str(files("feedsvc") / "static"))
+        for name, media_type in ASSETS.items():
+            path = static / name
+            modified = dt.datetime.fromtimestamp(int(path.stat().st_mtime), dt.UTC)
+            yield Document(layout.asset(name), media_type, path.read_bytes(), modified=modified)
+
+    def sitemap_urls(self, visible: Sequence[int], sections: Sequence[int]) -> int:
+        """How many URLs sitemaps() lists: every language's index pages, sections and
+        releases (visible and sections: counts per language, in the order of `all`)."""
+        return sum(
+            site.index_page_count(v) + n
+            for site, v, n in zip(self.all, visible, sections, strict=True)
+        ) + sum(visible)
+
+    def sitemaps(self, only: str | None = None) -> Iterator[Document]:
+        """sitemap.xml: every language's index pages, section pages and release pages, each
+        with the newest `updated` it shows, a release's translations as xhtml:link
+        alternates (Google's hreflang in sitemaps); a sitemap index past 50,000 URLs. With
+        `only`, just the document at that path (if any)."""
+        urls: list[sitemap.Url] = []
+        parts: list[_Listed] = []
+        moments: list[dt.datetime] = []
+        whole = only is None  # the export: read each language's listing once
+        for site in self.all:
+            listing = site.store.listing() if whole else None
+            entries = (
+                [(r.id, r.updated) for r in listing] if listing else site.store.sitemap_entries()
+            )
+            urls += _index_urls(site, entries)
+            sections = site.store.sections()
+            parts.append(_Listed(site, sections, len(urls), listing))
+            urls += [sitemap.Url(site.site.base_url + layout.section(s), None) for s, _ in sections]
+            translated = site.translations.scopes([rid for rid, _ in entries])
+            for rid, updated in entries:
+                alternates = (
+                    tuple(
+                        (a.language.tag, a.url)
+                        for a in site.translations.links(layout.release(rid), translated.get(rid))
+                        if a.translated
+                    )
+                    if rid in translated
+                    else ()
+                )
+                urls.append(
+                    sitemap.Url(
+                        site.pages.release_url(rid), sitemap.day([(rid, updated)]), alternates
+                    )
+                )
+            moments.extend(updated for _, updated in entries)
+        newest = max(moments, default=None)
+
+        def with_section_days(start: int, stop: int) -> None:
+            for listed in parts:
+                end = listed.first + len(listed.sections)
+                if start >= end or stop <= listed.first or not listed.sections:
+                    continue
+                days = _section_days(listed, self.feeds.limit)
+                for i, (slug, _) in enumerate(listed.sections, start=listed.first):
+                    urls[i] = urls[i]._replace(lastmod=days.get(slug))
+
+        pages = self.default.pages
+        for path, body in sitemap.bodies(urls, only, with_section_days, pages, self.root.base_url):
+            yield Document(path, XML, body, GZIP_HOT, newest)
+
+
+def _index_urls(site: Site, entries: Sequence[tuple[str, dt.datetime]]) -> list[sitemap.Url]:
+    per_page, base_url = site.per_page, site.site.base_url
+    return [
+        sitemap.Url(
+            base_url + layout.index_page(n),
+            sitemap.day(entries[(n - 1) * per_page : n * per_page]),
+        )
+        for n in range(1, site.index_page_count(len(entries)) + 1)
+    ]
+
+
+def _section_days(listed: _Listed, limit: int) -> dict[str, str]:
+    if listed.listing is not None:
+        return sitemap.section_days(listed.listing, limit)
+    # A short query a section: the whole listing, summaries and all, held ~70 MiB more at
+    # 100,000 releases for a sitemap served live (issue 12).
+    store = listed.site.store
+    days = {}
+    for slug, _ in listed.sections:
+        at = store.newest_updated(slug, limit)
+        if at is not None and (day := sitemap.day([(slug, at)])) is not None:
+            days[slug] = day
+    return days
