@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import gzip
 import shutil
 import subprocess
@@ -216,3 +218,26 @@ def test_check_names_each_release_under_embargo(office: Path, capsys, monkeypatc
         "scheduled: later at 2031-03-01 16:00 +08:00 (Asia/Shanghai)",
         "3 releases read, no problems in items",
     ]
+
+
+def test_share_names_the_release_in_a_language_of_the_site(office: Path, capsys) -> None:
+    """Issue 15: `feedsvc share --language zh` shares the Chinese version (its email in
+    Chinese); a language the site lacks is a usage error naming the option."""
+    config = office / "config.toml"
+    config.write_text(config.read_text() + '\n[languages.zh]\ntitle = "外交部新闻发布"\n')
+    (office / "items" / f"{SEED_ID}.zh.md").write_text(
+        "---\ntitle: 王毅：中俄是动荡国际形势中的稳定力量\nsection: 外交部新闻\n"
+        "date: 2020-09-11T10:00:00+08:00\n---\n2020年9月11日，王毅在莫斯科会见记者。\n",
+        encoding="utf-8",
+    )
+    assert run(office, "build") == 0
+    capsys.readouterr()
+    assert run(office, "share", SEED_ID, "--language", "fr", "--to", "a@example.org") == 2
+    assert "--language: 'fr' is not a language of the site" in capsys.readouterr().err
+    assert run(office, "share", SEED_ID, "--language", "ZH", "--to", "friend@example.org") == 0
+    assert run(office, "outbox", "dispatch") == 0
+    [mail] = (office / "var" / "mail" / "new").iterdir()
+    message = email.message_from_bytes(mail.read_bytes(), policy=email.policy.default)
+    assert "王毅：中俄是动荡国际形势中的稳定力量" in str(message["Subject"])
+    body = message.get_body(("plain",))
+    assert body is not None and "阅读全文：https://press.example.org/s/" in body.get_content()

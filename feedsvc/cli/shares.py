@@ -16,6 +16,9 @@ def add_commands(commands: Commands) -> None:
     share = commands.add_parser("share", help="suggest a release to someone by email")
     config_option(share)
     share.add_argument("release", metavar="RELEASE_ID")
+    share.add_argument(
+        "--language", metavar="TAG", help="the release in this language of the site (issue 15)"
+    )
     share.add_argument("--to", action="append", required=True, metavar="EMAIL")
     share.add_argument("--from-name", help="shown as '<name> via <site title>'")
     share.add_argument("--from-email", help="the Reply-To address")
@@ -31,12 +34,24 @@ def add_commands(commands: Commands) -> None:
 
 
 def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
+    from feedsvc.languages import Languages
     from feedsvc.sharing.desk import ShareDesk, ShareRefused
     from feedsvc.sharing.keys import Signer, load_key
     from feedsvc.sharing.requests import ShareInvalid, parse
 
+    language = None
+    if args.language is not None:
+        found = Languages(settings.site, settings.languages).get(args.language)
+        if found is None:
+            print(
+                f"feedsvc: --language: {args.language!r} is not a language of the site",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        language = found.scope
     raw = {
         "release": args.release,
+        "language": language,
         "to": args.to,
         "from_name": args.from_name,
         "from_email": args.from_email,
@@ -59,6 +74,7 @@ def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
             rules=settings.share,
             site=settings.site,
             webhooks=settings.webhooks,
+            languages=settings.languages,
         )
         try:
             receipt = desk.share_now(request)

@@ -1,17 +1,22 @@
-"""HTML pages and the sitemap, from Jinja2 templates with autoescaping on."""
+"""HTML pages and the sitemap, from Jinja2 templates with autoescaping on; in each language
+of the site (issue 15): its strings from the catalogs (i18n.py), its dates from CLDR."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 
 from feedsvc import layout
 from feedsvc.config import ShareSettings, SiteSettings
+from feedsvc.i18n import format_date, template_callables, translations
+from feedsvc.languages import Alternate, Language, Languages
 from feedsvc.model import ListedRelease, StoredRelease
 from feedsvc.publishing.mailto import mailto_link
 from feedsvc.publishing.release_files import PageFiles, ReleaseFiles
@@ -33,25 +38,11 @@ def security_headers(form_action: bytes) -> tuple[tuple[bytes, bytes], ...]:
     )
 
 
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-
-
-def longdate(value: dt.datetime) -> str:
-    """'September 11, 2020', whatever the process locale."""
-    return f"{_MONTHS[value.month - 1]} {value.day}, {value.year}"
+@pass_context
+def longdate(context: Context, value: dt.datetime) -> str:
+    """'September 11, 2020', '2020年9月11日': the date as the page's language writes it
+    (CLDR through Babel, issue 15), whatever the process locale."""
+    return format_date(value, context.get("date_locale") or "en")
 
 
 @dataclass(frozen=True)
@@ -61,10 +52,17 @@ class FeedLink:
 
 
 class Pages:
+    """The site's pages in one language; `in_language` gives them in another, sharing the
+    one compiled environment (six languages do not cost six compilations)."""
+
     def __init__(
-        self, site: SiteSettings, share: ShareSettings, files: ReleaseFiles | None = None
+        self,
+        site: SiteSettings,
+        share: ShareSettings,
+        files: ReleaseFiles | None = None,
+        language: Language | None = None,
     ) -> None:
-        self.site = site
+        self.root = site  # as configured: assets, the sitemap and the share API live there
         self.share = share
         self.files = files
         self.env = Environment(
@@ -74,33 +72,59 @@ class Pages:
             keep_trailing_newline=True,
             # Templates ship with the package: no stat() of them on every render.
             auto_reload=False,
+            extensions=["jinja2.ext.i18n"],
         )
+        # gettext/ngettext come with each render's context (i18n.template_callables).
+        self.env.newstyle_gettext = True  # type: ignore[attr-defined]
         self.env.filters["longdate"] = longdate
         # Templates build their links with the URL layout, as the code does (issue 13).
         self.env.globals["layout"] = layout
+        self._release = self.env.get_template("release.html")
+        self._index = self.env.get_template("index.html")
+        self._speak(language or Languages(site).default)
+
+    def in_language(self, language: Language) -> Pages:
+        """These pages in `language`: the same environment and templates."""
+        if language == self.language:
+            return self
+        other = copy.copy(self)
+        other._speak(language)
+        return other
+
+    def _speak(self, language: Language) -> None:
+        self.language = language
+        self.site = site = language.site
+        self.translations = translations(language.tag)
         self.base: dict[str, Any] = {
             "site": site,
             "base_path": site.base_path,
-            "lang": site.language,
+            "root_path": self.root.base_path,
+            # The site's own language as configured: a one-language site keeps its bytes.
+            "lang": self.root.language if language.default else language.tag,
+            "dir": language.direction,
+            "date_locale": language.tag,
+            "section_name": language.section_name,
+            "alternates": (),
+            # The share form's token is asked for the release in this language.
+            "token_language": "" if language.default else "&language=" + language.tag,
+            **template_callables(self.translations),
         }
         self.main_feed = FeedLink(site.title, site.base_url)
-        self._release = self.env.get_template("release.html")
-        self._index = self.env.get_template("index.html")
 
     def release_url(self, release_id: str) -> str:
         return self.site.base_url + layout.release(release_id)
 
-    def release(self, stored: StoredRelease) -> bytes:
+    def release(self, stored: StoredRelease, alternates: Sequence[Alternate] = ()) -> bytes:
         r = stored.release
         tz = self.site.tz
         url = self.release_url(r.id)
         section_feed = FeedLink(
-            f"{self.site.title}: {r.section}",
+            f"{self.site.title}: {self.language.section_name(r.section)}",
             self.site.base_url + layout.section(r.section_slug),
         )
         files = self._files(stored)
         html = self._release.render(
-            **{**self.base, "lang": r.language},
+            **{**self.base, "lang": r.language, "alternates": alternates},
             r=r,
             url=url,
             canonical=url,
@@ -128,6 +152,7 @@ class Pages:
             stored.release,
             lambda rid, name: base_path + layout.release_file(rid, name),
             lambda rid, name: base_url + layout.release_file(rid, name),  # og:image: absolute
+            self.language.tag,
         )
 
     def index(
@@ -140,9 +165,10 @@ class Pages:
         heading: str | None = None,
         feed: FeedLink | None = None,
         canonical: str | None = None,
+        alternates: Sequence[Alternate] = (),
     ) -> bytes:
         html = self._index.render(
-            **self.base,
+            **{**self.base, "alternates": alternates},
             releases=releases,
             tz=self.site.tz,
             page=page,
@@ -156,7 +182,7 @@ class Pages:
         return html.encode("utf-8")
 
     def simple(self, name: str) -> bytes:
-        """A page with no data of its own: 404.html, 410.html."""
+        """A page with no data of its own, in the language: 404.html, 410.html, 503.html."""
         html = self.env.get_template(name).render(**self.base, feeds=[self.main_feed])
         return html.encode("utf-8")
 

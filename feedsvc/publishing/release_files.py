@@ -13,7 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from babel.units import format_unit
+
 from feedsvc import layout
+from feedsvc.i18n import locale
 from feedsvc.media import MediaError
 from feedsvc.model import MediaRef, Release
 from feedsvc.publishing.feed import Attachment, Picture
@@ -66,9 +69,11 @@ class ReleaseFiles:
         self.media = media
         self._lengths: dict[str, int] = {}
 
-    def page(self, release: Release, url_of: UrlOf, card_url_of: UrlOf) -> PageFiles:
+    def page(
+        self, release: Release, url_of: UrlOf, card_url_of: UrlOf, language: str = "en"
+    ) -> PageFiles:
         lead, body = self._figures_html(release, url_of)
-        downloads = self.downloads(release, url_of)
+        downloads = self.downloads(release, url_of, language)
         return PageFiles(lead, body, self.card(release, card_url_of), downloads)
 
     def feed(self, release: Release, base_url: str) -> FeedFiles:
@@ -115,13 +120,13 @@ class ReleaseFiles:
         card = self.media.card(lead)
         return Card(url_of(release.id, card.name), card.width or 0, card.height or 0, lead.alt)
 
-    def downloads(self, release: Release, url_of: UrlOf) -> list[Download]:
+    def downloads(self, release: Release, url_of: UrlOf, language: str = "en") -> list[Download]:
         return [
             Download(
                 title=ref.title or ref.name,
                 url=url_of(release.id, ref.name),
                 kind=kind_label(ref.name),
-                size=size_label(ref.size),
+                size=size_label(ref.size, language),
                 media_type=ref.media_type,
             )
             for ref in release.attachments
@@ -191,12 +196,16 @@ def kind_label(name: str) -> str:
     return name.rpartition(".")[2].upper()
 
 
-def size_label(size: int) -> str:
-    """Decimal units, as file managers show them: '812 bytes', '48 kB', '1.2 MB'."""
+def size_label(size: int, language: str = "en") -> str:
+    """Decimal units, as file managers show them, in the page's language (CLDR units
+    through Babel, issue 15): '812 bytes', '48.2 kB', '1.2 MB'; '1,2 Mo'; '812字节'."""
     if size < 1000:
-        return f"{size} bytes" if size != 1 else "1 byte"
-    for unit, scale in (("kB", 1e3), ("MB", 1e6), ("GB", 1e9)):
+        return format_unit(size, "digital-byte", length="long", locale=locale(language))
+    for unit, scale in (("kilobyte", 1e3), ("megabyte", 1e6), ("gigabyte", 1e9)):
         value = size / scale
-        if value < 999.95 or unit == "GB":
-            return f"{value:.0f} {unit}" if value >= 100 else f"{value:.1f} {unit}"
+        if value < 999.95 or unit == "gigabyte":
+            pattern = "#,##0" if value >= 100 else "#,##0.0"
+            return format_unit(
+                value, f"digital-{unit}", length="short", format=pattern, locale=locale(language)
+            )
     raise AssertionError("unreachable")

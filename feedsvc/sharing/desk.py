@@ -20,13 +20,14 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import Future
 from typing import Any
 
 from feedsvc import layout
 from feedsvc.clock import Clock
-from feedsvc.config import ShareSettings, SiteSettings, WebhookSettings
-from feedsvc.model import Outgoing, Release, StoredRelease, is_release_id
+from feedsvc.config import LanguageSettings, ShareSettings, SiteSettings, WebhookSettings
+from feedsvc.model import Outgoing, Release, StoredRelease, is_release_id, scoped, unscoped
 from feedsvc.sharing.keys import Signer, address_hash, ip_hash, network_of, new_id
 from feedsvc.sharing.letter import Letters, Recipient
 from feedsvc.sharing.outcomes import EXPIRED, NO_RELEASE, Reason, Receipt, ShareRefused, refused
@@ -36,6 +37,11 @@ from feedsvc.store import Store
 from feedsvc.store.shares import PendingShare, Refusal
 
 _REMEMBER_SECONDS = 2.0
+
+
+def release_key(request: ShareRequest) -> str:
+    """The release a request shares: its id in the language web/ checked (issue 15)."""
+    return scoped(request.release, request.language)
 
 
 class ShareDesk:
@@ -48,6 +54,7 @@ class ShareDesk:
         rules: ShareSettings,
         site: SiteSettings,
         webhooks: tuple[WebhookSettings, ...] = (),
+        languages: Mapping[str, LanguageSettings] | None = None,
     ) -> None:
         self.rules = rules
         self.site = site  # the emails' sender name and links
@@ -56,7 +63,8 @@ class ShareDesk:
         self.shares = store.shares
         self.signer = signer
         self.clock = clock
-        self.letters = Letters(site)
+        # Issue 15: each email in the language of the release shared (Settings.languages).
+        self.letters = Letters(site, languages)
         self._writer = GroupWriter(
             lambda batch, now: self.shares.accept(batch, now, self.rules), clock.now
         )
@@ -66,20 +74,21 @@ class ShareDesk:
 
     # -- tokens ----------------------------------------------------------------------------
 
-    def token(self, release_id: str, client_ip: str) -> str | None:
-        """A fresh form token for a visible release; None for any other."""
-        found = self.form(release_id, client_ip)
+    def token(self, key: str, client_ip: str) -> str | None:
+        """A fresh form token for a visible release (its key: model.scoped); None for any
+        other."""
+        found = self.form(key, client_ip)
         return None if found is None else found[1]
 
-    def form(self, release_id: str, client_ip: str) -> tuple[StoredRelease, str] | None:
+    def form(self, key: str, client_ip: str) -> tuple[StoredRelease, str] | None:
         """A visible release and a fresh token for its form, good only from the network
         that asked for it (issue 11: tokens harvested by one machine were spent by the
         browsers of many)."""
-        stored = self._visible(release_id)
+        stored = self._visible(key)
         if stored is None:
             return None
         issued = int(self.clock.now().timestamp() * 1000)  # ms: min_fill is in fractions
-        payload = f"{release_id}|{issued}|{secrets.token_hex(8)}|{self._network(client_ip)}"
+        payload = f"{key}|{issued}|{secrets.token_hex(8)}|{self._network(client_ip)}"
         return stored, self.signer.sign("share", payload)
 
     def _network(self, client_ip: str) -> str:
@@ -87,7 +96,8 @@ class ShareDesk:
         return self.signer.digest("network", network_of(client_ip))[:16]
 
     def sent(self, share_id: str) -> tuple[StoredRelease, int] | None:
-        """The release a share was for, and how many addresses it went to."""
+        """The release a share was for (in the language shared), and how many addresses it
+        went to."""
         found = self.shares.get(share_id)
         if found is None:
             return None
@@ -99,7 +109,7 @@ class ShareDesk:
         if payload is None:
             return None
         parts = payload.rsplit("|", 3)
-        if len(parts) != 4 or parts[0] != request.release or not parts[1].isdigit():
+        if len(parts) != 4 or parts[0] != release_key(request) or not parts[1].isdigit():
             return None
         if not hmac.compare_digest(parts[3], self._network(client_ip)):
             return None  # fetched from another network: refused like an expired token
@@ -119,7 +129,7 @@ class ShareDesk:
             self.count("refused_token")
             done.set_exception(ShareRefused(Reason.BAD_TOKEN, EXPIRED))
             return done
-        stored = self._visible(request.release)
+        stored = self._visible(release_key(request))
         if stored is None:
             self.count("refused_release")
             done.set_exception(ShareRefused(Reason.UNKNOWN_RELEASE, NO_RELEASE))
@@ -156,7 +166,7 @@ class ShareDesk:
     def share_now(self, request: ShareRequest) -> Receipt:
         """A share by an operator (`feedsvc share`): no form token and no per-client or
         overall limits; the per-recipient limit and the suppression list still hold."""
-        stored = self._visible(request.release)
+        stored = self._visible(release_key(request))
         if stored is None:
             raise ShareRefused(Reason.UNKNOWN_RELEASE, f"no published release {request.release!r}")
         pending = self._pending(request, stored, new_id(), "operator", by_operator=True)
@@ -186,7 +196,8 @@ class ShareDesk:
         release = stored.release
         return PendingShare(
             id=share_id,
-            release_id=release.id,
+            # The release's key: the store checks that this language's version is visible.
+            release_id=release.key,
             nonce=nonce,
             ip_hash=ip_hash(self.signer, client_ip),
             sender_name=request.from_name,
@@ -235,23 +246,23 @@ class ShareDesk:
             out.append(Outgoing("webhook", endpoint.url, body, key, subject=share_id))
         return out
 
-    def _visible(self, release_id: str) -> StoredRelease | None:
+    def _visible(self, key: str) -> StoredRelease | None:
         """The release, if visible, remembered for a few seconds: a popular release is
         shared many times a second, and the writer checks visibility again in the
         transaction that stores the share (a withdrawal is never missed, only an edit of
         the title can lag a moment behind in an email)."""
-        if not is_release_id(release_id):
+        if not is_release_id(unscoped(key)[0]):
             return None  # no release has such an id (and PostgreSQL refuses a NUL in text)
         now = time.monotonic()
-        known = self._releases.get(release_id)
+        known = self._releases.get(key)
         if known is not None and known[0] > now:
             return known[1]
-        stored = self.store.releases.get(release_id)
+        stored = self.store.releases.get(key)
         if stored is not None and (stored.seq is None or stored.withdrawn_at is not None):
             stored = None
         if len(self._releases) > 1024:
             self._releases.clear()
-        self._releases[release_id] = (now + _REMEMBER_SECONDS, stored)
+        self._releases[key] = (now + _REMEMBER_SECONDS, stored)
         return stored
 
     def totals(self) -> tuple[int, int]:

@@ -1,11 +1,13 @@
 """The email a share sends: one letter a recipient, rendered from templates/email/ with its
 own unsubscribe link, and checked before the share is accepted (issue 11: refused now
-rather than accepted and then dead)."""
+rather than accepted and then dead). It is written in the language of the release shared,
+with the site's title in that language (issue 15)."""
 
 from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +15,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from feedsvc.channels import PermanentFailure
 from feedsvc.channels.email import check as check_email
-from feedsvc.config import SiteSettings
-from feedsvc.model import Outgoing, Release
+from feedsvc.config import LanguageSettings, SiteSettings
+from feedsvc.i18n import N_, template_callables, translations
+from feedsvc.languages import Language, Languages
+from feedsvc.model import Outgoing, Release, unscoped
 from feedsvc.sharing.links import defang
 from feedsvc.sharing.outcomes import Reason, ShareRefused
 from feedsvc.sharing.requests import ShareRequest
@@ -32,14 +36,21 @@ class Recipient:
 
 
 class Letters:
-    def __init__(self, site: SiteSettings) -> None:
+    def __init__(
+        self, site: SiteSettings, languages: Mapping[str, LanguageSettings] | None = None
+    ) -> None:
         self.site = site  # the emails' sender name
+        self.languages = Languages(site, languages)
         env = Environment(
             loader=PackageLoader("feedsvc", "templates"),
             autoescape=select_autoescape(["html"]),
             keep_trailing_newline=True,
             auto_reload=False,
+            extensions=["jinja2.ext.i18n"],
         )
+        # gettext/ngettext come with each render's context: letters in two languages may
+        # be composed at once (i18n.template_callables).
+        env.newstyle_gettext = True  # type: ignore[attr-defined]
         self._text = env.get_template("email/share.txt")
         self._html = env.get_template("email/share.html")
 
@@ -54,15 +65,23 @@ class Letters:
     ) -> list[tuple[str, Outgoing]]:
         """One email a recipient (keyed by the address's hash); ShareRefused(UNSENDABLE)
         when no email can carry the release."""
-        site = self.site
+        language = self.language_of(release)
+        site = language.site
+        catalog = translations(language.tag)
         sender = request.from_name
-        display = f"{sender} via {site.title}" if sender else site.title
+        display = (
+            catalog.gettext("%(sender)s via %(site)s") % {"sender": sender, "site": site.title}
+            if sender
+            else site.title
+        )
         # A title's line or paragraph separators (and controls) would make a subject no
         # email can carry; anything else in it is encoded (RFC 2047).
         title = " ".join(_HEADER_BREAKS.sub(" ", release.title).split())
-        who = sender or (site.title if by_operator else "Someone")
-        subject = f"{who} suggests: {title}"
+        who = sender or (site.title if by_operator else catalog.gettext("Someone"))
+        subject = catalog.gettext("%(who)s suggests: %(title)s") % {"who": who, "title": title}
         context: dict[str, Any] = {
+            **template_callables(catalog),
+            "dir": language.direction,
             "site": site,
             "release": release,
             "link": link,
@@ -93,6 +112,11 @@ class Letters:
             emails.append((recipient.digest, outgoing))
         return emails
 
+    def language_of(self, release: Release) -> Language:
+        """The language the release is written in, as the site has it configured; the
+        site's own for a language no longer configured."""
+        return self.languages.get(unscoped(release.key)[1]) or self.languages.default
+
 
 def _check_sendable(payload: dict[str, Any], release: Release) -> None:
     try:
@@ -101,5 +125,5 @@ def _check_sendable(payload: dict[str, Any], release: Release) -> None:
         # Refused now rather than accepted and then dead (issue 11).
         log.error("release %s cannot be shared by email: %s", release.id, e)
         raise ShareRefused(
-            Reason.UNSENDABLE, "this release cannot be sent by email", field="release"
+            Reason.UNSENDABLE, N_("this release cannot be sent by email"), field="release"
         ) from None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
+from feedsvc.i18n import N_
 from feedsvc.store.shares import Refusal
 
 
@@ -36,9 +37,10 @@ class ShareRefused(Exception):
         self.field = field
 
 
-EXPIRED = "the form expired or was already sent: load it again"
-NO_RELEASE = "no such release"
-TOO_MANY = "too many suggestions for now: try again later"
+# In English as str (the JSON API, logs); a page says them in its language (i18n.Message).
+EXPIRED = N_("the form expired or was already sent: load it again")
+NO_RELEASE = N_("no such release")
+TOO_MANY = N_("too many suggestions for now: try again later")
 
 
 def refused(refusal: Refusal) -> ShareRefused:

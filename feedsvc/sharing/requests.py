@@ -17,10 +17,12 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 
 from feedsvc.config import ShareSettings
+from feedsvc.i18n import N_
 from feedsvc.sharing.keys import canonical_address
 from feedsvc.sharing.links import carries_link
 
-FIELDS = ("release", "to", "from_name", "from_email", "message", "token", "website")
+# `language` (issue 15): the release in that language of the site (web/ checks the tag).
+FIELDS = ("release", "language", "to", "from_name", "from_email", "message", "token", "website")
 NAME_MAX_CHARS = 64
 ADDRESS_MAX_CHARS = 254  # RFC 5321 4.5.3.1.3, as a path
 _BREAKS = {"\r", "\n", "\x00"}
@@ -64,6 +66,9 @@ class ShareRequest:
     message: str | None  # plain text, LF line ends
     token: str
     trapped: bool  # the honeypot field was filled in: a bot
+    # Issue 15: as sent, until web/ makes it the configured tag of a language other than
+    # the site's own (model.scoped), or None for the site's own.
+    language: str | None = None
 
 
 def parse(raw: Mapping[str, Any], rules: ShareSettings) -> ShareRequest:
@@ -78,17 +83,18 @@ def _well_formed(raw: Mapping[str, Any]) -> tuple[ShareRequest, list[tuple[int, 
     bad: dict[str, str] = {}
     unknown = sorted(set(raw) - set(FIELDS))
     for name in unknown:
-        bad[name] = "unknown field"
+        bad[name] = N_("unknown field")
     release = _text(raw, "release", bad)
+    language = _text(raw, "language", bad)
     token = _text(raw, "token", bad)
     from_name = _text(raw, "from_name", bad)
     from_email = _text(raw, "from_email", bad)
     message = _text(raw, "message", bad, lines=True)
     recipients = _targets(raw, bad)
     if release is None and "release" not in bad:
-        bad["release"] = "missing"
+        bad["release"] = N_("missing")
     if token is None and "token" not in bad:
-        bad["token"] = "missing: fetch one from /api/shares/token"
+        bad["token"] = N_("missing: fetch one from /api/shares/token")
     if bad:
         raise ShareInvalid(Invalid.MALFORMED, bad)
     draft = ShareRequest(
@@ -99,6 +105,7 @@ def _well_formed(raw: Mapping[str, Any]) -> tuple[ShareRequest, list[tuple[int, 
         message=message,
         token=token,  # type: ignore[arg-type]
         trapped=bool(raw.get("website")),
+        language=language,
     )
     return draft, recipients
 
@@ -110,15 +117,15 @@ def _targets(raw: Mapping[str, Any], bad: dict[str, str]) -> list[tuple[int, str
     if isinstance(targets, str):
         targets = [targets]
     if targets is None:
-        bad["to"] = "give at least one email address"
+        bad["to"] = N_("give at least one email address")
     elif not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
-        bad["to"] = "must be a list of email addresses"
+        bad["to"] = N_("must be a list of email addresses")
     elif any(c in t for t in targets for c in _BREAKS):
-        bad["to"] = "must not contain line breaks or NUL characters"
+        bad["to"] = N_("must not contain line breaks or NUL characters")
     else:
         recipients = [(n, t.strip()) for n, t in enumerate(targets) if t.strip()]
         if not recipients:
-            bad["to"] = "give at least one email address"
+            bad["to"] = N_("give at least one email address")
         return recipients
     return []
 
@@ -131,13 +138,13 @@ def _text(
     if value is None:
         return None
     if not isinstance(value, str):
-        bad[name] = "must be a string"
+        bad[name] = N_("must be a string")
         return None
     if "\x00" in value or (not lines and ("\r" in value or "\n" in value)):
-        bad[name] = "must not contain line breaks or NUL characters"
+        bad[name] = N_("must not contain line breaks or NUL characters")
         return None
     if not value.isprintable() and any(_forbidden(c, lines) for c in value):
-        bad[name] = "must not contain control characters or line separators"
+        bad[name] = N_("must not contain control characters or line separators")
         return None
     return value.strip() or None
 
@@ -152,8 +159,8 @@ def _acceptable(
     from_email = None
     if draft.from_email is not None:
         checked = _address(draft.from_email)
-        if checked.startswith("!"):
-            wrong["from_email"] = checked[1:]
+        if isinstance(checked, Problem):
+            wrong["from_email"] = checked.problem
         else:
             from_email = checked
     if draft.from_name is not None and (problem := _name_problem(draft.from_name)):
@@ -162,7 +169,9 @@ def _acceptable(
     if message is not None:
         message = message.replace("\r\n", "\n").replace("\r", "\n")
         if len(message) > rules.message_max_chars:
-            wrong["message"] = f"Use at most {rules.message_max_chars} characters."
+            wrong["message"] = N_(
+                "Use at most %(count)d characters.", count=rules.message_max_chars
+            )
     if wrong:
         raise ShareInvalid(Invalid.UNACCEPTABLE, wrong, at)
     return replace(draft, to=to, from_email=from_email, message=message)
@@ -177,14 +186,14 @@ def _recipients(
     """The `to` addresses normalised, one a mailbox; the first wrong one into `wrong` and
     its position into `at`."""
     if len(recipients) > rules.max_recipients:
-        wrong["to"] = f"Give at most {rules.max_recipients} addresses."
+        wrong["to"] = N_("Give at most %(count)d addresses.", count=rules.max_recipients)
         return ()
     normalised: list[str] = []
     mailboxes: set[str] = set()
     for position, address in recipients:
         checked = _address(address)
-        if checked.startswith("!"):
-            wrong["to"] = checked[1:]
+        if isinstance(checked, Problem):
+            wrong["to"] = checked.problem
             at["to"] = position
             break
         # victim@ and victim+1@ are one mailbox: one email, counted once.
@@ -197,23 +206,37 @@ def _recipients(
 
 def _name_problem(name: str) -> str | None:
     if len(name) > NAME_MAX_CHARS:
-        return f"Use at most {NAME_MAX_CHARS} characters."
+        return N_("Use at most %(count)d characters.", count=NAME_MAX_CHARS)
     if carries_link(name):
         # The name stands in From, the subject and both bodies of an email to a stranger:
         # no link may ride in it (issue 11).
-        return "Give your name only, without a web or email address."
+        return N_("Give your name only, without a web or email address.")
     return None
 
 
-def _address(text: str) -> str:
-    """The normalised address, or '!' and why it is not one."""
+@dataclass(frozen=True)
+class Problem:
+    problem: str  # why a text is not an email address
+
+
+def _address(text: str) -> str | Problem:
+    """The normalised address, or why it is not one."""
     if len(text) > ADDRESS_MAX_CHARS:
-        return f"!{_shorten(text)} is longer than an email address can be."
+        return Problem(
+            N_("%(address)s is longer than an email address can be.", address=_shorten(text))
+        )
     try:
         # No DNS in the request path: deliverability is the SMTP server's to judge.
         checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as e:
-        return f"!{_shorten(text)} is not an email address. {e}"
+        # email_validator says why in English; the sentence before it is translated.
+        return Problem(
+            N_(
+                "%(address)s is not an email address. %(detail)s",
+                address=_shorten(text),
+                detail=str(e),
+            )
+        )
     # The ASCII form (Punycode domain): what SMTP without SMTPUTF8 carries. A local part
     # that is not ASCII was refused above (allow_smtputf8=False).
     return checked.ascii_email or checked.normalized

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from feedsvc.i18n import N_
 from feedsvc.sharing.desk import Reason, ShareRefused
 from feedsvc.sharing.requests import Invalid
 from feedsvc.web.asgi import Headers
@@ -25,3 +26,16 @@ def retry_after(refused: ShareRefused) -> Headers:
     if refused.reason is Reason.LIMITED:
         return [(b"retry-after", str(refused.retry_after).encode())]
     return []
+
+
+# What the form's pages say (a page says them in its language: i18n.Message).
+AGAIN = N_("To keep this form from being used for spam, please check it and press Send again.")
+LIMITED = N_("Too many suggestions have been sent from here for now. Please try again later.")
+UNAVAILABLE_API = "the suggestion could not be stored just now: please try again in a moment"
+UNAVAILABLE = N_("The suggestion could not be stored just now: please try again in a moment.")
+NO_SUCH_RELEASE = N_("There is no such release.")
+NOT_FROM_PAGE = N_("Send the form from its page.")
+TOO_MUCH_FORM = N_("That is more than a form holds.")
+TOO_MUCH = N_("Too much.")
+GARBLED = N_("The form arrived garbled.")
+NO_LANGUAGE = N_("not a language of this site")

@@ -4,7 +4,8 @@ click-through, and one-click unsubscribe. Nothing here is cached by anyone.
     GET  api/shares/token?release=ID     -> 200 {"token", "min_fill_seconds", "expires_in"}
     POST api/shares   (application/json) -> 202 {"id"}
     GET  api/openapi.json                -> the API described (OpenAPI 3.1)
-    GET  releases/ID/share               -> the form on a page of its own
+    GET  releases/ID/share               -> the form on a page of its own (zh/releases/ID/share:
+                                            the release in that language, issue 15)
     POST releases/ID/share (form)        -> 303 shares/SHARE/ | the form again, with errors
     GET  shares/SHARE/                   -> "your suggestion is on its way"
     GET  s/SHARE                         -> 303 to the release (a click-through, counted)
@@ -17,19 +18,37 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from feedsvc import layout
-from feedsvc.config import ShareSettings, SiteSettings
+from feedsvc.config import LanguageSettings, ShareSettings, SiteSettings
+from feedsvc.i18n import N_, Message
+from feedsvc.languages import Languages
+from feedsvc.model import scoped, unscoped
 from feedsvc.publishing.pages import Pages, security_headers
 from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
 from feedsvc.sharing.requests import ShareInvalid, parse
 from feedsvc.store.outage import OUTAGES, is_unreachable
 from feedsvc.web.asgi import Answer, Receive, Scope, Send, TooLarge, header, read_body, respond
 from feedsvc.web.clients import Clients
-from feedsvc.web.refusals import INVALID_STATUS, REFUSED_STATUS, retry_after
+from feedsvc.web.refusals import (
+    AGAIN,
+    GARBLED,
+    INVALID_STATUS,
+    LIMITED,
+    NO_LANGUAGE,
+    NOT_FROM_PAGE,
+    REFUSED_STATUS,
+    TOO_MUCH,
+    TOO_MUCH_FORM,
+    UNAVAILABLE,
+    UNAVAILABLE_API,
+    retry_after,
+)
+from feedsvc.web.share_pages import ShareForm, SharePages
 
 MAX_BODY = 16 * 1024
 # The access log's and /metrics' labels of these routes, from the URL layout.
@@ -52,16 +71,18 @@ class ShareRoutes:
         *,
         rules: ShareSettings,
         site: SiteSettings,
+        languages: Mapping[str, LanguageSettings] | None = None,
     ) -> None:
         self.rules = rules
         self.desk = desk
         self.pages = pages
+        # Issue 15: the form, its errors and the confirmation in each language of the site,
+        # with the one compiled environment of `pages`.
+        self.languages = Languages(site, languages)
+        self.said = SharePages(pages, self.languages, rules)
         self.base_path = site.base_path
         self.clients = clients  # the limits and tokens key on the address it decides
         self.origin = site_origin(site.base_url)
-        self._form = pages.env.get_template("share.html")
-        self._sent = pages.env.get_template("share_sent.html")
-        self._unsubscribe = pages.env.get_template("unsubscribe.html")
         self._openapi = files("feedsvc").joinpath("static/openapi.json").read_bytes()
 
     async def __call__(
@@ -69,7 +90,12 @@ class ShareRoutes:
     ) -> Answer | None:
         """Answer a share route, or None when `rel` is not one."""
         reading = method in ("GET", "HEAD")
-        match layout.parse(rel):
+        tag, target = layout.split(layout.parse(rel, self.languages.prefixed))
+        if tag is not None and not isinstance(target, layout.ShareForm):
+            return None  # another document of a language: not a share route
+        # Only ever a configured language: the tag in the path is never echoed as sent.
+        language = self.languages.get(tag) or self.languages.default
+        match target:
             case layout.Api("shares") if method == "POST":
                 if (why := self._cross_site(scope)) is not None:
                     return await self._json(send, 403, {"error": why}, _SHARES)
@@ -91,12 +117,14 @@ class ShareRoutes:
             case layout.Unsubscribe():
                 return await self._unsubscribe_route(scope, receive, send, method)
             case layout.ShareForm(release_id):
+                form = ShareForm(release_id, language)
                 if method == "POST":
                     if (why := self._cross_site(scope)) is not None:
-                        return await self._html(send, 403, self._problem(why), _FORM)
-                    return await self._form_share(scope, receive, send, release_id)
+                        page = self.said.problem(language, why)
+                        return await self._html(send, 403, page, _FORM)
+                    return await self._form_share(scope, receive, send, form)
                 if reading:
-                    return await self._form_page(scope, send, method, release_id)
+                    return await self._form_page(scope, send, method, form)
                 return await self._not_allowed(send, b"GET, HEAD, POST")
             case layout.ShareSent(share_id) if reading:
                 return await self._sent_page(send, method, share_id)
@@ -114,8 +142,13 @@ class ShareRoutes:
             return await self._json(
                 send, 400, _error("release is missing", {"release": "missing"}), _TOKEN
             )
+        language = self.said.language((query.get("language") or [None])[0])
+        if language is None:
+            body = _error("check the fields", {"language": NO_LANGUAGE})
+            return await self._json(send, 400, body, _TOKEN)
+        key = scoped(release, language.scope)
         loop = asyncio.get_running_loop()
-        token = await loop.run_in_executor(None, self.desk.token, release, self._client(scope))
+        token = await loop.run_in_executor(None, self.desk.token, key, self._client(scope))
         if token is None:
             return await self._json(send, 404, {"error": "no such release"}, _TOKEN)
         rules = self.rules
@@ -146,7 +179,7 @@ class ShareRoutes:
         if not isinstance(data, dict):
             return await self._json(send, 400, {"error": "send a JSON object"}, route)
         try:
-            request = parse(data, self.rules)
+            request = self.said.in_language(parse(data, self.rules))
             receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
         except ShareInvalid as e:
             status = INVALID_STATUS[e.kind]
@@ -157,60 +190,59 @@ class ShareRoutes:
             return await self._json(send, status, body, route, headers=retry_after(e))
         except Exception as e:  # the database is locked or down: nothing was stored
             _not_stored(e)
-            return await self._json(send, 503, {"error": _UNAVAILABLE}, route, headers=_LATER)
+            body = {"error": UNAVAILABLE_API}
+            return await self._json(send, 503, body, route, headers=_LATER)
         return await self._json(send, 202, {"id": receipt.id}, route)
 
     # -- the form ------------------------------------------------------------------------------
 
-    async def _form_page(self, scope: Scope, send: Send, method: str, release_id: str) -> Answer:
-        page = await self._render_form(scope, release_id, {}, {}, None)
+    async def _form_page(self, scope: Scope, send: Send, method: str, form: ShareForm) -> Answer:
+        page = await self._render_form(scope, form, {}, {}, None)
         if page is None:
-            return await self._html(send, 404, self._missing(), _FORM, method)
+            return await self._html(send, 404, self.said.missing(form.language), _FORM, method)
         return await self._html(send, 200, page, _FORM, method)
 
     async def _form_share(
-        self, scope: Scope, receive: Receive, send: Send, release_id: str
+        self, scope: Scope, receive: Receive, send: Send, form: ShareForm
     ) -> Answer:
-        route = _FORM
+        route, language = _FORM, form.language
         ctype = header(scope, b"content-type").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
-            return await self._html(send, 415, self._problem("Send the form from its page."), route)
+            return await self._html(send, 415, self.said.problem(language, NOT_FROM_PAGE), route)
         try:
             raw = await read_body(scope, receive, MAX_BODY)
         except TooLarge:
-            return await self._html(
-                send, 413, self._problem("That is more than a form holds."), route
-            )
+            return await self._html(send, 413, self.said.problem(language, TOO_MUCH_FORM), route)
         try:
             fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
         except (UnicodeDecodeError, ValueError):
-            return await self._html(send, 400, self._problem("The form arrived garbled."), route)
+            return await self._html(send, 400, self.said.problem(language, GARBLED), route)
         values: dict[str, Any] = {k: v[0] for k, v in fields.items() if k != "to"}
         values["to"] = fields.get("to", [])
-        values["release"] = release_id
+        # The release and its language come from the path, whatever the body says.
+        values["release"] = form.release_id
+        values["language"] = language.scope
         try:
             request = parse(values, self.rules)
             receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
         except ShareInvalid as e:
             if set(e.fields) == {"token"}:  # no JavaScript: the form again, with a token
-                return await self._form_again(scope, send, release_id, values, {}, _AGAIN, 200)
+                return await self._form_again(scope, send, form, values, {}, AGAIN, 200)
             errors: dict[str, Any] = dict(e.fields)
             errors["to@"] = e.at.get("to", 0)  # which of the address inputs is wrong
             status = INVALID_STATUS[e.kind]
-            return await self._form_again(scope, send, release_id, values, errors, None, status)
+            return await self._form_again(scope, send, form, values, errors, None, status)
         except ShareRefused as e:
             status = REFUSED_STATUS[e.reason]
             if e.reason is Reason.UNKNOWN_RELEASE:
-                return await self._html(send, status, self._missing(), route)
+                return await self._html(send, status, self.said.missing(language), route)
             # A bad token: the form again, with a fresh one (as when no token was sent).
-            notice = {Reason.LIMITED: _LIMITED, Reason.UNSENDABLE: str(e)}.get(e.reason, _AGAIN)
+            notice = {Reason.LIMITED: LIMITED, Reason.UNSENDABLE: str(e)}.get(e.reason, AGAIN)
             extra = retry_after(e)
-            return await self._form_again(
-                scope, send, release_id, values, {}, notice, status, extra
-            )
+            return await self._form_again(scope, send, form, values, {}, notice, status, extra)
         except Exception as e:  # the database is locked or down: nothing was stored
             _not_stored(e)
-            page = self._problem(_UNAVAILABLE.capitalize() + ".")
+            page = self.said.problem(language, UNAVAILABLE)
             return await self._html(send, 503, page, route, headers=_LATER)
         location = self.base_path + layout.share_sent(receipt.id)
         headers = [(b"location", location.encode()), (b"content-length", b"0")]
@@ -220,57 +252,51 @@ class ShareRoutes:
         self,
         scope: Scope,
         send: Send,
-        release_id: str,
+        form: ShareForm,
         values: dict[str, Any],
-        errors: dict[str, str],
+        errors: dict[str, Any],
         notice: str | None,
         status: int,
         extra: list[tuple[bytes, bytes]] | None = None,
     ) -> Answer:
-        page = await self._render_form(scope, release_id, values, errors, notice)
+        page = await self._render_form(scope, form, values, errors, notice)
         if page is None:
-            return await self._html(send, 404, self._missing(), _FORM)
+            return await self._html(send, 404, self.said.missing(form.language), _FORM)
         return await self._html(send, status, page, _FORM, headers=extra)
 
     async def _render_form(
         self,
         scope: Scope,
-        release_id: str,
+        form: ShareForm,
         values: dict[str, Any],
-        errors: dict[str, str],
+        errors: dict[str, Any],
         notice: str | None,
     ) -> bytes | None:
         loop = asyncio.get_running_loop()
-        found = await loop.run_in_executor(None, self.desk.form, release_id, self._client(scope))
+        key = scoped(form.release_id, form.language.scope)
+        found = await loop.run_in_executor(None, self.desk.form, key, self._client(scope))
         if found is None:
             return None
         stored, token = found
-        return self._form.render(
-            **self.pages.base,
-            r=stored.release,
-            rules=self.rules,
-            values=values,
-            errors=errors,
-            token=token,
-            notice=notice,
-        ).encode()
+        return self.said.form(form.language, stored, token, values, errors, notice)
 
     async def _sent_page(self, send: Send, method: str, share_id: str) -> Answer:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, self.desk.sent, share_id)
         if found is None:
-            return await self._html(send, 404, self._missing(), _SENT, method)
-        stored, count = found
-        page = self._sent.render(**self.pages.base, r=stored.release, count=count).encode()
+            return await self._html(send, 404, self.said.missing(), _SENT, method)
+        page = self.said.sent(*found)  # in the language of the release shared (issue 15)
         return await self._html(send, 200, page, _SENT, method)
 
     async def _click(self, send: Send, method: str, share_id: str) -> Answer:
         loop = asyncio.get_running_loop()
-        release_id = await loop.run_in_executor(None, self.desk.click, share_id)
-        if release_id is None:
-            return await self._html(send, 404, self._missing(), _CLICK, method)
+        key = await loop.run_in_executor(None, self.desk.click, share_id)
+        if key is None:
+            return await self._html(send, 404, self.said.missing(), _CLICK, method)
         self.desk.count("clicked")
-        location = self.base_path + layout.release(release_id)
+        release_id, scope = unscoped(key)
+        # The release in the language shared: its page under that language's folder.
+        location = self.base_path + self.said.of_scope(scope).prefix + layout.release(release_id)
         headers = [(b"location", location.encode()), (b"content-length", b"0"), *_SECURITY]
         return await respond(send, 303, headers, b"", method, _CLICK)
 
@@ -285,19 +311,17 @@ class ShareRoutes:
         if method in ("GET", "HEAD"):
             # A GET never unsubscribes: link checkers and mail scanners open every link.
             state = "ask" if self.desk.unsubscribe_token_ok(token) else "bad"
-            page = self._unsubscribe.render(**self.pages.base, state=state, token=token).encode()
+            page = self.said.unsubscribe(state, token)
             return await self._html(send, 200 if state == "ask" else 400, page, route, method)
         if method != "POST":
             return await self._not_allowed(send, b"GET, HEAD, POST")
         try:
             await read_body(scope, receive, MAX_BODY)
         except TooLarge:
-            return await self._html(send, 413, self._problem("Too much."), route)
+            return await self._html(send, 413, self.said.problem(None, TOO_MUCH), route)
         loop = asyncio.get_running_loop()
         done = await loop.run_in_executor(None, self.desk.unsubscribe, token)
-        page = self._unsubscribe.render(
-            **self.pages.base, state="done" if done else "bad", token=""
-        ).encode()
+        page = self.said.unsubscribe("done" if done else "bad", "")
         return await self._html(send, 200 if done else 400, page, route)
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -305,7 +329,7 @@ class ShareRoutes:
     def _client(self, scope: Scope) -> str:
         return self.clients.address(scope)
 
-    def _cross_site(self, scope: Scope) -> str | None:
+    def _cross_site(self, scope: Scope) -> Message | None:
         """Why a share post is refused as coming from another site, or None.
 
         Browsers say where a request comes from: `Origin` on every POST, and
@@ -318,19 +342,17 @@ class ShareRoutes:
         if origin == "null" and fetch_site == "same-origin":
             origin = ""  # a page of ours under a strict referrer policy (Fetch 3.2.5)
         if origin and origin.rstrip("/").lower() != self.origin:
-            return f"shares are accepted only from pages of {self.origin}, not from {origin[:100]}"
+            return N_(
+                "shares are accepted only from pages of %(site)s, not from %(origin)s",
+                site=self.origin,
+                origin=origin[:100],
+            )
         if fetch_site == "cross-site":
-            return f"shares are accepted only from pages of {self.origin}, not from another site"
+            return N_(
+                "shares are accepted only from pages of %(site)s, not from another site",
+                site=self.origin,
+            )
         return None
-
-    def _missing(self) -> bytes:
-        return self._problem("There is no such release.")
-
-    def _problem(self, text: str) -> bytes:
-        page = self._unsubscribe.environment.from_string(
-            '{% extends "base.html" %}{% block main %}<p role="alert">{{ text }}</p>{% endblock %}'
-        )
-        return page.render(**self.pages.base, text=text).encode()
 
     async def _html(
         self,
@@ -366,11 +388,8 @@ class ShareRoutes:
         return await respond(send, 405, headers, body, "POST", "other")
 
 
-_UNAVAILABLE = "the suggestion could not be stored just now: please try again in a moment"
 _LATER = [(b"retry-after", b"5")]
 log = logging.getLogger("feedsvc.share")
-_LIMITED = "Too many suggestions have been sent from here for now. Please try again later."
-_AGAIN = "To keep this form from being used for spam, please check it and press Send again."
 
 
 def site_origin(base_url: str) -> str:

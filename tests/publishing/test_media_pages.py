@@ -42,7 +42,7 @@ def room(newsroom: Newsroom, tmp_path: Path) -> MediaRoom:
 
 @pytest.fixture
 def page(room: MediaRoom) -> bytes:
-    return room.site().release_page(room.newsroom.store.releases.get("signing")).body
+    return room.site().default.release_page(room.newsroom.store.releases.get("signing")).body
 
 
 def names(room: MediaRoom, ref: str) -> list[str]:
@@ -169,6 +169,16 @@ def test_only_pictures_of_the_release_are_rewritten() -> None:
 )  # fmt: skip
 def test_sizes_read_as_people_write_them(size: int, label: str) -> None:
     assert size_label(size) == label
+
+
+@pytest.mark.parametrize(
+    ("language", "size", "label"),
+    [("zh", 812, "812字节"), ("fr", 1_234_567, "1,2\u202fMo"), ("ru", 48_213, "48,2 кБ")],
+)
+def test_sizes_read_as_people_of_the_page_s_language_write_them(
+    language: str, size: int, label: str
+) -> None:
+    assert size_label(size, language) == label  # CLDR through Babel (issue 15)
 
 
 @pytest.mark.sqlite_only
