@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import page_errors, screenshot
+from tests.browser.test_share_form import mail_to, sent_url
 from tests.conftest import newsroom_text
 from tests.web.conftest import CLEAN_EXIT, Server, wait_for
 
@@ -30,7 +31,12 @@ AR = (
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv = Server(
         tmp_path_factory.mktemp("languages"),
-        {"languages.zh": {"title": "外交部新闻发布"}, "languages.ar": {"title": "المكتب الصحفي"}},
+        {
+            "languages.zh": {"title": "外交部新闻发布"},
+            "languages.ar": {"title": "المكتب الصحفي"},
+            "share": {"min_fill_seconds": 0.5},
+            "outbox": {"tick_seconds": 0.25},
+        },
     )
     english = newsroom_text(
         "Wang Yi Meets Russian Foreign Minister Lavrov",
@@ -93,4 +99,32 @@ def test_the_chinese_page_shows_its_date_in_chinese_and_switches_to_english(
     page.wait_for_url(server.base + "/ar/")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.get_by_role("link", name="الوزير يلتقي نظيره الروسي في موسكو")).to_be_visible()
+    assert errors == []
+
+
+def test_a_reader_shares_the_chinese_release_and_the_friend_gets_it_in_chinese(
+    server: Server, page: Page
+) -> None:
+    errors = page_errors(page)
+    page.goto(server.base + "/zh/releases/lavrov/")
+    form = page.locator("section.share form.share-form")
+    expect(form).to_have_attribute("action", "/zh/releases/lavrov/share")
+    friend = page.get_by_label("朋友的电子邮件地址", exact=True)
+    friend.click()
+    friend.press_sequentially("pengyou@example.org")
+    expect(form.locator("input[name=token]")).not_to_have_value("")
+    name = page.get_by_label("您的姓名（选填）", exact=True)
+    name.click()
+    name.press_sequentially("小王")
+    page.wait_for_timeout(700)
+    form.get_by_role("button", name="发送").click()
+    page.wait_for_url(sent_url(server))
+    expect(page.locator("html")).to_have_attribute("lang", "zh")
+    email = mail_to(server, "pengyou@example.org")
+    assert email["Subject"] is not None and "王毅会见俄罗斯外长拉夫罗夫" in email["Subject"]
+    [sender] = email["From"].addresses
+    assert "外交部新闻发布" in sender.display_name and "小王" in sender.display_name
+    text = email.get_body(preferencelist=("plain",)).get_content()
+    html = email.get_body(preferencelist=("html",)).get_content()
+    assert "阅读全文" in text and 'lang="zh"' in html
     assert errors == []

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageStat
 
 from feedsvc.media import ImageInfo, Recipe, examine, name, plan, render, size
 from feedsvc.media.variants import SRGB_PROFILE
@@ -72,6 +72,12 @@ def test_the_orientation_flag_is_applied() -> None:
     assert 0x0112 not in out.getexif()
 
 
+def patch(image: Image.Image) -> tuple[float, ...]:
+    """The mean colour of a 21x21 patch around (100, 100): the photo's noise is random, and
+    one pixel of it resampled two ways may differ by more than a colour fault would."""
+    return tuple(ImageStat.Stat(image.crop((90, 90, 111, 111))).mean)
+
+
 @pytest.mark.parametrize("with_profile", [True, False])
 def test_a_cmyk_jpeg_becomes_rgb_through_its_profile(with_profile: bool) -> None:
     image = photo((640, 480), "CMYK")
@@ -79,19 +85,19 @@ def test_a_cmyk_jpeg_becomes_rgb_through_its_profile(with_profile: bool) -> None
     data = encode(image, "JPEG", quality=95, **({"icc_profile": profile} if with_profile else {}))
     out = opened(render(data, Recipe("width", 320, "jpeg")))
     assert out.mode == "RGB"
-    naive = image.convert("RGB").resize((320, 240)).getpixel((100, 100))
-    got = out.getpixel((100, 100))
+    naive = patch(image.convert("RGB").resize((320, 240)))
+    got = patch(out)
     if with_profile:
         assert out.info.get("icc_profile") == SRGB_PROFILE
-        expected = ImageCms.profileToProfile(
+        expected = patch(ImageCms.profileToProfile(
             image.resize((320, 240)), ImageCms.ImageCmsProfile(io.BytesIO(profile)),
             ImageCms.createProfile("sRGB"), outputMode="RGB",
-        ).getpixel((100, 100))  # fmt: skip
-        assert all(abs(a - b) <= 12 for a, b in zip(got, expected, strict=True)), (got, expected)
+        ))  # fmt: skip
+        assert all(abs(a - b) <= 8 for a, b in zip(got, expected, strict=True)), (got, expected)
         assert any(abs(a - b) > 20 for a, b in zip(got, naive, strict=True)), (got, naive)
     else:
         assert "icc_profile" not in out.info
-        assert all(abs(a - b) <= 12 for a, b in zip(got, naive, strict=True)), (got, naive)
+        assert all(abs(a - b) <= 8 for a, b in zip(got, naive, strict=True)), (got, naive)
 
 
 def test_an_rgb_profile_is_kept() -> None:

@@ -22,7 +22,10 @@ import pytest
 
 from feedsvc.config import load_settings
 from feedsvc.publishing.cache import Missing
+from feedsvc.publishing.site import Site
+from feedsvc.publishing.sites import Sites
 from feedsvc.service import Service
+from feedsvc.store.release_reads import ReleaseReads
 from feedsvc.web.app import FeedApp
 from tests import aio
 from tests.conftest import newsroom_text
@@ -46,7 +49,8 @@ PAST_THE_END = [
 ]
 THE_LAST = ["/sitemaps/4.xml", "/page/150/", "/archive/30/atom.xml", "/sections/speeches/"]
 # What reads the store for, or renders, a numbered document or a section page.
-SITE_RENDERERS = ("sitemaps", "index_page", "archive_documents", "section_page")
+SITE_RENDERERS = ("index_page", "archive_documents", "section_page")  # one language's
+SITES_RENDERERS = ("sitemaps",)  # what exists once (issue 15)
 STORE_READERS = ("sitemap_entries", "listing", "by_seq", "latest")
 
 SPY = textwrap.dedent(
@@ -54,6 +58,7 @@ SPY = textwrap.dedent(
     import functools, os
     if os.environ.get("FEEDSVC_TEST_RENDER_SPY"):
         import feedsvc.publishing.site as site
+        import feedsvc.publishing.sites as sites
         from feedsvc.store.release_reads import ReleaseReads
 
         import feedsvc.publishing.sitemap
@@ -73,10 +78,17 @@ SPY = textwrap.dedent(
 
         for name in {site_renderers!r}:
             spied(site.Site, name)
+        for name in {sites_renderers!r}:
+            spied(sites.Sites, name)
         for name in {store_readers!r}:
             spied(ReleaseReads, name)
     """
-).format(sitemap_urls=SITEMAP_URLS, site_renderers=SITE_RENDERERS, store_readers=STORE_READERS)
+).format(
+    sitemap_urls=SITEMAP_URLS,
+    site_renderers=SITE_RENDERERS,
+    sites_renderers=SITES_RENDERERS,
+    store_readers=STORE_READERS,
+)
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +143,9 @@ def in_process(
     service = Service(load_settings(office.config))
     service.start()
     calls: list[str] = []
-    for target, names in ((service.site, SITE_RENDERERS), (service.store.releases, STORE_READERS)):
+    # On the classes: each language's Site reads through a ReleaseReads of its own.
+    spies = ((Site, SITE_RENDERERS), (Sites, SITES_RENDERERS), (ReleaseReads, STORE_READERS))
+    for target, names in spies:
         for name in names:
             real = getattr(target, name)
 
@@ -160,12 +174,12 @@ def test_past_the_end_is_a_404_with_nothing_rendered_in_process(
     assert calls == []
     for path in THE_LAST:
         assert asgi_get(app, path)[0] == 200, path
-    assert set(SITE_RENDERERS) <= set(calls)  # the spy does see what renders
+    assert {*SITE_RENDERERS, *SITES_RENDERERS} <= set(calls)  # the spy does see what renders
     # Only the part asked for is rendered, not every part and the index with it.
     calls.clear()
     status, body = asgi_get(app, "/sitemaps/2.xml")
     assert status == 200 and body.count(b"<loc>") == SITEMAP_URLS
-    assert calls == ["sitemap_entries", "sitemaps"]
+    assert calls == ["sitemaps", "sitemap_entries"]  # Sites.sitemaps reads its entries
 
 
 def test_past_the_end_is_a_404_with_nothing_rendered_in_a_real_server(
@@ -188,6 +202,6 @@ def test_past_the_end_is_a_404_with_nothing_rendered_in_a_real_server(
         assert spy.read_text() == rendered
         for path in THE_LAST:
             assert office.get(path).status_code == 200, path
-        assert set(spy.read_text().split()) >= set(SITE_RENDERERS)
+        assert set(spy.read_text().split()) >= {*SITE_RENDERERS, *SITES_RENDERERS}
     finally:
         assert office.stop() in CLEAN_EXIT
