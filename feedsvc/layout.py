@@ -21,18 +21,66 @@ built with `in_language(tag, path)` and parsed (given the configured tags) as
 unsubscribe page exist once, at the top.
 
 `parse` is the one way back from a request path to what it names; `route` gives the
-low-cardinality label of the access log and /metrics. Imports only the model.
+low-cardinality label of the access log and /metrics. The targets themselves are
+`layout_targets.py`'s, all importable from here. Imports only the model.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Container
-from dataclasses import dataclass
-from typing import ClassVar
 from urllib.parse import quote
 
+from feedsvc.layout_targets import (
+    API_NAMES,
+    FEED_TARGETS,
+    LOCALIZED,
+    Api,
+    ArchiveFeed,
+    Asset,
+    Click,
+    Home,
+    IndexPage,
+    Localized,
+    MainFeed,
+    NotFoundPage,
+    ReleaseFile,
+    ReleasePage,
+    SectionFeed,
+    SectionPage,
+    ShareForm,
+    ShareSent,
+    Sitemap,
+    Target,
+    Unsubscribe,
+)
 from feedsvc.model import is_media_name, is_release_id, slugify
+
+__all__ = [  # the targets (layout_targets.py) are part of the layout's vocabulary
+    "API_NAMES",
+    "FEED_FILES",
+    "FEED_ROUTES",
+    "FEED_TARGETS",
+    "LOCALIZED",
+    "Api",
+    "ArchiveFeed",
+    "Asset",
+    "Click",
+    "Home",
+    "IndexPage",
+    "Localized",
+    "MainFeed",
+    "NotFoundPage",
+    "ReleaseFile",
+    "ReleasePage",
+    "SectionFeed",
+    "SectionPage",
+    "ShareForm",
+    "ShareSent",
+    "Sitemap",
+    "Target",
+    "Unsubscribe",
+]
 
 # The feed formats' file names, in the order the writers write them.
 FEED_FILES = ("feed.xml", "atom.xml", "feed.json")
@@ -51,181 +99,6 @@ _NUMBER = re.compile(r"[1-9][0-9]{0,8}")  # a page or archive number: no 0, no l
 _SITEMAP_PART = re.compile(r"([1-9][0-9]{0,4})\.xml")
 _SHARE_ID = re.compile(r"[A-Za-z0-9_-]{1,40}")  # as the share desk makes them
 _ASSET = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-API_NAMES = ("shares", "shares/token", "openapi.json")
-
-# -- what a path names ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class MainFeed:
-    filename: str
-
-    @property
-    def route(self) -> str:
-        return "/" + self.filename
-
-
-@dataclass(frozen=True, slots=True)
-class SectionFeed:
-    slug: str
-    filename: str
-
-    @property
-    def route(self) -> str:
-        return "/sections/{slug}/" + self.filename
-
-
-@dataclass(frozen=True, slots=True)
-class ArchiveFeed:
-    n: int
-    filename: str
-
-    @property
-    def route(self) -> str:
-        return "/archive/{n}/" + self.filename
-
-
-@dataclass(frozen=True, slots=True)
-class Home:
-    """The home page: page 1 of the HTML index."""
-
-    route: ClassVar[str] = "/"
-
-
-@dataclass(frozen=True, slots=True)
-class IndexPage:
-    """page/<n>/ of the HTML index. `page/1/` parses too and shows the home page, as it
-    always has; nothing links to it."""
-
-    n: int
-    route: ClassVar[str] = "/page/{n}/"
-
-
-@dataclass(frozen=True, slots=True)
-class SectionPage:
-    slug: str
-    route: ClassVar[str] = "/sections/{slug}/"
-
-
-@dataclass(frozen=True, slots=True)
-class ReleasePage:
-    id: str
-    route: ClassVar[str] = "/releases/{id}/"
-
-
-@dataclass(frozen=True, slots=True)
-class ReleaseFile:
-    """A file of a release (issue 14): an attachment, a picture, or a picture's variant."""
-
-    id: str
-    name: str
-    route: ClassVar[str] = "/releases/{id}/{file}"
-
-
-@dataclass(frozen=True, slots=True)
-class Sitemap:
-    part: int | None  # None: sitemap.xml (the sitemap, or the index of its parts)
-
-    @property
-    def route(self) -> str:
-        return "/sitemap.xml" if self.part is None else "/sitemaps/"
-
-
-@dataclass(frozen=True, slots=True)
-class NotFoundPage:
-    route: ClassVar[str] = "/404.html"
-
-
-@dataclass(frozen=True, slots=True)
-class Asset:
-    name: str
-    route: ClassVar[str] = "/assets/"
-
-
-@dataclass(frozen=True, slots=True)
-class ShareForm:
-    """The "Suggest To A Friend" form of a release. Any segment parses: the share desk
-    answers an id that is no release id with its own page, as for an unknown one."""
-
-    release_id: str
-    route: ClassVar[str] = "/releases/{id}/share"
-
-
-@dataclass(frozen=True, slots=True)
-class ShareSent:
-    share_id: str
-    route: ClassVar[str] = "/shares/{id}/"
-
-
-@dataclass(frozen=True, slots=True)
-class Click:
-    """The link a share email carries: counted, then redirected to the release."""
-
-    share_id: str
-    route: ClassVar[str] = "/s/{id}"
-
-
-@dataclass(frozen=True, slots=True)
-class Unsubscribe:
-    route: ClassVar[str] = "/unsubscribe"  # the token is in the query (RFC 8058)
-
-
-@dataclass(frozen=True, slots=True)
-class Api:
-    name: str  # one of API_NAMES, or any other path under api/ (answered 404)
-
-    @property
-    def route(self) -> str:
-        return "/api/" + self.name if self.name in API_NAMES else "/api/"
-
-
-@dataclass(frozen=True, slots=True)
-class Localized:
-    """A document of a language other than the site's own (issue 15): `target` under
-    `<tag>/`."""
-
-    tag: str
-    target: Target
-
-    @property
-    def route(self) -> str:
-        return "/{lang}" + self.target.route
-
-
-# The documents each language has under its tag.
-LOCALIZED = (
-    MainFeed,
-    SectionFeed,
-    ArchiveFeed,
-    Home,
-    IndexPage,
-    SectionPage,
-    ReleasePage,
-    ReleaseFile,
-    ShareForm,
-    NotFoundPage,
-)
-
-Target = (
-    MainFeed
-    | SectionFeed
-    | ArchiveFeed
-    | Home
-    | IndexPage
-    | SectionPage
-    | ReleasePage
-    | ReleaseFile
-    | Sitemap
-    | NotFoundPage
-    | Asset
-    | ShareForm
-    | ShareSent
-    | Click
-    | Unsubscribe
-    | Api
-    | Localized
-)
-FEED_TARGETS = (MainFeed, SectionFeed, ArchiveFeed)
 
 # -- building ------------------------------------------------------------------------------
 

@@ -19,8 +19,9 @@ from pathlib import Path
 
 from feedsvc import layout
 from feedsvc.model import StoredRelease, scoped
-from feedsvc.publishing.cache import DocumentCache, Missing
+from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.media import Found, ReleaseMedia, SourceChanged, disposition
+from feedsvc.publishing.ready import Missing
 
 log = logging.getLogger("feedsvc")
 

@@ -15,8 +15,9 @@ from typing import Any, TextIO
 
 from feedsvc import layout
 from feedsvc.layout import FEED_ROUTES, route_of
-from feedsvc.publishing.cache import DocumentCache, Missing, Ready
+from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.file_lookup import FileLookup, ServedFile
+from feedsvc.publishing.ready import Missing, Ready
 from feedsvc.store.outage import OUTAGES, RETRY_AFTER_SECONDS, is_unreachable
 from feedsvc.web.access_log import anonymise, log_middle, logged_agent
 from feedsvc.web.asgi import Answer, Receive, Scope, Send, basic, respond

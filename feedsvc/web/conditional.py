@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from email.utils import parsedate_to_datetime
 
-from feedsvc.publishing.cache import Ready
+from feedsvc.publishing.ready import Ready
 
 
 def accepts_gzip(header: bytes) -> bool:
