@@ -265,7 +265,9 @@ def test_configuring_a_language_later_re_reads_the_files_it_names(tmp_path: Path
     room.add("pair.zh.txt", "王毅会见拉夫罗夫", "September 11, 2020")
     assert sorted(room.ingest().changes.added) == ["pair", "pair.zh"]
     room.store.close()
-    again = make_newsroom(tmp_path, languages={"zh": {}})
+    again = make_newsroom(
+        tmp_path, languages={"zh": {}}, database={"url": room.settings.database.url}
+    )
     try:
         result = again.ingest()
         assert result.changes.added == ["pair@zh"] and result.changes.withdrawn == ["pair.zh"]
