@@ -22,9 +22,9 @@ from feedsvc.sharing.requests import Invalid
 from feedsvc.web.clients import Clients
 from feedsvc.web.refusals import INVALID_STATUS, REFUSED_STATUS, retry_after
 from feedsvc.web.share import ShareRoutes
-from tests import aio
 from tests.conftest import Newsroom, make_newsroom
 from tests.sharing.test_desk import desk_for
+from tests.web.test_share_languages import call as share_call
 
 IP = "192.0.2.1"
 EXPIRED = "the form expired or was already sent: load it again"
@@ -66,26 +66,9 @@ def room(tmp_path: Path) -> Iterator[Newsroom]:
 
 def call(routes: ShareRoutes, rel: str, ctype: bytes, body: bytes) -> tuple[int, dict, bytes]:
     """One POST through the share routes, as uvicorn would make it: (status, headers, body)."""
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/" + rel,
-        "query_string": b"",
-        "headers": [(b"content-type", ctype), (b"content-length", b"%d" % len(body))],
-        "client": (IP, 50000),
-    }
-    incoming = [{"type": "http.request", "body": body, "more_body": False}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return incoming.pop(0)
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    aio.run(routes(scope, receive, send, "POST", rel))
-    start, answer = sent
-    return start["status"], dict(start["headers"]), answer["body"]
+    answer = share_call(routes, "POST", rel, body, ctype)
+    assert answer is not None, f"{rel} is no share route"
+    return answer
 
 
 def bad_token(room: Newsroom, desk: ShareDesk) -> str:
