@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
+from jinja2 import Environment, PackageLoader, Template, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
 
@@ -18,6 +18,7 @@ from feedsvc.config import ShareSettings, SiteSettings
 from feedsvc.i18n import format_date, template_callables, translations
 from feedsvc.languages import Alternate, Language, Languages
 from feedsvc.model import ListedRelease, StoredRelease
+from feedsvc.publishing.folding import folded_environment
 from feedsvc.publishing.mailto import mailto_link
 from feedsvc.publishing.release_files import PageFiles, ReleaseFiles
 
@@ -79,8 +80,9 @@ class Pages:
         self.env.filters["longdate"] = longdate
         # Templates build their links with the URL layout, as the code does (issue 13).
         self.env.globals["layout"] = layout
-        self._release = self.env.get_template("release.html")
-        self._index = self.env.get_template("index.html")
+        # The pages rendered by the thousand, per language with their fixed strings
+        # compiled in (folding.py), made on first use; shared by every in_language copy.
+        self._hot: dict[str, tuple[Template, Template]] = {}
         self._speak(language or Languages(site).default)
 
     def in_language(self, language: Language) -> Pages:
@@ -111,6 +113,15 @@ class Pages:
         }
         self.main_feed = FeedLink(site.title, site.base_url)
 
+    def _templates(self) -> tuple[Template, Template]:
+        """release.html and index.html in this language, fixed strings compiled in."""
+        found = self._hot.get(self.language.tag)
+        if found is None:
+            env = folded_environment(self.env, self.translations)
+            found = (env.get_template("release.html"), env.get_template("index.html"))
+            self._hot[self.language.tag] = found
+        return found
+
     def release_url(self, release_id: str) -> str:
         return self.site.base_url + layout.release(release_id)
 
@@ -123,7 +134,7 @@ class Pages:
             self.site.base_url + layout.section(r.section_slug),
         )
         files = self._files(stored)
-        html = self._release.render(
+        html = self._templates()[0].render(
             **{**self.base, "lang": r.language, "alternates": alternates},
             r=r,
             url=url,
@@ -167,7 +178,7 @@ class Pages:
         canonical: str | None = None,
         alternates: Sequence[Alternate] = (),
     ) -> bytes:
-        html = self._index.render(
+        html = self._templates()[1].render(
             **{**self.base, "alternates": alternates},
             releases=releases,
             tz=self.site.tz,

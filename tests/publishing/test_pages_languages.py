@@ -149,7 +149,12 @@ def test_every_language_shares_the_one_compiled_environment(
     pages: Pages, languages: Languages
 ) -> None:
     others = [pages.in_language(lang) for lang in languages]
-    assert all(p.env is pages.env and p._release is pages._release for p in others)
+    assert all(p.env is pages.env and p._hot is pages._hot for p in others)
+    # Release and index pages have their fixed strings compiled in per language
+    # (folding.py): made once, on first use, and only for a language that renders them.
+    assert pages._hot == {}
+    first = others[1]._templates()
+    assert others[1]._templates() is first and set(pages._hot) == {others[1].language.tag}
     assert pages.in_language(languages.default) is pages
     # The default language's pages are the pages themselves; the others are not changed
     # by being made (in_language copies).

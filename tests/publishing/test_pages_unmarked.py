@@ -57,7 +57,9 @@ def pages(room: Newsroom) -> Pages:
     pages = Pages(room.settings.site, room.settings.share)
     # The pages as they would be in a language whose catalog is the pseudo-language; the
     # date is CLDR's: Greek too.
-    pages.base = {**pages.base, **template_callables(Pseudo()), "date_locale": "el"}
+    catalog = Pseudo()
+    pages.base = {**pages.base, **template_callables(catalog), "date_locale": "el"}
+    pages.translations = catalog  # what release and index pages compile in (folding.py)
     return pages
 
 
