@@ -170,7 +170,13 @@ def format_date(value: dt.date, tag: str, format: str = "long") -> str:
     process locale. A datetime is formatted as its own (local) date."""
     if isinstance(value, dt.datetime):
         value = value.date()
-    return _babel_date(value, format, locale=locale(tag))
+    return _date_said(value, tag, format)
+
+
+@lru_cache(maxsize=8192)
+def _date_said(day: dt.date, tag: str, format: str) -> str:
+    # A build dates thousands of pages from a few hundred days: each said once.
+    return _babel_date(day, format, locale=locale(tag))
 
 
 def format_datetime(value: dt.datetime, tag: str, format: str = "long") -> str:
