@@ -40,7 +40,11 @@ _REMEMBER_SECONDS = 2.0
 
 
 def release_key(request: ShareRequest) -> str:
-    """The release a request shares: its id in the language web/ checked (issue 15)."""
+    """The release a request shares: its id in the language web/ checked (issue 15). A
+    `release` that is no release id ("abc@zh": a key spelt as an id) names nothing, so a
+    translation has one way in, its language, not two."""
+    if not is_release_id(request.release):
+        return ""
     return scoped(request.release, request.language)
 
 

@@ -27,7 +27,7 @@ from feedsvc import layout
 from feedsvc.config import LanguageSettings, ShareSettings, SiteSettings
 from feedsvc.i18n import N_, Message
 from feedsvc.languages import Languages
-from feedsvc.model import scoped, unscoped
+from feedsvc.model import is_release_id, scoped, unscoped
 from feedsvc.publishing.pages import Pages, security_headers
 from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
 from feedsvc.sharing.requests import ShareInvalid, parse
@@ -146,7 +146,8 @@ class ShareRoutes:
         if language is None:
             body = _error("check the fields", {"language": NO_LANGUAGE})
             return await self._json(send, 400, body, _TOKEN)
-        key = scoped(release, language.scope)
+        # An id, never a key spelt as one ("abc@zh"): a translation has one way in.
+        key = scoped(release, language.scope) if is_release_id(release) else ""
         loop = asyncio.get_running_loop()
         token = await loop.run_in_executor(None, self.desk.token, key, self._client(scope))
         if token is None:
@@ -273,7 +274,7 @@ class ShareRoutes:
         notice: str | None,
     ) -> bytes | None:
         loop = asyncio.get_running_loop()
-        key = scoped(form.release_id, form.language.scope)
+        key = form.key
         found = await loop.run_in_executor(None, self.desk.form, key, self._client(scope))
         if found is None:
             return None

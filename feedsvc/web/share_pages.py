@@ -11,7 +11,7 @@ from typing import Any
 from feedsvc.config import ShareSettings
 from feedsvc.i18n import translate
 from feedsvc.languages import Language, Languages
-from feedsvc.model import StoredRelease
+from feedsvc.model import StoredRelease, is_release_id, scoped
 from feedsvc.publishing.pages import Pages
 from feedsvc.sharing.requests import Invalid, ShareInvalid, ShareRequest
 from feedsvc.web.refusals import NO_LANGUAGE, NO_SUCH_RELEASE
@@ -25,6 +25,14 @@ class ShareForm:
 
     release_id: str
     language: Language
+
+    @property
+    def key(self) -> str:
+        """The release's key; "" (no release) for a segment that is no release id, such as a
+        key spelt as one ("abc@zh"): a translation has one way in, its language."""
+        if not is_release_id(self.release_id):
+            return ""
+        return scoped(self.release_id, self.language.scope)
 
 
 class SharePages:

@@ -230,3 +230,21 @@ def test_only_the_share_form_of_a_language_is_a_share_route(routes: ShareRoutes)
     assert call(routes, "GET", "fr/releases/news/share") is None
     status, _, body = call(routes, "GET", "zh/releases/nothing/share")
     assert status == 404 and "没有这篇新闻稿。" in body.decode()
+
+
+def test_a_translation_has_one_way_in_its_language_not_its_key_as_an_id(
+    routes: ShareRoutes, room: Newsroom
+) -> None:
+    """'news@zh' is the Chinese release's key, not an id: asked for as a release of the
+    site's own language it names nothing, by the token API, the API and the form alike."""
+    status, _, _ = call(routes, "GET", "api/shares/token", query="release=news%40zh")
+    assert status == 404
+    status, _, body = call(routes, "GET", "api/shares/token", query="release=news&language=zh")
+    token = json.loads(body)["token"]
+    room.clock.advance(seconds=5)
+    data = {"release": "news@zh", "to": ["alias@example.org"], "token": token}
+    status, _, _ = call(
+        routes, "POST", "api/shares", json.dumps(data).encode(), b"application/json"
+    )
+    assert status in (400, 404)
+    assert call(routes, "GET", "releases/news@zh/share")[0] == 404  # type: ignore[index]
