@@ -21,11 +21,11 @@ import logging
 from collections.abc import Mapping
 from importlib.resources import files
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from feedsvc import layout
 from feedsvc.config import LanguageSettings, ShareSettings, SiteSettings
-from feedsvc.i18n import N_, Message
+from feedsvc.i18n import Message
 from feedsvc.languages import Languages
 from feedsvc.model import is_release_id, scoped, unscoped
 from feedsvc.publishing.pages import Pages, security_headers
@@ -34,6 +34,7 @@ from feedsvc.sharing.requests import ShareInvalid, parse
 from feedsvc.store.outage import OUTAGES, is_unreachable
 from feedsvc.web.asgi import Answer, Receive, Scope, Send, TooLarge, header, read_body, respond
 from feedsvc.web.clients import Clients
+from feedsvc.web.origin import cross_site, site_origin
 from feedsvc.web.refusals import (
     AGAIN,
     GARBLED,
@@ -331,29 +332,7 @@ class ShareRoutes:
         return self.clients.address(scope)
 
     def _cross_site(self, scope: Scope) -> Message | None:
-        """Why a share post is refused as coming from another site, or None.
-
-        Browsers say where a request comes from: `Origin` on every POST, and
-        `Sec-Fetch-Site`. A page elsewhere must not make its visitors' browsers send
-        shares, each from the visitor's own address (issue 11). A request without either
-        header is not from a browser page (curl, a mail client, the operator) and is left
-        to the token and the limits."""
-        origin = header(scope, b"origin")
-        fetch_site = header(scope, b"sec-fetch-site").lower()
-        if origin == "null" and fetch_site == "same-origin":
-            origin = ""  # a page of ours under a strict referrer policy (Fetch 3.2.5)
-        if origin and origin.rstrip("/").lower() != self.origin:
-            return N_(
-                "shares are accepted only from pages of %(site)s, not from %(origin)s",
-                site=self.origin,
-                origin=origin[:100],
-            )
-        if fetch_site == "cross-site":
-            return N_(
-                "shares are accepted only from pages of %(site)s, not from another site",
-                site=self.origin,
-            )
-        return None
+        return cross_site(scope, self.origin)
 
     async def _html(
         self,
@@ -391,19 +370,6 @@ class ShareRoutes:
 
 _LATER = [(b"retry-after", b"5")]
 log = logging.getLogger("feedsvc.share")
-
-
-def site_origin(base_url: str) -> str:
-    """scheme://host[:port] of the site, as a browser writes it in Origin (RFC 6454):
-    lower case, no default port."""
-    parts = urlsplit(base_url)
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if ":" in host:
-        host = f"[{host}]"
-    port = parts.port
-    if port is None or (scheme, port) in (("http", 80), ("https", 443)):
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
 
 
 def _not_stored(error: Exception) -> None:
