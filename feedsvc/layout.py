@@ -162,9 +162,12 @@ def click(share_id: str) -> str:
     return f"s/{share_id}"
 
 
-def unsubscribe(token: str | None = None) -> str:
-    """The unsubscribe page; with the signed token (URL-safe as signed) as its query."""
-    return "unsubscribe" if token is None else f"unsubscribe?t={token}"
+def unsubscribe(token: str | None = None, language: str | None = None) -> str:
+    """The unsubscribe page; with the signed token (URL-safe as signed) as its query, and
+    the language of the email it came from (issue 15; None: the site's own)."""
+    if token is None:
+        return "unsubscribe"
+    return f"unsubscribe?t={token}" + ("" if language is None else f"&lang={language}")
 
 
 def api(name: str) -> str:

@@ -226,7 +226,8 @@ class ShareDesk:
         for address in request.to:
             digest = address_hash(self.signer, address)
             token = self.signer.sign("unsubscribe", digest)
-            unsubscribe = site.base_url + layout.unsubscribe(token)
+            # The page it leads to speaks the email's language (issue 15).
+            unsubscribe = site.base_url + layout.unsubscribe(token, unscoped(release.key)[1])
             recipients.append(Recipient(address, digest, unsubscribe))
         return self.letters.compose(share_id, request, release, link, recipients, by_operator)
 

@@ -310,20 +310,23 @@ class ShareRoutes:
         route = layout.Unsubscribe.route
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         token = (query.get("t") or [""])[0]
+        # The email's language (issue 15): only ever a configured one, never echoed as sent.
+        said = (query.get("lang") or [""])[0]
+        language = self.languages.get(said) if said else None
         if method in ("GET", "HEAD"):
             # A GET never unsubscribes: link checkers and mail scanners open every link.
             state = "ask" if self.desk.unsubscribe_token_ok(token) else "bad"
-            page = self.said.unsubscribe(state, token)
+            page = self.said.unsubscribe(state, token, language)
             return await self._html(send, 200 if state == "ask" else 400, page, route, method)
         if method != "POST":
             return await self._not_allowed(send, b"GET, HEAD, POST")
         try:
             await read_body(scope, receive, MAX_BODY)
         except TooLarge:
-            return await self._html(send, 413, self.said.problem(None, TOO_MUCH), route)
+            return await self._html(send, 413, self.said.problem(language, TOO_MUCH), route)
         loop = asyncio.get_running_loop()
         done = await loop.run_in_executor(None, self.desk.unsubscribe, token)
-        page = self.said.unsubscribe("done" if done else "bad", "")
+        page = self.said.unsubscribe("done" if done else "bad", "", language)
         return await self._html(send, 200 if done else 400, page, route)
 
     # -- helpers ---------------------------------------------------------------------------------

@@ -92,10 +92,14 @@ class SharePages:
         pages = self._in(self.of_scope(stored.scope))
         return self._sent.render(**pages.base, r=stored.release, count=count).encode()
 
-    def unsubscribe(self, state: str, token: str) -> bytes:
-        """The unsubscribe page: at the top of the site, in its own language (the link's
-        token names an address, not a language)."""
-        return self._unsubscribe.render(**self._in(None).base, state=state, token=token).encode()
+    def unsubscribe(self, state: str, token: str, language: Language | None = None) -> bytes:
+        """The unsubscribe page: at the top of the site, in the language of the email its
+        link came from (None: the site's own); its form keeps that language."""
+        pages = self._in(language)
+        scope = None if language is None else language.scope
+        return self._unsubscribe.render(
+            **pages.base, state=state, token=token, unsubscribe_language=scope
+        ).encode()
 
     def problem(self, language: Language | None, text: str) -> bytes:
         """A page that says one thing, in `language` (None: the site's own)."""

@@ -248,3 +248,25 @@ def test_a_translation_has_one_way_in_its_language_not_its_key_as_an_id(
     )
     assert status in (400, 404)
     assert call(routes, "GET", "releases/news@zh/share")[0] == 404  # type: ignore[index]
+
+
+def test_the_unsubscribe_page_speaks_the_language_of_the_email(
+    routes: ShareRoutes, room: Newsroom
+) -> None:
+    status, _, _ = share_in(routes, room, "zh")
+    assert status == 303
+    mail = email_to(room, "friend@example.org")
+    [link] = [v.strip("<>") for k, v in mail["headers"].items() if k == "List-Unsubscribe"]
+    assert link.startswith(BASE_URL + "unsubscribe?t=") and link.endswith("&lang=zh")
+    rel = link.removeprefix(BASE_URL)
+    path, _, query = rel.partition("?")
+    status, _, body = call(routes, "GET", path, query=query)  # type: ignore[misc]
+    doc = html.fromstring(body)
+    assert (status, doc.get("lang")) == (200, "zh")
+    action = doc.find(".//form").get("action")
+    assert action.endswith("&lang=zh")  # the answer to the button is in Chinese too
+    status, _, body = call(routes, "POST", path, b"List-Unsubscribe=One-Click", query=query)  # type: ignore[misc]
+    assert (status, html.fromstring(body).get("lang")) == (200, "zh")
+    # A language the site does not have: the site's own, and never echoed.
+    status, _, body = call(routes, "GET", path, query=query.replace("lang=zh", "lang=xx%3Cb"))  # type: ignore[misc]
+    assert html.fromstring(body).get("lang") == "en" and b"xx<b" not in body
