@@ -425,6 +425,12 @@ def test_with_serve_stopped_a_share_is_refused_with_retry_after(stack: Stack) ->
     assert (r.status_code, r.headers["Retry-After"]) == (503, "30")
     token = stack.reader.get(stack.https + "/api/shares/token", params={"release": SEED_ID})
     assert token.status_code == 503
+    # The share form too, in any language (issue 15): serve's to answer, never the export's.
+    for prefix in ("", "/zh", "/zh-Hant"):
+        form = stack.reader.post(
+            stack.https + f"{prefix}/releases/{SEED_ID}/share", data={"to": "x"}, timeout=5
+        )
+        assert (form.status_code, form.headers.get("Retry-After")) == (503, "30"), prefix
 
 
 # -- serve up, its database out of reach: its own 503s ------------------------------------------
