@@ -1,0 +1,1 @@
+"""Email alerts: subscribers, sending, and the bounces and complaints that come back."""
