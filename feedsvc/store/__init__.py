@@ -2,8 +2,8 @@
 
 One `Store` holds the connector's engine and one manager per concern (procrastinate's
 split, issue 13): `releases` (sync, publishing, the change log, the reads for
-publication), `shares`, `outbox` and `readers`. Domain facts (`Changes`, `ReleaseEvent`,
-`Scheduled`) live in feedsvc.model."""
+publication), `shares`, `outbox`, `readers` and `subscribers` (issue 16). Domain facts
+(`Changes`, `ReleaseEvent`, `Scheduled`) live in feedsvc.model."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from feedsvc.store.outbox import Outbox
 from feedsvc.store.readers import FeedReaderStore
 from feedsvc.store.releases import Announce, Releases
 from feedsvc.store.shares import ShareStore
+from feedsvc.store.subscribers import Subscribers
 
 __all__ = ["Announce", "Store", "open_store"]
 
@@ -28,6 +29,7 @@ class Store:
         self.shares = ShareStore(engine)
         self.outbox = Outbox(engine)
         self.readers = FeedReaderStore(engine)
+        self.subscribers = Subscribers(engine)
 
     @classmethod
     def open(cls, url: str, upgrade: bool = True) -> Store:

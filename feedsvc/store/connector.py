@@ -18,12 +18,14 @@ from sqlalchemy.exc import OperationalError
 from feedsvc.privacy import private_file, private_folder
 from feedsvc.store import schema_version
 
-__all__ = ["RELEASES_LOCK", "SHARES_LOCK", "close", "connect", "writing"]
+__all__ = ["RELEASES_LOCK", "SHARES_LOCK", "SUBSCRIBERS_LOCK", "close", "connect", "writing"]
 
 # PostgreSQL advisory locks (transaction scope) for writes that must take turns across
 # instances: the published set (archive positions are numbered in turn) and the shares
 # (limits and single-use tokens are checked, then written).
 RELEASES_LOCK, SHARES_LOCK = 0x66656501, 0x66656502
+# Subscribers (issue 16): a request reads an address's row, then writes it.
+SUBSCRIBERS_LOCK = 0x66656503
 
 
 def connect(url: str, upgrade: bool = True) -> Engine:

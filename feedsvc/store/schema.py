@@ -240,3 +240,32 @@ feed_clients = Table(
     Column("feed", String(500), primary_key=True),
     Column("client", String(32), primary_key=True),
 )
+
+# Email alerts (issue 16): one row per address, found by its keyed hash. Nothing is sent
+# but the confirmation until the address confirms (double opt-in); the consent record
+# (when, from which client network, which version of the form, on what basis) is kept
+# while the subscription lives, and the row goes whole when the person asks to be erased.
+subscribers = Table(
+    "subscribers",
+    metadata,
+    Column("id", String(32), primary_key=True),  # random; in the signed links
+    Column("address_hash", String(64), nullable=False),
+    Column("address", Text),  # NULL once the person has left
+    Column("frequency", String(12), nullable=False),  # immediate, daily, weekly
+    Column("sections", Text),  # JSON list of slugs; NULL follows everything
+    Column("language", String(35)),
+    Column("status", String(12), nullable=False),  # pending confirmed suspended unsubscribed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("confirmed_at", UTCDateTime),
+    Column("consent_at", UTCDateTime),
+    Column("consent_network", String(64)),  # sharing.keys.network_of: never the address
+    Column("consent_form", String(40)),
+    Column("consent_basis", String(32)),  # double-opt-in, import-consent-column, ...
+    Column("hard_bounces", Integer, nullable=False, default=0),
+    Column("soft_bounces", Integer, nullable=False, default=0),
+    Column("last_digest_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Index("subscribers_address", "address_hash", unique=True),  # one per address
+    Index("subscribers_status", "status", "frequency"),  # fan-out, digests, counts
+    Index("subscribers_pending", "status", "updated_at"),  # forget_unconfirmed
+)
