@@ -17,7 +17,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from feedsvc.config.languages import LanguageSettings
+from feedsvc.config.languages import LANGUAGE_TAG, LanguageSettings
 from feedsvc.errors import ConfigError
 
 
@@ -70,7 +70,7 @@ class SiteSettings(Section):
             dt.date.fromisoformat(self.id_date)
         except ValueError:
             raise ConfigError("site.id_date must be a date such as '2020-01-01'") from None
-        if not _LANGUAGE.match(self.language):
+        if not LANGUAGE_TAG.match(self.language):
             raise ConfigError("site.language must be a language tag such as 'en' or 'en-GB'")
         if not self.title.strip():
             raise ConfigError("site.title must not be empty")
@@ -315,7 +315,6 @@ class Settings:
 
 
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
-_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 SMTP_PASSWORD_ENV = "FEEDSVC_SMTP_PASSWORD"
 
 

@@ -90,10 +90,7 @@ class DocumentCache:
 
     def error_page(self, missing: Missing, path: str) -> Ready:
         """The 404 or 410 page in the language of the document at `path`."""
-        scope, _ = layout.split(layout.parse(path, self.sites.prefixed))
-        if scope is None:
-            first = path.partition("/")[0]
-            scope = first if first in self.sites.prefixed else None
+        scope = self.sites.scope_of(path)
         return self._errors.get((scope, missing)) or self.errors[missing]
 
     def apply(self, changes: Changes) -> None:

@@ -107,11 +107,15 @@ class Sites:
             doc for site in self.all for doc in site.changed_feeds(changes.in_scope(site.scope))
         ]
 
+    def scope_of(self, path: str) -> str | None:
+        """The language a path (relative to base_url) lies in: the tag of its first
+        segment when that is another language's folder, else None (the site's own)."""
+        first = path.partition("/")[0]
+        return first if first in self.prefixed else None
+
     def feed_page(self, doc: Document) -> Document | None:
         """The browser page of a feed document, in the feed's language (Site.feed_page)."""
-        first = doc.path.partition("/")[0]
-        site = self.of(first) if first in self.prefixed else self.default
-        return (site or self.default).feed_page(doc)
+        return (self.of(self.scope_of(doc.path)) or self.default).feed_page(doc)
 
     def prepare_media(self, keys: Iterable[str]) -> int:
         return self.default.prepare_media(keys)
