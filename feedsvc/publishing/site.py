@@ -114,17 +114,22 @@ class Site:
     # -- everything ------------------------------------------------------------------------
 
     def documents(
-        self, part: int = 0, parts: int = 1, progress: Callable[[int], None] | None = None
+        self,
+        part: int = 0,
+        parts: int = 1,
+        progress: Callable[[int], None] | None = None,
+        listing: Sequence[ListedRelease] | None = None,
     ) -> Iterator[Document]:
         """Every document of the site in this language, or one of `parts` disjoint parts of
         it (for rendering in parallel processes). Release pages stream from the store. The
-        assets and the sitemap, which exist once, are `Sites.documents`'."""
+        assets and the sitemap, which exist once, are `Sites.documents`'. `listing`: every
+        visible release of the language, newest first, when the caller has read it."""
         self.translations.preload()
         if part == 0:
             yield from self.main_feeds()
             for slug, name in self.store.sections():
                 yield from self.section_documents(slug, name)
-            yield from self.index_pages(self.store.listing())
+            yield from self.index_pages(self.store.listing() if listing is None else listing)
             yield self.not_found_page()
         yield from self.archive_documents(range(1 + part, self.archive_pages() + 1, parts))
         for done, stored in enumerate(self.store.iter_visible(part=part, parts=parts), start=1):

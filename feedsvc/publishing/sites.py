@@ -8,7 +8,7 @@ were before languages existed.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -94,12 +94,15 @@ class Sites:
     def documents(
         self, part: int = 0, parts: int = 1, progress: Callable[[int], None] | None = None
     ) -> Iterator[Document]:
-        """Every document of every language, or one of `parts` disjoint parts of them."""
+        """Every document of every language, or one of `parts` disjoint parts of them. Each
+        language's listing is read once, for the sitemap and its index pages both."""
+        listings: dict[str | None, list[ListedRelease]] = {}
         if part == 0:
             yield from self.assets()
-            yield from self.sitemaps()
+            listings = {site.scope: site.store.listing() for site in self.all}
+            yield from self.sitemaps(listings=listings)
         for site in self.all:
-            yield from site.documents(part, parts, progress)
+            yield from site.documents(part, parts, progress, listing=listings.pop(site.scope, None))
 
     def changed_feeds(self, changes: Changes) -> list[Document]:
         """The feeds a change touched, in each language it touched."""
@@ -138,17 +141,21 @@ class Sites:
             for site, v, n in zip(self.all, visible, sections, strict=True)
         ) + sum(visible)
 
-    def sitemaps(self, only: str | None = None) -> Iterator[Document]:
+    def sitemaps(
+        self,
+        only: str | None = None,
+        listings: Mapping[str | None, Sequence[ListedRelease]] | None = None,
+    ) -> Iterator[Document]:
         """sitemap.xml: every language's index pages, section pages and release pages, each
         with the newest `updated` it shows, a release's translations as xhtml:link
         alternates (Google's hreflang in sitemaps); a sitemap index past 50,000 URLs. With
-        `only`, just the document at that path (if any)."""
+        `only`, just the document at that path (if any). `listings` (every visible release
+        of each language, newest first, by scope) when the caller has read them."""
         urls: list[sitemap.Url] = []
         parts: list[_Listed] = []
         moments: list[dt.datetime] = []
-        whole = only is None  # the export: read each language's listing once
         for site in self.all:
-            listing = site.store.listing() if whole else None
+            listing = None if listings is None else listings[site.scope]
             entries = (
                 [(r.id, r.updated) for r in listing] if listing else site.store.sitemap_entries()
             )
