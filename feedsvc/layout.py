@@ -13,6 +13,8 @@ Paths are relative to `site.base_url` (documents, links in feeds and emails) or
     sitemap.xml  sitemaps/<n>.xml  404.html  assets/<name>
     releases/<id>/share  shares/<share>/  s/<share>  unsubscribe?t=<token>
     api/shares  api/shares/token?release=<id>  api/openapi.json
+    alerts/  alerts/{confirm,manage,unsubscribe}?t=<token>  (issue 16: email alerts)
+    api/subscriptions  api/subscriptions/token
 
 Issue 15: the site's own language keeps these paths; every other language has the same
 documents under its tag (`zh/feed.xml`, `zh/releases/<id>/`, `zh/sections/<slug>/`...),
@@ -32,9 +34,11 @@ from collections.abc import Container
 from urllib.parse import quote
 
 from feedsvc.layout_targets import (
+    ALERT_PAGES,
     API_NAMES,
     FEED_TARGETS,
     LOCALIZED,
+    AlertPage,
     Api,
     ArchiveFeed,
     Asset,
@@ -57,11 +61,13 @@ from feedsvc.layout_targets import (
 from feedsvc.model import is_media_name, is_release_id, slugify
 
 __all__ = [  # the targets (layout_targets.py) are part of the layout's vocabulary
+    "ALERT_PAGES",
     "API_NAMES",
     "FEED_FILES",
     "FEED_ROUTES",
     "FEED_TARGETS",
     "LOCALIZED",
+    "AlertPage",
     "Api",
     "ArchiveFeed",
     "Asset",
@@ -170,6 +176,17 @@ def unsubscribe(token: str | None = None, language: str | None = None) -> str:
     return f"unsubscribe?t={token}" + ("" if language is None else f"&lang={language}")
 
 
+def alerts(page: str = "", token: str | None = None) -> str:
+    """An email-alerts page (issue 16): the subscribe page, or "confirm", "manage" or
+    "unsubscribe" with the signed token (URL-safe as signed) of the email's link."""
+    return f"alerts/{page}" + ("" if token is None else f"?t={token}")
+
+
+def subscription_token() -> str:
+    """Where the subscribe forms' script asks for a form token."""
+    return api("subscriptions/token")
+
+
 def api(name: str) -> str:
     return f"api/{name}"
 
@@ -220,6 +237,8 @@ def path(target: Target) -> str:
             return click(share_id)
         case Unsubscribe():
             return unsubscribe()
+        case AlertPage(page):
+            return alerts(page)
         case Api(name):
             return api(name)
     raise TypeError(f"not a target of the URL layout: {target!r}")
@@ -289,6 +308,8 @@ def _parse(rel: str) -> Target | None:
         return Click(rest) if _SHARE_ID.fullmatch(rest) else None
     if first == "api":
         return Api(rest)
+    if first == "alerts":
+        return AlertPage(rest) if rest in ALERT_PAGES else None
     return None
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-API_NAMES = ("shares", "shares/token", "openapi.json")
+API_NAMES = ("shares", "shares/token", "subscriptions", "subscriptions/token", "openapi.json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +124,22 @@ class Unsubscribe:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertPage:
+    """Email alerts (issue 16): the subscribe page ("") and the pages the emails' signed
+    links lead to ("confirm", "manage", "unsubscribe": the token in the query). Each
+    language has its own, so a page speaks the language of the email or form it came from."""
+
+    page: str  # one of ALERT_PAGES
+
+    @property
+    def route(self) -> str:
+        return "/alerts/" + self.page
+
+
+ALERT_PAGES = ("", "confirm", "manage", "unsubscribe")
+
+
+@dataclass(frozen=True, slots=True)
 class Api:
     name: str  # one of API_NAMES, or any other path under api/ (answered 404)
 
@@ -157,6 +173,7 @@ LOCALIZED = (
     ReleaseFile,
     ShareForm,
     NotFoundPage,
+    AlertPage,
 )
 
 Target = (

@@ -141,6 +141,9 @@ class Release:
     # the site's own (set by the reader, which knows the site's language); translations of
     # one release share `id` and differ in `key`.
     key: str = ""
+    # Issue 16: front matter `change_note`: an edit that carries one is emailed to alert
+    # subscribers as an update (an edit without one is not sent again).
+    change_note: str | None = None
 
     def __post_init__(self) -> None:
         if not self.key:

@@ -8,7 +8,6 @@ and a keyed MAC in it means a forged bounce cannot suspend someone else.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 import re
@@ -52,8 +51,10 @@ class Report:
 
 
 def _mac(subscriber_id: str, key: bytes) -> str:
-    digest = hmac.new(key, subscriber_id.encode("ascii"), hashlib.sha256).digest()
-    return base64.b32encode(digest).decode("ascii").lower()[:MAC_CHARS]
+    # 10 bytes are 16 base32 characters: the first 16 of the whole digest's, encoded alone
+    # (a fan-out computes 100,000 of these).
+    digest = hmac.digest(key, subscriber_id.encode("ascii"), "sha256")[: MAC_CHARS * 5 // 8]
+    return base64.b32encode(digest).decode("ascii").lower()
 
 
 def return_path(subscriber_id: str, domain: str, key: bytes) -> str:

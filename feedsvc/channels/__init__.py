@@ -30,6 +30,11 @@ class PermanentFailure(DeliveryFailed):
     transient = False
 
 
+class Cancelled(PermanentFailure):
+    """Nothing is to be sent after all (issue 16): the release was withdrawn, the
+    subscriber left, a digest found nothing. Recorded as cancelled, not dead."""
+
+
 class EndpointGone(PermanentFailure):
     """The receiver said it wants no more messages (HTTP 410): the endpoint is disabled."""
 

@@ -4,6 +4,7 @@
 turns its TOML types into those sections (issue 13). Import from here.
 """
 
+from feedsvc.config.alerts import AlertSettings
 from feedsvc.config.languages import LanguageSettings
 from feedsvc.config.loading import load_settings, settings_from_dict
 from feedsvc.config.sections import (
@@ -33,6 +34,7 @@ __all__ = [
     "SECRET_KEY_ENV",
     "SMTP_PASSWORD_ENV",
     "WEBHOOK_EVENTS",
+    "AlertSettings",
     "BuildSettings",
     "DatabaseSettings",
     "FeedsSettings",

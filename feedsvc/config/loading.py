@@ -33,7 +33,18 @@ _SECTIONS: dict[str, Any] = {
     if f.name not in ("root", "webhooks", "languages")
 }
 # In the order the one big check had (issue 13): with several mistakes, the same one is named.
-_CHECKED = ("site", "items", "feeds", "pages", "mail", "websub", "server", "share", "outbox")
+_CHECKED = (
+    "site",
+    "items",
+    "feeds",
+    "pages",
+    "mail",
+    "websub",
+    "server",
+    "share",
+    "outbox",
+    "alerts",
+)
 
 
 def load_settings(path: Path | str | None = None) -> Settings:

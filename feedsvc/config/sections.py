@@ -17,6 +17,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feedsvc.config.alerts import AlertSettings
 from feedsvc.config.languages import LANGUAGE_TAG, LanguageSettings
 from feedsvc.errors import ConfigError
 
@@ -220,6 +221,9 @@ class MailSettings(Section):
     smtp_username: str = ""  # the password is read from FEEDSVC_SMTP_PASSWORD, never here
     smtp_timeout_seconds: float = 30.0
     smtp_connections: int = 2  # sent side by side, each connection kept open for a batch
+    # Relays cap senders (issue 16): at most this many emails a second from this instance,
+    # shares and alerts together (0: no cap).
+    max_per_second: float = 0.0
 
     @property
     def smtp_password(self) -> str | None:
@@ -304,6 +308,7 @@ class Settings:
     websub: WebSubSettings = field(default_factory=WebSubSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     share: ShareSettings = field(default_factory=ShareSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
     webhooks: tuple[WebhookSettings, ...] = ()
     # Issue 15: [languages.<tag>] tables, by canonical tag (config/languages.py).
     languages: Mapping[str, LanguageSettings] = field(default_factory=dict)

@@ -208,6 +208,7 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
         publish_at=fm.moment("publish_at"),
         updated=fm.moment("updated"),
         time_stated=fm.names_a_time("date"),
+        change_note=fm.text("change_note", None),
         # Issue 15: translations share the id; the site's own language keeps the bare id.
         key=scoped(release_id, language.scope),
     )

@@ -26,6 +26,7 @@ FRONT_MATTER_KEYS = (
     "image",  # issue 14: the lead picture (references.py)
     "attachments",
     "translation_key",  # issue 15: links translations named otherwise (the release's id)
+    "change_note",  # issue 16: an edit emailed to alert subscribers as an update
 )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from feedsvc.config import Settings, database_url
 from feedsvc.store import connector
+from feedsvc.store.alerts import AlertStore
 from feedsvc.store.outbox import Outbox
 from feedsvc.store.readers import FeedReaderStore
 from feedsvc.store.releases import Announce, Releases
@@ -30,6 +31,7 @@ class Store:
         self.outbox = Outbox(engine)
         self.readers = FeedReaderStore(engine)
         self.subscribers = Subscribers(engine)
+        self.alerts = AlertStore(engine)  # issue 16: requests, fan-out, digests
 
     @classmethod
     def open(cls, url: str, upgrade: bool = True) -> Store:

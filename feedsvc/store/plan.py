@@ -185,6 +185,7 @@ def release_values(release: Release, state: FileState) -> dict[str, Any]:
         "publish_at": release.publish_at,
         "media": media_json(release.media),
         "media_state": state.media or None,
+        "change_note": release.change_note,
     }
 
 

@@ -247,6 +247,7 @@ def stored_release(row: Row[Any]) -> StoredRelease:
         publish_at=m["publish_at"],
         updated=m["updated_in_file"],
         media=media_refs(m["media"]),
+        change_note=m["change_note"],
     )
     return StoredRelease(
         release=release,

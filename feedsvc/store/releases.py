@@ -55,12 +55,16 @@ _KNOWN = (
 # The events are read from the store as they are taken, a chunk at a time, and only then:
 # take them (and give back the messages) one at a time, within the call.
 Announce = Callable[[Changes, Iterable[ReleaseEvent], dt.datetime], Iterable[Outgoing]]
+# Issue 16: queues the email alerts of a change, set-based, in the change's transaction
+# (store/alerts.AlertStore.fan_out); how many were queued.
+FanOut = Callable[[Connection, Changes, dt.datetime], int]
 
 
 class Releases(ReleaseReads):
     def __init__(self, engine: Engine) -> None:
         super().__init__(engine)
         self.announce: Announce | None = None
+        self.fan_out: FanOut | None = None
 
     def file_states(self, sources: Iterable[str] | None = None) -> dict[str, FileState]:
         """The state of each live release's file (or of the given ones) when last read;
@@ -150,6 +154,8 @@ class Releases(ReleaseReads):
             .values(at=now, changes=json.dumps(logged, ensure_ascii=False))
             .returning(site_changes.c.generation)
         ).scalar_one()
+        if self.fan_out is not None:
+            changes.enqueued += self.fan_out(conn, changes, now)
         if self.announce is None:
             return
         events = _release_events(conn, changes.events)

@@ -74,6 +74,9 @@ releases = Table(
     # read (reading/file_states.py); NULL for a release without files.
     Column("media", Text),
     Column("media_state", String(64)),
+    # Issue 16: front matter `change_note`, what an edit says to alert subscribers (an
+    # edit without one is not emailed again).
+    Column("change_note", Text),
     Index("releases_scope_seq", "scope", "seq", unique=True),
     Index("releases_published", "scope", "published", "id"),
     Index("releases_section", "scope", "section_slug", "published", "id"),
@@ -104,6 +107,9 @@ deliveries = Table(
     Index("deliveries_due", "status", "next_attempt_at"),
     Index("deliveries_lease", "status", "lease_until"),
     Index("deliveries_target", "channel", "target", "status"),
+    # Issue 16: shares and webhooks are claimed before alerts (never starved by a fan-out
+    # of 100,000 alerts queued ahead of them), each by its own range of this index.
+    Index("deliveries_channel_due", "channel", "status", "next_attempt_at", "id"),
 )
 
 # Every attempt and how it ended, for `feedsvc outbox show`.
@@ -261,6 +267,9 @@ subscribers = Table(
     Column("consent_network", String(64)),  # sharing.keys.network_of: never the address
     Column("consent_form", String(40)),
     Column("consent_basis", String(32)),  # double-opt-in, import-consent-column, ...
+    # Issue 16: the operator's words for a consent given elsewhere (`--confirmed BASIS`),
+    # or where an import's consent column came from; whole, for the consent record.
+    Column("consent_note", Text),
     Column("hard_bounces", Integer, nullable=False, default=0),
     Column("soft_bounces", Integer, nullable=False, default=0),
     Column("last_digest_at", UTCDateTime),
@@ -268,4 +277,35 @@ subscribers = Table(
     Index("subscribers_address", "address_hash", unique=True),  # one per address
     Index("subscribers_status", "status", "frequency"),  # fan-out, digests, counts
     Index("subscribers_pending", "status", "updated_at"),  # forget_unconfirmed
+)
+
+# What alert subscribers are told of (issue 16): a release that became public, or an edit
+# with a change note, written in the transaction that publishes it. The immediate fan-out
+# and the digests both read it, so a digest lists what an immediate alert would have sent.
+alert_items = Table(
+    "alert_items",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("release_key", String(240), nullable=False),  # releases.id
+    Column("scope", String(35), nullable=False),  # its language ('' the site's own)
+    Column("section_slug", String(200), nullable=False),
+    Column("kind", String(12), nullable=False),  # published, updated
+    Column("note", Text),  # the change note of an update
+    Column("at", UTCDateTime, nullable=False),
+    Index("alert_items_scope_at", "scope", "at"),
+    Index("alert_items_release", "release_key"),
+)
+
+# Subscribe requests, for the form's limits (per client, per address, overall): keyed
+# hashes only, kept a day.
+subscription_requests = Table(
+    "subscription_requests",
+    metadata,
+    Column("address_hash", String(64), nullable=False),
+    Column("ip_hash", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("mailed", Integer, nullable=False, default=0),  # a confirmation email was queued
+    Index("subscription_requests_ip", "ip_hash", "at"),
+    Index("subscription_requests_address", "address_hash", "at"),
+    Index("subscription_requests_at", "at"),
 )

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Engine, and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, delete, func, insert, or_, select, update
 
 from feedsvc.store.connector import SUBSCRIBERS_LOCK, writing
 from feedsvc.store.schema import subscribers
@@ -42,6 +42,7 @@ class Subscriber:
     consent_network: str | None
     consent_form: str | None
     consent_basis: str | None
+    consent_note: str | None
     hard_bounces: int
     soft_bounces: int
     last_digest_at: dt.datetime | None
@@ -56,7 +57,9 @@ def _subscriber(row: Any) -> Subscriber:
 
 
 def _sections(sections: Sequence[str] | None) -> str | None:
-    return None if sections is None else json.dumps(sorted(set(sections)))
+    # Not ASCII-escaped: the fan-out finds '"<slug>"' in this text (store/alerts.py), and a
+    # slug may be written in any script (issue 15).
+    return None if sections is None else json.dumps(sorted(set(sections)), ensure_ascii=False)
 
 
 def _frequency(frequency: str) -> str:
@@ -84,61 +87,19 @@ class Subscribers:
         network: str,
         form_version: str,
     ) -> str:
-        """A subscription request from the form; the id its confirmation link names.
-
-        A new address, or one still pending (its choices replaced: the latest request is
-        the one confirmed), or one that left (asking anew, with a new id: old links stay
-        dead) is pending. A confirmed or suspended subscription is left exactly as it is:
-        the caller answers the same whatever the address (issue 16: no way to learn who
-        subscribes). `network` is the client's network (sharing.keys.network_of), kept as
-        the consent record with `form_version` once the address confirms."""
-        choices = {
-            "address": address,
-            "frequency": _frequency(frequency),
-            "sections": _sections(sections),
-            "language": language,
-            "consent_network": network,
-            "consent_form": form_version,
-            "updated_at": now,
-        }
+        """A subscription request (request_in, in a transaction of its own); its id."""
         with writing(self.engine, SUBSCRIBERS_LOCK) as conn:
-            row = conn.execute(
-                select(_c.id, _c.status).where(_c.address_hash == address_hash)
-            ).first()
-            if row is None:
-                new = _new_id()
-                conn.execute(
-                    insert(subscribers).values(
-                        id=new,
-                        address_hash=address_hash,
-                        status="pending",
-                        created_at=now,
-                        hard_bounces=0,
-                        soft_bounces=0,
-                        **choices,
-                    )
-                )
-                return new
-            if row.status in ("confirmed", "suspended"):
-                return str(row.id)
-            fresh = row.id if row.status == "pending" else _new_id()
-            conn.execute(
-                update(subscribers)
-                .where(_c.id == row.id)
-                .values(
-                    id=fresh,
-                    status="pending",
-                    created_at=now if row.status != "pending" else _c.created_at,
-                    confirmed_at=None,
-                    consent_at=None,
-                    consent_basis=None,
-                    hard_bounces=0,
-                    soft_bounces=0,
-                    last_digest_at=None,
-                    **choices,
-                )
-            )
-            return str(fresh)
+            return request_in(
+                conn,
+                address_hash,
+                address,
+                frequency,
+                sections,
+                language,
+                now,
+                network,
+                form_version,
+            )[0]
 
     def confirm(self, subscriber_id: str, now: dt.datetime) -> bool:
         """The confirmation link followed: a pending subscription is confirmed and its
@@ -173,7 +134,12 @@ class Subscribers:
                 update(subscribers)
                 .where(_c.id == subscriber_id, _c.status != "unsubscribed")
                 .values(
-                    frequency=_frequency(frequency), sections=_sections(sections), updated_at=now
+                    frequency=_frequency(frequency),
+                    sections=_sections(sections),
+                    updated_at=now,
+                    # A digest starts from the change: nothing an immediate alert sent
+                    # already is listed again.
+                    last_digest_at=case((_c.frequency != frequency, now), else_=_c.last_digest_at),
                 )
             ).rowcount
         return changed == 1
@@ -216,6 +182,15 @@ class Subscribers:
             return conn.execute(select(_c.status).where(_c.id == subscriber_id)).scalar()
 
     # -- a person's data -------------------------------------------------------------------
+
+    def get_many(self, ids: Sequence[str]) -> dict[str, Subscriber]:
+        """The subscribers of these ids that are stored (the alert channel, a claim at a time)."""
+        found: dict[str, Subscriber] = {}
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), 500):
+                query = select(subscribers).where(_c.id.in_(sorted(ids[start : start + 500])))
+                found.update((row.id, _subscriber(row)) for row in conn.execute(query))
+        return found
 
     def get(self, subscriber_id: str) -> Subscriber | None:
         with self.engine.connect() as conn:
@@ -264,3 +239,70 @@ class Subscribers:
         query = select(_c.status, _c.frequency, func.count()).group_by(_c.status, _c.frequency)
         with self.engine.connect() as conn:
             return {(status, frequency): n for status, frequency, n in conn.execute(query)}
+
+
+def request_in(
+    conn: Connection,
+    address_hash: str,
+    address: str,
+    frequency: str,
+    sections: Sequence[str] | None,
+    language: str | None,
+    now: dt.datetime,
+    network: str,
+    form_version: str,
+) -> tuple[str, str]:
+    """A subscription request from the form, in the caller's transaction: (the id its
+    confirmation link names, the subscription's status after it).
+
+    A new address, or one still pending (its choices replaced: the latest request is the
+    one confirmed), or one that left (asking anew, with a new id: old links stay dead) is
+    pending. A confirmed or suspended subscription is left exactly as it is: the caller
+    answers the same whatever the address (issue 16: no way to learn who subscribes).
+    `network` is the client's network (sharing.keys.network_of), kept as the consent
+    record with `form_version` once the address confirms. `language`: the scope of the
+    language followed (None: the site's own)."""
+    choices = {
+        "address": address,
+        "frequency": _frequency(frequency),
+        "sections": _sections(sections),
+        "language": language,
+        "consent_network": network,
+        "consent_form": form_version,
+        "updated_at": now,
+    }
+    row = conn.execute(select(_c.id, _c.status).where(_c.address_hash == address_hash)).first()
+    if row is None:
+        new = _new_id()
+        conn.execute(
+            insert(subscribers).values(
+                id=new,
+                address_hash=address_hash,
+                status="pending",
+                created_at=now,
+                hard_bounces=0,
+                soft_bounces=0,
+                **choices,
+            )
+        )
+        return new, "pending"
+    if row.status in ("confirmed", "suspended"):
+        return str(row.id), str(row.status)
+    fresh = row.id if row.status == "pending" else _new_id()
+    conn.execute(
+        update(subscribers)
+        .where(_c.id == row.id)
+        .values(
+            id=fresh,
+            status="pending",
+            created_at=now if row.status != "pending" else _c.created_at,
+            confirmed_at=None,
+            consent_at=None,
+            consent_basis=None,
+            hard_bounces=0,
+            soft_bounces=0,
+            last_digest_at=None,
+            **choices,
+        )
+    )
+    return str(fresh), "pending"
