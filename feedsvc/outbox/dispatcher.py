@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from feedsvc.channels import Channel, DeliveryFailed, EndpointGone, TransientFailure
+from feedsvc.channels import Cancelled, Channel, DeliveryFailed, EndpointGone, TransientFailure
 from feedsvc.clock import Clock
 from feedsvc.model import Delivery
 from feedsvc.outbox.policy import RetryPolicy
@@ -28,8 +28,38 @@ log = logging.getLogger("feedsvc.outbox")
 SENT, NOT_TRIED = "sent", "not tried"
 
 # How many messages of a channel are sent at once. Webhooks and pings are independent HTTP
-# calls; email lanes each keep an SMTP connection of their own (mail.smtp_connections).
-LANES = {"email": 2, "webhook": 4, "websub": 4}
+# calls; email and alert lanes each keep an SMTP connection of their own
+# (mail.smtp_connections).
+LANES = {"email": 2, "alert": 2, "webhook": 4, "websub": 4}
+# The channels that send email: mail.max_per_second bounds them together (issue 16).
+MAIL_CHANNELS = frozenset({"email", "alert"})
+
+
+class Throttle:
+    """At most `per_second` sends a second across every lane (issue 16: relays cap
+    senders). Each send takes the next free slot, a 1/per_second apart; a lane waits for
+    its slot, or until `stop` is set. `per_second` 0: no cap."""
+
+    def __init__(self, per_second: float) -> None:
+        self.interval = 1.0 / per_second if per_second > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self, stop: threading.Event | None) -> bool:
+        """False when stopping before the slot came."""
+        if not self.interval:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        delay = slot - time.monotonic()
+        if delay <= 0:
+            return True
+        if stop is None:
+            time.sleep(delay)
+            return True
+        return not stop.wait(delay)
 
 
 @dataclass
@@ -53,6 +83,7 @@ class Dispatcher:
         lease: dt.timedelta = dt.timedelta(minutes=5),
         disable_after: dt.timedelta = dt.timedelta(days=5),
         lanes: Mapping[str, int] = LANES,
+        max_per_second: float = 0.0,
     ) -> None:
         self.outbox = outbox
         self.channels = channels
@@ -63,6 +94,7 @@ class Dispatcher:
         self.disable_after = disable_after
         self.lanes = lanes
         self.workers = max(sum(lanes.values()), 1)
+        self.throttle = Throttle(max_per_second)  # mail.max_per_second
         self.totals: Counter[tuple[str, str]] = Counter()  # since start, for /metrics
         self._failing: set[str] | None = None  # webhook endpoints known to be failing
         self._lock = threading.Lock()
@@ -77,7 +109,9 @@ class Dispatcher:
         try:
             with ThreadPoolExecutor(self.workers, thread_name_prefix="deliver") as pool:
                 while not (stop is not None and stop.is_set()):
-                    claim = self.outbox.claim_due(self.clock.now(), self.batch, self.lease)
+                    claim = self.outbox.claim_due(
+                        self.clock.now(), self.batch, self.lease, self.channels.keys()
+                    )
                     if not claim.deliveries:
                         break
                     report.claimed += len(claim.deliveries)
@@ -102,6 +136,8 @@ class Dispatcher:
         queues: dict[str, collections.deque[Delivery]] = {}
         for delivery in claim.deliveries:
             queues.setdefault(delivery.channel, collections.deque()).append(delivery)
+        for name, queue in queues.items():
+            self._prepare(name, list(queue))
 
         def lane(queue: collections.deque[Delivery]) -> None:
             # Each lane sends one message after another (an SMTP lane over its own kept-open
@@ -122,11 +158,24 @@ class Dispatcher:
         for future in futures:
             future.result()
 
+    def _prepare(self, name: str, deliveries: list[Delivery]) -> None:
+        """Let a channel read at once what a claim's sends will need (the alert channel:
+        its subscribers and releases, issue 16), instead of a query a send."""
+        prepare = getattr(self.channels.get(name), "prepare", None)
+        if prepare is None:
+            return
+        try:
+            prepare(deliveries)
+        except Exception:  # each send then reads what it needs itself
+            log.exception("the %s channel could not prepare %d deliveries", name, len(deliveries))
+
     def _attempt(
         self, delivery: Delivery, claim: Claim, stop: threading.Event | None
     ) -> DeliveryFailed | str:
         """Send one delivery: SENT, NOT_TRIED (stopping), or how it failed."""
         if stop is not None and stop.is_set():
+            return NOT_TRIED
+        if delivery.channel in MAIL_CHANNELS and not self.throttle.wait(stop):
             return NOT_TRIED
         channel = self.channels.get(delivery.channel)
         try:
@@ -173,6 +222,11 @@ class Dispatcher:
     def _failed(self, delivery: Delivery, claim: Claim, error: DeliveryFailed) -> str:
         now = self.clock.now()
         message = str(error) or type(error).__name__
+        if isinstance(error, Cancelled):
+            # Nothing to send after all (issue 16): not a failure of anyone's.
+            if not self.outbox.record_failure(delivery, claim, now, message, None, cancelled=True):
+                return self._lost(delivery)
+            return "cancelled"
         retry_at = self.policy.decide(delivery.attempts, error, now)
         disabled = None
         if delivery.channel == "webhook":

@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import (
     Connection,
-    and_,
+    Dialect,
     bindparam,
     case,
     delete,
     insert,
-    or_,
     select,
     update,
 )
@@ -32,7 +31,7 @@ from feedsvc.privacy import masked
 from feedsvc.store.connector import writing
 from feedsvc.store.enqueue import enqueue, payload_text, without_recipients
 from feedsvc.store.outbox_reads import COLUMNS, Attempt, Endpoint, OutboxReads, delivery_of
-from feedsvc.store.schema import deliveries, delivery_attempts, webhook_endpoints
+from feedsvc.store.schema import UTCDateTime, deliveries, delivery_attempts, webhook_endpoints
 
 __all__ = [
     "ENDED",
@@ -106,8 +105,104 @@ _RECORD = {
     "retry": _record_statement("pending"),
     "dead": _record_statement("dead"),
     "dead, less payload": _record_statement("dead", payload=True),
+    "cancelled": _record_statement("cancelled"),
 }
+# Issue 16: claimed first, so a fan-out of 100,000 alerts queued ahead of them never makes
+# shares, webhooks and hub pings wait; alerts take what a claim has room left for.
+FIRST_CHANNELS = ("email", "webhook", "websub")
+LAST_CHANNELS = ("alert",)
 _ATTEMPT = insert(delivery_attempts)
+
+
+_COLUMNS_CLAIMED = (deliveries.c.id, deliveries.c.status, deliveries.c.attempts)
+
+
+def _due(
+    conn: Connection, now: dt.datetime, limit: int, channels: Collection[str] | None
+) -> list[Any]:
+    """Up to `limit` due deliveries, in the order they are claimed: those whose sender
+    died (an expired lease) first, then the oldest due shares, webhooks and pings, then
+    alerts (issue 16: a fan-out of 100,000 never makes the others wait). Each query is one
+    range of an index in its order (deliveries_lease; deliveries_channel_due per channel):
+    with 100,000 alerts due, one ORDER BY over them all cost ~70 ms a claim."""
+    c = deliveries.c
+    columns = (*_COLUMNS_CLAIMED, c.updated_at, c.next_attempt_at)
+
+    def rows(query: Any, room: int) -> list[Any]:
+        query = query.limit(room)
+        if conn.dialect.name == "postgresql":
+            # Several instances claim at once; each skips the rows another holds.
+            query = query.with_for_update(skip_locked=True)
+        return list(conn.execute(query).all())
+
+    expired = select(*columns).where(c.status == "sending", c.lease_until <= now)
+    if channels is not None:
+        expired = expired.where(c.channel.in_(sorted(channels)))
+    found = rows(expired.order_by(c.lease_until, c.id), limit)
+    pending = select(*columns).where(c.status == "pending", c.next_attempt_at <= now)
+    for group in (FIRST_CHANNELS, LAST_CHANNELS):
+        wanted = [ch for ch in group if channels is None or ch in channels]
+        room = limit - len(found)
+        if room <= 0 or not wanted:
+            continue
+        # One ordered range a channel, merged: the group's oldest first.
+        due = [
+            row
+            for channel in wanted
+            for row in rows(
+                pending.where(c.channel == channel).order_by(c.next_attempt_at, c.id), room
+            )
+        ]
+        found += sorted(due, key=lambda row: (row.next_attempt_at, row.id))[:room]
+    return found
+
+
+class _DriverStatements:
+    """The outcome statements run by the database driver itself: each compiled once for
+    the dialect, its parameters put in order and its moments converted as the column type
+    would (UTCDateTime), then executed on the transaction's DBAPI cursor. A record a send
+    is the dispatcher's commonest write, and SQLAlchemy's execution around it cost more
+    than SQLite did (issue 16)."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self._compiled: dict[int, tuple[Any, str, Any]] = {}
+        moment = UTCDateTime()
+        impl = moment.dialect_impl(dialect)
+        self._moment = impl.bind_processor(dialect) or (lambda value: value)
+
+    def run(self, conn: Connection, statement: Any, values: dict[str, Any]) -> int:
+        known = self._compiled.get(id(statement))
+        if known is None or known[0] is not statement:
+            compiled = statement.compile(dialect=self.dialect)
+            known = (statement, compiled.string, compiled)
+            self._compiled[id(statement)] = known
+        _, sql, compiled = known
+        params = {
+            name: self._moment(value) if isinstance(value, dt.datetime) else value
+            for name, value in compiled.construct_params(values).items()
+        }
+        # The transaction's own DBAPI connection: SQLAlchemy's execution context, even
+        # for exec_driver_sql, cost more than the statement.
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            if compiled.positional:
+                cursor.execute(sql, tuple(params[n] for n in compiled.positiontup))
+            else:
+                cursor.execute(sql, params)
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+_DRIVER: dict[str, _DriverStatements] = {}
+
+
+def _driver_statements(dialect: Dialect) -> _DriverStatements:
+    found = _DRIVER.get(dialect.name)
+    if found is None or found.dialect is not dialect:
+        found = _DRIVER[dialect.name] = _DriverStatements(dialect)
+    return found
 
 
 class Outbox(OutboxReads):
@@ -117,22 +212,26 @@ class Outbox(OutboxReads):
 
     # -- the dispatcher's side ------------------------------------------------------------
 
-    def claim_due(self, now: dt.datetime, limit: int, lease: dt.timedelta) -> Claim:
+    def claim_due(
+        self,
+        now: dt.datetime,
+        limit: int,
+        lease: dt.timedelta,
+        channels: Collection[str] | None = None,
+    ) -> Claim:
         """Claim up to `limit` due deliveries: pending ones whose time has come, and sending
-        ones whose lease expired (their sender died). Each claim counts as an attempt."""
+        ones whose lease expired (their sender died); of `channels` only, if given (a
+        dispatcher claims only what it can send). Each claim counts as an attempt."""
         c = deliveries.c
         token = uuid.uuid4().hex
-        due = or_(
-            and_(c.status == "pending", c.next_attempt_at <= now),
-            and_(c.status == "sending", c.lease_until <= now),
+        # The rows' own time (a CASE, not an OR of two indexed ranges: SQLite then scanned
+        # the due index instead of fetching the 50 ids, ~40 ms with 100,000 alerts due).
+        due = (
+            case((c.status == "pending", c.next_attempt_at), (c.status == "sending", c.lease_until))
+            <= now
         )
-        query = select(c.id, c.status, c.attempts, c.updated_at).where(due)
-        query = query.order_by(c.next_attempt_at, c.id).limit(limit)
         with self._writing() as conn:
-            if conn.dialect.name == "postgresql":
-                # Several instances claim at once; each skips the rows another holds.
-                query = query.with_for_update(skip_locked=True)
-            found = conn.execute(query).all()
+            found = _due(conn, now, limit, channels)
             if not found:
                 return Claim(token, now, [])
             claimed = conn.execute(
@@ -179,11 +278,13 @@ class Outbox(OutboxReads):
         now: dt.datetime,
         error: str,
         retry_at: dt.datetime | None,
+        cancelled: bool = False,
     ) -> bool:
-        """A failed attempt: pending again at `retry_at`, or dead when that is None."""
-        return self._record(
-            delivery, claim, now, "dead" if retry_at is None else "retry", error, retry_at
-        )
+        """A failed attempt: pending again at `retry_at`, or dead when that is None; or
+        `cancelled`: there was nothing to send after all (issue 16: the release was
+        withdrawn, the subscriber left)."""
+        outcome = "cancelled" if cancelled else "dead" if retry_at is None else "retry"
+        return self._record(delivery, claim, now, outcome, error, None if cancelled else retry_at)
 
     def release(self, unsent: Sequence[Delivery], claim: Claim, now: dt.datetime) -> int:
         """Give back claimed deliveries that were not tried (the service is stopping): they
@@ -232,7 +333,9 @@ class Outbox(OutboxReads):
         else:
             statement = _RECORD[outcome]
         with self._writing() as conn:
-            result = conn.execute(
+            driver = _driver_statements(conn.dialect)
+            recorded = driver.run(
+                conn,
                 statement,
                 {
                     "b_id": delivery.id,
@@ -243,9 +346,10 @@ class Outbox(OutboxReads):
                     "b_payload": None if kept is None else payload_text(kept),
                 },
             )
-            if result.rowcount != 1:
+            if recorded != 1:
                 return False
-            conn.execute(
+            driver.run(
+                conn,
                 _ATTEMPT,
                 {
                     "delivery_id": delivery.id,
