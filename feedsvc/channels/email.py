@@ -5,12 +5,20 @@ An email delivery's payload:
     {"to": "Zoë Müller <zoe@example.org>" or "zoe@example.org",
      "subject": str, "text": str, "html": str | None, "reply_to": str | None,
      "from_name": str | None,   # the From display name instead of mail.from's
-     "headers": {"List-Unsubscribe": str, "List-Unsubscribe-Post": str} | None}
+     "headers": {"List-Unsubscribe": str, "List-Unsubscribe-Post": str,
+                 "List-Id": str, "Auto-Submitted": str} | None,
+     "return_path": "bounces+<id>-<mac>@example.org" | None}
+
+`return_path` (issue 16: alerts' VERP envelope sender) is the MAIL FROM instead of the
+From address: one addr-spec in the From address's domain or the bounce domain
+(alerts.bounce_domain, else site.id_authority), so the site cannot be made to send with
+someone else's envelope.
 
 From is the letterhead's sender (`mail.from`). Date and Message-ID come from the delivery, so every
 attempt sends the same message and receivers can drop duplicates. Headers are ASCII:
 non-ASCII names and subjects become RFC 2047 encoded words; addresses must be ASCII
-(no SMTPUTF8). No Auto-Submitted header: a share is sent on behalf of a person.
+(no SMTPUTF8). A share carries no Auto-Submitted header (it is sent on behalf of a
+person); alerts add `Auto-Submitted: auto-generated` (RFC 3834) themselves.
 
 The bytes are written here rather than by `email.message.EmailMessage`: its header
 parsing and refolding cost a millisecond a message, several times the SMTP exchange.
@@ -54,6 +62,10 @@ _SPECIALS = re.compile(r'[()<>\[\]:;@\\,"]')
 _NEEDS_QUOTES = re.compile(r'[()<>\[\]:;@\\,."]')
 
 
+class PayloadRefused(PermanentFailure):
+    """No message can be made of this payload (not a refusal by any server)."""
+
+
 @dataclass(frozen=True)
 class Address:
     name: str
@@ -87,19 +99,28 @@ class Letterhead:
 
     sender: str
     domain: str
+    # The domain of alerts' VERP return paths (issue 16); "": `domain`.
+    bounce_domain: str = ""
 
     @classmethod
     def of(cls, settings: Settings) -> Letterhead:
-        return cls(settings.mail_sender, settings.site.id_authority)
+        authority = settings.site.id_authority
+        return cls(settings.mail_sender, authority, settings.alerts.bounce_domain or authority)
+
+    def envelope_domains(self) -> frozenset[str]:
+        """The domains a payload's return path may be in: the From address's, the bounce
+        domain (lower case: domains are compared without case, RFC 5321 2.4)."""
+        return _envelope_domains(self.sender, self.bounce_domain or self.domain)
 
 
 @dataclass(frozen=True)
 class Composed:
     """A message ready for the wire: its envelope and its bytes (ASCII, CRLF line ends)."""
 
-    sender: str
+    sender: str  # MAIL FROM: the return path if the payload gave one, else From's address
     recipients: tuple[str, ...]
     data: bytes
+    return_path: str | None = None  # the payload's (a maildir writes it as Return-Path)
 
 
 @dataclass(frozen=True)
@@ -111,6 +132,7 @@ class _Fields:
     reply_to: Address | None
     from_name: str
     extra: list[tuple[str, str]]
+    return_path: str | None
 
 
 def check(payload: Any) -> None:
@@ -122,8 +144,9 @@ def check(payload: Any) -> None:
 
 def _fields(payload: Any) -> _Fields:
     if not isinstance(payload, Mapping):
-        raise PermanentFailure("email payload: expected a JSON object")
+        raise PayloadRefused("email payload: expected a JSON object")
     reply_to = _header_text(payload, "reply_to", optional=True)
+    return_path = _header_text(payload, "return_path", optional=True)
     return _Fields(
         to=_address(_header_text(payload, "to"), "to"),
         subject=_header_text(payload, "subject"),
@@ -132,6 +155,7 @@ def _fields(payload: Any) -> _Fields:
         reply_to=_address(reply_to, "reply_to") if reply_to else None,
         from_name=_header_text(payload, "from_name", optional=True),
         extra=_extra_headers(payload),
+        return_path=_return_path(return_path) if return_path else None,
     )
 
 
@@ -144,6 +168,14 @@ def compose(delivery: Delivery, letterhead: Letterhead) -> Composed:
     except PermanentFailure as error:
         # The configuration is wrong, not this message: every mail waits until it is fixed.
         raise TransientFailure(str(error)) from None
+    return_path = fields.return_path
+    if return_path is not None:
+        domains = letterhead.envelope_domains()
+        if return_path.rpartition("@")[2].lower() not in domains:
+            # Never someone else's envelope (bounces and SPF go to the envelope's domain).
+            raise PayloadRefused(
+                f"email payload: return_path must be in {' or '.join(sorted(domains))}"
+            )
     if from_name:
         # Only the name changes: the address is always the site's own (DMARC).
         sender = Address(" ".join(from_name.split()), sender.addr_spec)
@@ -170,7 +202,8 @@ def compose(delivery: Delivery, letterhead: Letterhead) -> Composed:
             b"--" + boundary + b"\r\n" + _part("html", html) + b"\r\n"
             b"--" + boundary + b"--\r\n"
         )
-    return Composed(sender.addr_spec, (to.addr_spec,), head + body)
+    envelope = return_path or sender.addr_spec
+    return Composed(envelope, (to.addr_spec,), head + body, return_path)
 
 
 def _part(subtype: str, text: str) -> bytes:
@@ -196,20 +229,22 @@ def _subject(subject: str) -> str:
 
 
 # Headers a producer may add, and nothing else: no Bcc, no Received, no second From.
-_EXTRA_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post")
+# Alerts (issue 16) add a list's id (RFC 2919) and say they were sent by a program
+# (RFC 3834: no vacation replies).
+_EXTRA_HEADERS = ("List-Unsubscribe", "List-Unsubscribe-Post", "List-Id", "Auto-Submitted")
 _HEADER_VALUE = re.compile(r"[\x20-\x7e]{1,900}")
 
 
 def _extra_headers(payload: Mapping[str, Any]) -> list[tuple[str, str]]:
     headers = payload.get("headers") or {}
     if not isinstance(headers, Mapping):
-        raise PermanentFailure("email payload: headers must be an object")
+        raise PayloadRefused("email payload: headers must be an object")
     out = []
     for name, value in headers.items():
         if name not in _EXTRA_HEADERS:
-            raise PermanentFailure(f"email payload: header {name!r} is not allowed")
+            raise PayloadRefused(f"email payload: header {name!r} is not allowed")
         if not isinstance(value, str) or not _HEADER_VALUE.fullmatch(value):
-            raise PermanentFailure(f"email payload: header {name} must be printable ASCII")
+            raise PayloadRefused(f"email payload: header {name} must be printable ASCII")
         out.append((name, value))
     return out
 
@@ -220,7 +255,7 @@ def _text(payload: Mapping[str, Any], field: str, *, optional: bool = False) -> 
         return None
     if not isinstance(value, str):
         kind = "a string or null" if optional else "a string"
-        raise PermanentFailure(f"email payload: {field} must be {kind}")
+        raise PayloadRefused(f"email payload: {field} must be {kind}")
     return value
 
 
@@ -228,7 +263,7 @@ def _header_text(payload: Mapping[str, Any], field: str, *, optional: bool = Fal
     value = _text(payload, field, optional=optional) or ""
     if not value.isprintable() and any(unicodedata.category(c) in _FORBIDDEN for c in value):
         # A CR or LF here would start a header of the sender's choosing (header injection).
-        raise PermanentFailure(f"email payload: {field} contains a line break or control character")
+        raise PayloadRefused(f"email payload: {field} contains a line break or control character")
     return value
 
 
@@ -237,13 +272,26 @@ def _sender(value: str) -> Address:
     return _address(value, "mail.from")
 
 
+@functools.lru_cache(maxsize=8)
+def _envelope_domains(sender: str, bounce_domain: str) -> frozenset[str]:
+    own = _sender(sender).addr_spec.rpartition("@")[2]
+    return frozenset(domain.lower().rstrip(".") for domain in (own, bounce_domain))
+
+
 def _address(value: str, field: str) -> Address:
     address = _one_address(value.strip())
     if address is None:
-        raise PermanentFailure(
+        raise PayloadRefused(
             f"{field}: {value!r} is not one address such as 'Name <name@example.org>'"
         )
     return address
+
+
+def _return_path(value: str) -> str:
+    """One bare addr-spec (RFC 5321 reverse-path without the angle brackets)."""
+    if len(value) > 254 or not _ADDR_SPEC.fullmatch(value):
+        raise PayloadRefused(f"email payload: return_path {value!r} is not one address")
+    return value
 
 
 def _one_address(value: str) -> Address | None:

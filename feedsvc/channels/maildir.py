@@ -29,7 +29,12 @@ class MaildirChannel:
         path = self._maildir
         try:
             # Files in a maildir end lines with LF, not the CRLF of the wire (policy.SMTP).
-            deliver(path, message.data.replace(b"\r\n", b"\n"))
+            data = message.data.replace(b"\r\n", b"\n")
+            if message.return_path is not None:
+                # The envelope sender, as a delivering MTA records it (RFC 5321 4.4): the
+                # VERP address of an alert (issue 16), for tests and bounce handling to read.
+                data = f"Return-Path: <{message.return_path}>\n".encode("ascii") + data
+            deliver(path, data)
         except OSError as error:
             raise TransientFailure(f"could not write to the maildir {path}: {error}") from error
 
