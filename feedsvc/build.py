@@ -91,6 +91,7 @@ def site_of(
         share=s.share,
         media=media,
         languages=Languages(s.site, s.languages),
+        alerts=s.alerts,
     )
 
 

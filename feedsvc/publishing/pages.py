@@ -14,7 +14,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 
 from feedsvc import layout
-from feedsvc.config import ShareSettings, SiteSettings
+from feedsvc.config import AlertSettings, ShareSettings, SiteSettings
 from feedsvc.i18n import format_date, template_callables, translations
 from feedsvc.languages import Alternate, Language, Languages
 from feedsvc.model import ListedRelease, StoredRelease
@@ -62,9 +62,12 @@ class Pages:
         share: ShareSettings,
         files: ReleaseFiles | None = None,
         language: Language | None = None,
+        alerts: AlertSettings | None = None,
     ) -> None:
         self.root = site  # as configured: assets, the sitemap and the share API live there
         self.share = share
+        # Issue 16: the subscribe form on the index, section and release pages.
+        self.alerts = alerts or AlertSettings()
         self.files = files
         self.env = Environment(
             loader=PackageLoader("feedsvc", "templates"),
@@ -109,6 +112,7 @@ class Pages:
             "alternates": (),
             # The share form's token is asked for the release in this language.
             "token_language": "" if language.default else "&language=" + language.tag,
+            "alert_rules": self.alerts if self.alerts.enabled else None,
             **template_callables(self.translations),
         }
         self.main_feed = FeedLink(site.title, site.base_url)
@@ -189,8 +193,18 @@ class Pages:
             feeds=[feed or self.main_feed],
             canonical=canonical,
             description=self.site.description,
+            this_section=self._section_of(feed, heading),
         )
         return html.encode("utf-8")
+
+    def _section_of(self, feed: FeedLink | None, heading: str | None) -> tuple[str, str] | None:
+        """(slug, name) when the index is a section's page (its feed is the section's): its
+        subscribe form offers that section (issue 16)."""
+        base_url = self.site.base_url
+        if feed is None or heading is None or not feed.url.startswith(base_url):
+            return None
+        target = layout.parse(feed.url[len(base_url) :])
+        return (target.slug, heading) if isinstance(target, layout.SectionPage) else None
 
     def simple(self, name: str) -> bytes:
         """A page with no data of its own, in the language: 404.html, 410.html, 503.html."""

@@ -18,6 +18,7 @@ from functools import cached_property
 from feedsvc import layout
 from feedsvc.clock import Clock
 from feedsvc.config import (
+    AlertSettings,
     FeedsSettings,
     PagesSettings,
     ShareSettings,
@@ -85,6 +86,7 @@ class Site:
         languages: Languages | None = None,
         language: Language | None = None,
         page_maker: Pages | None = None,
+        alerts: AlertSettings | None = None,
     ) -> None:
         # Issue 15: `site` as this language shows it (title, description, language, and a
         # base_url ending in its folder); `root` as configured, for what exists once.
@@ -102,7 +104,8 @@ class Site:
         # Without media (callers that predate issue 14) pictures are left as the text has them.
         self.media = media
         self.files = ReleaseFiles(media) if media is not None else None
-        self.pages = page_maker or Pages(site, share, self.files)
+        # Issue 16: the subscribe form on its pages, unless alerts.enabled is false.
+        self.pages = page_maker or Pages(site, share, self.files, alerts=alerts)
         self._id_prefix = f"tag:{site.id_authority},{site.id_date}:"
         # Feed ids of another language keep its feeds apart from the site's own.
         self._id_suffix = "" if self.scope is None else f":{self.scope}"

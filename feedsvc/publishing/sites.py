@@ -16,6 +16,7 @@ from pathlib import Path
 from feedsvc import layout
 from feedsvc.clock import Clock
 from feedsvc.config import (
+    AlertSettings,
     FeedsSettings,
     PagesSettings,
     ShareSettings,
@@ -55,13 +56,16 @@ class Sites:
         share: ShareSettings,
         media: ReleaseMedia | None = None,
         languages: Languages | None = None,
+        alerts: AlertSettings | None = None,
     ) -> None:
         self.languages = languages or Languages(site)
         self.root = site
         self.store = store
         self.feeds = feeds
         sections = dict(site=site, feeds=feeds, pages=pages, websub=websub, share=share)
-        self.default = Site(store, clock, media=media, languages=self.languages, **sections)
+        self.default = Site(
+            store, clock, media=media, languages=self.languages, alerts=alerts, **sections
+        )
         self.all: tuple[Site, ...] = (
             self.default,
             *(

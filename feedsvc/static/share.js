@@ -1,9 +1,9 @@
-// "Suggest To A Friend": fetch a fresh form token when the form is first used, so the
-// release page itself stays the same cached bytes for everyone. Without JavaScript the
+// "Suggest To A Friend" and the subscribe forms (issue 16): fetch a fresh form token when a
+// form is first used, so the page itself stays the same cached bytes for everyone. Without JavaScript the
 // form still works: the server answers with the form again, a token in it, to send once more.
 (function () {
   "use strict";
-  document.querySelectorAll("form.share-form").forEach(function (form) {
+  document.querySelectorAll("form.share-form, form.subscribe-form").forEach(function (form) {
     var field = form.querySelector("input[name=token]");
     var asked = null;
     function ask() {

@@ -431,6 +431,17 @@ def test_with_serve_stopped_a_share_is_refused_with_retry_after(stack: Stack) ->
             stack.https + f"{prefix}/releases/{SEED_ID}/share", data={"to": "x"}, timeout=5
         )
         assert (form.status_code, form.headers.get("Retry-After")) == (503, "30"), prefix
+    # The email alerts' form, API and link pages (issue 16): serve's too, in any language.
+    for path in ("/alerts/", "/zh/alerts/", "/alerts/confirm?t=x", "/zh-Hant/alerts/manage?t=x"):
+        page = stack.reader.post(stack.https + path, data={"email": "x"}, timeout=5)
+        assert (page.status_code, page.headers.get("Retry-After")) == (503, "30"), path
+    alerts = stack.reader.post(
+        stack.https + "/api/subscriptions",
+        data=b"{}",
+        headers={"Content-Type": "application/json"},
+        timeout=5,
+    )
+    assert (alerts.status_code, alerts.headers.get("Retry-After")) == (503, "30")
 
 
 # -- serve up, its database out of reach: its own 503s ------------------------------------------

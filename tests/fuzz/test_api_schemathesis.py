@@ -51,12 +51,27 @@ SHARE = {
     },
     "default limits": {"min_fill_seconds": 0},
 }
-# Statuses answered, per service, for the test that follows the fuzzing.
-seen: dict[str, Counter[int]] = {name: Counter() for name in SHARE}
+# The subscribe form's (issue 16), alike: its API is fuzzed beside the share API.
+ALERTS = {
+    "roomy": {
+        "min_fill_seconds": 0,
+        "per_ip_per_hour": OUT_OF_REACH,
+        "per_address_per_day": OUT_OF_REACH,
+        "global_per_hour": OUT_OF_REACH,
+    },
+    # Fewer subscribe requests reach the store than shares (most drawn are invalid): a
+    # lower limit than the default 10 an hour, so the fuzzer meets it too.
+    "default limits": {"min_fill_seconds": 0, "per_ip_per_hour": 3},
+}
+SHARES, SUBSCRIPTIONS = "/api/shares", "/api/subscriptions"
+# Statuses answered, per service and API, for the test that follows the fuzzing.
+seen: dict[str, dict[str, Counter[int]]] = {
+    name: {SHARES: Counter(), SUBSCRIPTIONS: Counter()} for name in SHARE
+}
 
 
-def start(root: Any, share: dict[str, Any]) -> Server:
-    server = Server(root, {"share": share})
+def start(root: Any, share: dict[str, Any], alerts: dict[str, Any]) -> Server:
+    server = Server(root, {"share": share, "alerts": alerts})
     shutil.copy(SEED, server.items / SEED.name)
     server.start(
         ready=lambda s: wait_for(
@@ -74,7 +89,7 @@ class Service:
 
 @pytest.fixture(scope="module", params=list(SHARE))
 def service(request: pytest.FixtureRequest, tmp_path_factory: Any) -> Iterator[Service]:
-    server = start(tmp_path_factory.mktemp("api"), SHARE[request.param])
+    server = start(tmp_path_factory.mktemp("api"), SHARE[request.param], ALERTS[request.param])
     yield Service(request.param, server)
     server.stop()  # and no traceback in its log: nothing failed unseen
 
@@ -84,28 +99,38 @@ def api(service: Service) -> BaseSchema:
     return schemathesis.openapi.from_url(service.server.base + "/api/openapi.json")
 
 
-def fresh_token(server: Server) -> str:
-    r = server.http.get(server.base + "/api/shares/token", params={"release": SEED_ID}, timeout=5)
+def fresh_token(server: Server, api: str = SHARES) -> str:
+    params = {"release": SEED_ID} if api == SHARES else {}
+    r = server.http.get(server.base + api + "/token", params=params, timeout=5)
     assert r.status_code == 200, (r.status_code, r.text)
     return r.json()["token"]
 
 
 # Schemathesis' own pytest integration (@schema.parametrize) does not run on pytest 9.2 (it
 # sets Node._nodeid, which pytest 9.2 no longer has): its cases are drawn here instead.
+@pytest.mark.parametrize("which", [SHARES, SUBSCRIPTIONS])  # a budget each
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 @fuzz(0.5)
 @given(data=st.data())
-def test_api(service: Service, api: BaseSchema, mode: GenerationMode, data: st.DataObject) -> None:
-    case = data.draw(api.as_strategy(generation_mode=mode), label="case")
-    # Four cases in five name the seed release, a share with a fresh token for it; the rest
-    # keep what the fuzzer wrote (mostly a 404 or a refused token).
+def test_api(
+    service: Service, api: BaseSchema, which: str, mode: GenerationMode, data: st.DataObject
+) -> None:
+    operations = api.include(path_regex=f"^{which}")
+    case = data.draw(operations.as_strategy(generation_mode=mode), label="case")
+    # Four cases in five name the seed release, a share with a fresh token for it (or a
+    # subscription with a fresh one of its own); the rest keep what the fuzzer wrote
+    # (mostly a 404 or a refused token).
     seed = data.draw(st.integers(0, 4), label="seed") > 0
     if seed and case.method == "POST" and isinstance(case.body, dict):
-        case.body.update(release=SEED_ID, token=fresh_token(service.server))
-    elif seed and case.method == "GET" and isinstance(case.query, dict):
+        token = fresh_token(service.server, which)
+        if which == SHARES:
+            case.body.update(release=SEED_ID, token=token)
+        else:
+            case.body.update(token=token)
+    elif seed and case.method == "GET" and isinstance(case.query, dict) and which == SHARES:
         case.query["release"] = SEED_ID
     response = case.call(session=service.server.http, timeout=10)
-    seen[service.name][response.status_code] += 1
+    seen[service.name][which][response.status_code] += 1
     case.validate_response(response, checks=CHECKS)
 
 
@@ -139,19 +164,21 @@ def test_what_the_fuzzer_does_not_send_is_as_described(
 
 
 def test_the_fuzzing_reached_acceptance_and_the_limits() -> None:
-    """The token substitution works: shares were accepted, and the default limits met."""
-    if not any(seen.values()):
+    """The token substitution works: shares and subscriptions were accepted, and the
+    default limits met."""
+    if not any(any(counts.values()) for counts in seen.values()):
         pytest.skip("test_api did not run")
-    if seen["roomy"]:
-        assert seen["roomy"][202] > 0, seen
-    if seen["default limits"]:
-        assert seen["default limits"][429] > 0, seen
+    for api in (SHARES, SUBSCRIPTIONS):
+        if seen["roomy"][api]:
+            assert seen["roomy"][api][202] > 0, seen
+        if seen["default limits"][api]:
+            assert seen["default limits"][api][429] > 0, seen
 
 
 def test_a_429_is_as_described(tmp_path: Any) -> None:
     """Past the per-address limit (10 an hour by default) the answer is 429 with Retry-After,
     as the description says; schemathesis checks it against the description."""
-    server = start(tmp_path, SHARE["default limits"])
+    server = start(tmp_path, SHARE["default limits"], ALERTS["default limits"])
     try:
         api = schemathesis.openapi.from_url(server.base + "/api/openapi.json")
         post = api["/api/shares"]["POST"]

@@ -578,7 +578,12 @@ def test_the_api_is_described(server: Server) -> None:
     assert r.headers["Content-Type"] == "application/json"
     spec = r.json()
     assert spec["openapi"].startswith("3.")
-    assert set(spec["paths"]) == {"/api/shares/token", "/api/shares"}
+    assert set(spec["paths"]) == {
+        "/api/shares/token",
+        "/api/shares",
+        "/api/subscriptions/token",  # issue 16
+        "/api/subscriptions",
+    }
     assert "get" in spec["paths"]["/api/shares/token"]
     assert "post" in spec["paths"]["/api/shares"]
 
