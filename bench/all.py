@@ -50,6 +50,12 @@ BENCHMARKS = (
     Benchmark(
         "media_publish", "a release with five photos, file to feed, vs text only", ("--quick",), 30
     ),
+    Benchmark(
+        "alerts",
+        "email alerts: fan-out, digest, dispatch vs raw smtplib, 3 instances",
+        ("--quick",),
+        45,
+    ),
 )
 NAMES = [b.name for b in BENCHMARKS]
 

@@ -7,7 +7,10 @@
 - dispatch: every outbox.tick_seconds, and at once when a scan or an embargo queued
   deliveries: send what is due (Service.dispatch);
 - purge: every six hours, forget deliveries that ended long ago;
-- readers: every server.readers_flush_seconds, store who fetched the feeds (issue 12).
+- readers: every server.readers_flush_seconds, store who fetched the feeds (issue 12);
+- digests: every minute, and at start: queue the daily and weekly alert digests that
+  are due, a missed one caught up (issue 16), then dispatch;
+- bounces: every alerts.bounce_seconds, read the bounce maildir (issue 16).
 Jobs never overlap (max_instances=1, coalesce=True); a failing job is logged and counted
 and the service goes on (while the database is out of reach, one line a minute).
 
@@ -87,6 +90,22 @@ class Schedule:
             seconds=max(self.service.settings.server.readers_flush_seconds, 1),
             id="readers",
         )
+        alerts = self.service.settings.alerts
+        if alerts.enabled:
+            self.scheduler.add_job(
+                self._job("digests", self._digests),
+                "interval",
+                seconds=60,
+                id="digests",
+                next_run_time=self.clock.now(),  # a period missed while we were down
+            )
+            if alerts.bounce_maildir:
+                self.scheduler.add_job(
+                    self._job("bounces", self.service.read_bounces),
+                    "interval",
+                    seconds=alerts.bounce_seconds,
+                    id="bounces",
+                )
         self.scheduler.start()
         self._arm_embargo()
         if self.watch:
@@ -122,6 +141,10 @@ class Schedule:
 
     def _dispatch(self) -> None:
         self.service.dispatch(stop=self._stop)
+
+    def _digests(self) -> None:
+        if any(run.queued for run in self.service.digests()):
+            self.wake_dispatch()
 
     def _scan(self) -> None:
         self._again = False

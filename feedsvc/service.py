@@ -15,12 +15,15 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import text
 
+from feedsvc.alerts.desk import SubscribeDesk
+from feedsvc.alerts.digests import DIGEST_FREQUENCIES, DigestRun, run_digest
 from feedsvc.announce import announcer_of
 from feedsvc.build import release_media, site_of
 from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
 from feedsvc.config import Settings
 from feedsvc.ingest import store_files
+from feedsvc.languages import Languages
 from feedsvc.model import Changes
 from feedsvc.outbox.dispatcher import LANES, Dispatcher, Report
 from feedsvc.privacy import private_folder
@@ -57,8 +60,9 @@ class Service:
         private_folder(settings.server.secret_key_file.parent)
         private_folder(settings.server.cache_dir)
         self.store = open_store(settings)
-        self.store.announce = announcer_of(settings)
-        self.dispatcher = dispatcher(settings, self.store, self.clock, channels)
+        announcing(self.store, settings)
+        self.signer = Signer(load_key(settings))
+        self.dispatcher = dispatcher(settings, self.store, self.clock, channels, self.signer)
         # Releases' files (issue 14): variants made once, in a folder `build` shares.
         self.media = release_media(settings)
         self.site = site_of(settings, self.store.releases, self.clock, self.media)
@@ -72,7 +76,6 @@ class Service:
         self.scanner = Scanner(
             settings.items, self.store, partial(store_files, settings, self.store, self.clock)
         )
-        self.signer = Signer(load_key(settings))
         self.desk = ShareDesk(
             self.store,
             self.signer,
@@ -81,6 +84,15 @@ class Service:
             site=settings.site,
             webhooks=settings.webhooks,
             languages=settings.languages,
+        )
+        # Issue 16: the subscribe form's desk (tokens, limits, confirm/manage links).
+        self.alerts_desk = SubscribeDesk(
+            self.store,
+            self.signer,
+            self.clock,
+            rules=settings.alerts,
+            site=settings.site,
+            languages=Languages(settings.site, settings.languages),
         )
         self.metrics = self._metrics()
         # Who reads the feeds (issue 12 item 11): gathered by the web app, stored by a job.
@@ -103,6 +115,9 @@ class Service:
         metrics.deliveries = lambda: self.dispatcher.totals
         metrics.outbox_depth = self.store.outbox.counts
         metrics.gauges["feedsvc_webhook_endpoints_disabled"] = self.store.outbox.disabled_endpoints
+        if self.settings.alerts.enabled:  # issue 16
+            metrics.subscribers = self.store.subscribers.counts
+            metrics.alerts = lambda: self.alerts_desk.counts
         return metrics
 
     def start(self) -> None:
@@ -243,7 +258,46 @@ class Service:
         shares, erased = self.desk.erase_expired(now)
         if shares or erased:
             log.info("erased the personal data of %d shares and %d deliveries", shares, erased)
+        # Issue 16: requests never confirmed are erased once their link no longer works;
+        # the form's limits look back a day.
+        alerts = self.settings.alerts
+        unconfirmed = self.store.subscribers.forget_unconfirmed(
+            now - dt.timedelta(days=alerts.confirm_days)
+        )
+        if unconfirmed:
+            log.info("erased %d subscribe requests never confirmed", unconfirmed)
+        self.store.alerts.forget_requests(now - dt.timedelta(days=1))
         return purged
+
+    def digests(self) -> list[DigestRun]:
+        """Queue the digests that are due (issue 16): the latest daily and weekly period
+        whose time has come, unless queued already; so a period missed while the service
+        was down is caught up at the first look after start. The leader's job."""
+        if not self.settings.alerts.enabled or not self.leadership.held():
+            return []
+        now, rules, tz = self.clock.now(), self.settings.alerts, self.settings.site.tz
+        runs = [run_digest(self.store, f, now, rules, tz) for f in DIGEST_FREQUENCIES]
+        done = [run for run in runs if not run.already]
+        for run in done:
+            self.metrics.digests_queued(run.frequency, run.queued)
+        return done
+
+    def read_bounces(self) -> dict[str, int]:
+        """Read what the relay delivered to alerts.bounce_maildir (issue 16): bounces count
+        towards a subscriber's suspension, a complaint unsubscribes. The leader's job."""
+        alerts = self.settings.alerts
+        folder = alerts.bounce_folder(self.settings.root)
+        if folder is None or not alerts.enabled or not self.leadership.held():
+            return {}
+        from feedsvc.alerts.bounce_job import read_bounces
+        from feedsvc.alerts.tokens import verp_key
+
+        domain = alerts.bounce_domain or self.settings.site.id_authority
+        counts = read_bounces(
+            folder, self.store, verp_key(self.signer), domain, alerts, self.clock.now()
+        )
+        self.metrics.bounces_read(counts)
+        return counts
 
     def next_embargo(self) -> dt.datetime | None:
         return self.store.releases.next_embargo()
@@ -266,17 +320,39 @@ class Service:
             self.store.close()
 
 
-def channels(settings: Settings, clock: Clock) -> dict[str, Channel]:
+def announcing(store: Store, settings: Settings) -> None:
+    """What a change of releases queues in its own transaction: webhooks and hub pings,
+    and (issue 16) the email alerts of its subscribers."""
+    store.announce = announcer_of(settings)
+    if settings.alerts.enabled:
+        max_age = dt.timedelta(days=settings.outbox.announce_max_age_days)
+        store.releases.fan_out = partial(store.alerts.fan_out, max_age=max_age)
+
+
+def channels(
+    settings: Settings, clock: Clock, store: Store | None = None, signer: Signer | None = None
+) -> dict[str, Channel]:
+    """The channels the dispatcher sends through; with a store, the alert channel too (it
+    composes each alert from the store when it is sent, issue 16)."""
     from feedsvc.channels.email import Letterhead
     from feedsvc.channels.mail import email_channel
     from feedsvc.channels.webhook import WebhookChannel
     from feedsvc.channels.websub import WebSubChannel
 
-    return {
-        "email": email_channel(settings.mail, Letterhead.of(settings)),
+    email = email_channel(settings.mail, Letterhead.of(settings))
+    out: dict[str, Channel] = {
+        "email": email,
         "webhook": WebhookChannel(settings.outbox, settings.webhooks, clock=clock),
         "websub": WebSubChannel(settings.outbox, settings.websub.hubs, clock=clock),
     }
+    if store is not None:
+        from feedsvc.channels.alert import alert_channel
+
+        signer = signer or Signer(load_key(settings))
+        # Its own SMTP connections: an alert lane and a share lane never share a session.
+        mail = email_channel(settings.mail, Letterhead.of(settings))
+        out["alert"] = alert_channel(settings, store, signer, mail, clock)
+    return out
 
 
 def dispatcher(
@@ -284,14 +360,16 @@ def dispatcher(
     store: Store,
     clock: Clock,
     with_channels: dict[str, Channel] | None = None,
+    signer: Signer | None = None,
 ) -> Dispatcher:
-    outbox = settings.outbox
+    outbox, mail = settings.outbox, settings.mail
     return Dispatcher(
         store.outbox,
-        channels(settings, clock) if with_channels is None else with_channels,
+        channels(settings, clock, store, signer) if with_channels is None else with_channels,
         clock,
         batch=outbox.batch,
         lease=dt.timedelta(seconds=outbox.lease_seconds),
         disable_after=dt.timedelta(days=outbox.webhook_disable_after_days),
-        lanes={**LANES, "email": settings.mail.smtp_connections},
+        lanes={**LANES, "email": mail.smtp_connections, "alert": mail.smtp_connections},
+        max_per_second=mail.max_per_second,
     )

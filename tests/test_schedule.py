@@ -90,9 +90,16 @@ def test_jobs_are_armed_from_the_injected_clock_at_the_settings_intervals(runnin
     clock = FixedClock(FUTURE)
     schedule = running(clock)
     jobs = {job.id: job for job in schedule.scheduler.get_jobs()}
-    assert set(jobs) == {"scan", "dispatch", "purge", "readers"}  # no embargo pending
+    # No embargo pending; no bounce maildir configured.
+    assert set(jobs) == {"scan", "dispatch", "purge", "readers", "digests"}
     seconds = {name: job.trigger.interval.total_seconds() for name, job in jobs.items()}
-    assert seconds == {"scan": 3600, "dispatch": 7, "purge": 6 * 3600, "readers": 11}
+    assert seconds == {
+        "scan": 3600,
+        "dispatch": 7,
+        "purge": 6 * 3600,
+        "readers": 11,
+        "digests": 60,  # issue 16: due digests looked for every minute, and at start
+    }
     # The first scan one interval after the clock's now; what waited is sent at once.
     assert jobs["scan"].next_run_time == FUTURE + dt.timedelta(seconds=3600)
     assert jobs["dispatch"].next_run_time == FUTURE

@@ -1,6 +1,6 @@
 """feedsvc serve | build | check | ... — the composition root: the only place that wires the
 parts. One module a command family: site (build, serve, check, scheduled), admin (db,
-backup, restore), shares (share, stats), outbox."""
+backup, restore), shares (share, stats), outbox, alerts (subscribers, alerts)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from feedsvc.cli import admin, outbox, shares, site
+from feedsvc.cli import admin, alerts, outbox, shares, site
 from feedsvc.cli.common import EXIT_PROBLEMS, EXIT_USAGE, settings_at
 from feedsvc.errors import ConfigError, ExportError
 from feedsvc.store.schema_version import SchemaError
@@ -44,4 +44,5 @@ def _parser() -> argparse.ArgumentParser:
     admin.add_commands(commands)
     shares.add_commands(commands)
     outbox.add_commands(commands)
+    alerts.add_commands(commands)
     return parser

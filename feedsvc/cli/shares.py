@@ -30,6 +30,9 @@ def add_commands(commands: Commands) -> None:
     stats.add_argument(
         "--readers", action="store_true", help="who reads the feeds: subscribers per reader"
     )
+    stats.add_argument(
+        "--alerts", action="store_true", help="email alerts: subscribers, emails, bounces, lists"
+    )
     stats.set_defaults(run=cmd_stats)
 
 
@@ -92,6 +95,10 @@ def cmd_share(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_stats(args: argparse.Namespace, settings: Settings) -> int:
     if args.readers:
         return _stats_readers(settings)
+    if args.alerts:
+        from feedsvc.cli.alert_stats import print_alert_stats
+
+        return print_alert_stats(settings)
 
     with open_store(settings) as store:
         rows = store.shares.stats()

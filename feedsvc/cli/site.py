@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from feedsvc.build import build_site
 from feedsvc.cli.common import (
@@ -31,6 +31,12 @@ from feedsvc.progress import Progress
 from feedsvc.reading import read_folder
 from feedsvc.reading.checks import duplicate_keys, script_warnings, slug_clashes
 from feedsvc.store import open_store
+
+if TYPE_CHECKING:  # serve imports these when it starts: `feedsvc check` stays quick
+    from feedsvc.service import Service
+    from feedsvc.web.app import Dynamic
+    from feedsvc.web.asgi import Answer, Receive, Scope, Send
+    from feedsvc.web.clients import Clients
 
 
 def add_commands(commands: Commands) -> None:
@@ -81,13 +87,13 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from feedsvc.announce import announcer_of
+    from feedsvc.service import announcing
 
     out = (args.out or settings.build.out).resolve()
     started = time.perf_counter()
     with open_store(settings) as store:
         if args.now is None:
-            store.announce = announcer_of(settings)
+            announcing(store, settings)
         bar = Progress("reading")
         result = ingest(settings, store, clock, progress=bar)
         bar.close()
@@ -116,15 +122,20 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
 def _announce_build(settings: Settings, clock: Clock) -> None:
     """Tell hubs and webhooks about the new export now that it is in place (a hub fetching
     the feed before the swap would find the old one)."""
-    from feedsvc.service import dispatcher
+    from feedsvc.service import channels, dispatcher
 
     with open_store(settings) as store:
-        report = dispatcher(settings, store, clock).run(budget=60)
+        # Hubs, webhooks and share emails; not the email alerts of a fan-out (issue 16):
+        # thousands of them would hold the build for minutes. `feedsvc outbox dispatch`
+        # (or a running `serve`) sends those.
+        report = dispatcher(settings, store, clock, channels(settings, clock)).run(budget=60)
+        alerts = store.outbox.counts().get(("alert", "pending"), 0)
     waiting = report.count("retry")
     print(
         f"announced: {report.count('delivered')} delivered"
         + (f", {waiting} to retry (feedsvc outbox dispatch)" if waiting else "")
         + (f", {report.count('dead')} failed (feedsvc outbox)" if report.count("dead") else "")
+        + (f"; {alerts:,} email alerts queued (feedsvc outbox dispatch)" if alerts else "")
     )
 
 
@@ -166,17 +177,9 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         service.close()
 
     from feedsvc.web.clients import Clients
-    from feedsvc.web.share import ShareRoutes
 
     clients = Clients(settings.server.trusted_proxies)
-    routes = ShareRoutes(
-        service.desk,
-        service.site.pages,
-        clients,
-        rules=settings.share,
-        site=settings.site,
-        languages=settings.languages,
-    )
+    dynamic = _dynamic_routes(settings, service, clients)
     app = FeedApp(
         service.cache,
         service.metrics,
@@ -185,7 +188,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         on_startup=start,
         on_shutdown=stop,
         access_log=_access_log() if settings.server.access_log else None,
-        dynamic=routes if settings.share.enabled else None,
+        dynamic=dynamic,
         clients=clients,
         metrics_allow=settings.server.metrics_allow,
         readers=service.readers,
@@ -193,6 +196,54 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     run_server(app, host, port)
     return EXIT_OK
+
+
+def _dynamic_routes(settings: Settings, service: Service, clients: Clients) -> Dynamic | None:
+    """The routes answered by code: email alerts' (issue 16) when alerts.enabled, then the
+    share routes when share.enabled (they answer any other api/ path 404), as one callable."""
+    from feedsvc.web.alerts import AlertRoutes
+    from feedsvc.web.share import ShareRoutes
+
+    chain: list[Dynamic] = []
+    if settings.alerts.enabled:
+        pages = service.site.pages
+        chain.append(
+            AlertRoutes(
+                service.alerts_desk,
+                pages,
+                clients,
+                rules=settings.alerts,
+                site=settings.site,
+                languages=settings.languages,
+                openapi=not settings.share.enabled,
+            )
+        )
+    if settings.share.enabled:
+        chain.append(
+            ShareRoutes(
+                service.desk,
+                service.site.pages,
+                clients,
+                rules=settings.share,
+                site=settings.site,
+                languages=settings.languages,
+            )
+        )
+    if not chain:
+        return None
+    if len(chain) == 1:
+        return chain[0]
+
+    async def dynamic(
+        scope: Scope, receive: Receive, send: Send, method: str, rel: str
+    ) -> Answer | None:
+        for routes in chain:
+            answer = await routes(scope, receive, send, method, rel)
+            if answer is not None:
+                return answer
+        return None
+
+    return dynamic
 
 
 def _access_log() -> TextIO:

@@ -19,6 +19,14 @@ class Metrics:
         self.deliveries: Callable[[], Mapping[tuple[str, str], int]] | None = None
         self.outbox_depth: Callable[[], Mapping[tuple[str, str], int]] | None = None
         self.shares: Callable[[], Mapping[str, int]] | None = None  # outcome -> count
+        # Email alerts (issue 16): subscribers by (status, frequency) now (the store's
+        # subscribers.counts); the subscribe desk's requests by outcome since start; what
+        # the bounce job read and the digests queued since start (bounces_read, digests).
+        # The alert emails' outcomes are the deliveries' of channel "alert".
+        self.subscribers: Callable[[], Mapping[tuple[str, str], int]] | None = None
+        self.alerts: Callable[[], Mapping[str, int]] | None = None
+        self.bounces: Counter[str] = Counter()
+        self.digests: Counter[str] = Counter()  # frequency -> digest emails queued
         self._lock = threading.Lock()  # jobs count from their own threads
 
     def job(self, name: str, ok: bool) -> None:
@@ -26,6 +34,15 @@ class Metrics:
             self.job_runs[name] += 1
             if not ok:
                 self.job_failures[name] += 1
+
+    def bounces_read(self, counts: Mapping[str, int]) -> None:
+        """Add one run of the bounce job (alerts/bounce_job.read_bounces' counts)."""
+        with self._lock:
+            self.bounces.update({outcome: n for outcome, n in counts.items() if n})
+
+    def digests_queued(self, frequency: str, queued: int) -> None:
+        with self._lock:
+            self.digests[frequency] += queued
 
     def render(self) -> bytes:
         lines: list[str] = []
@@ -68,7 +85,29 @@ class Metrics:
             family("feedsvc_shares_total", "counter", "Share requests by outcome since start.")
             for outcome, count in sorted(self.shares().items()):
                 lines.append(f'feedsvc_shares_total{{outcome="{outcome}"}} {count}')
+        self._render_alerts(lines, family)
         for name, read in sorted(self.gauges.items()):
             family(name, "gauge", name.removeprefix("feedsvc_").replace("_", " ") + ".")
             lines.append(f"{name} {read()}")
         return ("\n".join(lines) + "\n").encode()
+
+    def _render_alerts(self, lines: list[str], family: Callable[[str, str, str], None]) -> None:
+        if self.subscribers is not None:
+            family("feedsvc_alert_subscribers", "gauge", "Alert subscribers by status.")
+            for (status, frequency), count in sorted(self.subscribers().items()):
+                lines.append(
+                    f'feedsvc_alert_subscribers{{status="{status}",frequency="{frequency}"}} '
+                    f"{count}"
+                )
+        if self.alerts is not None:
+            family("feedsvc_alert_requests_total", "counter", "Subscribe requests by outcome.")
+            for outcome, count in sorted(self.alerts().items()):
+                lines.append(f'feedsvc_alert_requests_total{{outcome="{outcome}"}} {count}')
+        if self.bounces:
+            family("feedsvc_alert_bounces_total", "counter", "Bounce maildir messages read.")
+            for outcome, count in sorted(self.bounces.items()):
+                lines.append(f'feedsvc_alert_bounces_total{{outcome="{outcome}"}} {count}')
+        if self.digests:
+            family("feedsvc_alert_digests_total", "counter", "Digest emails queued.")
+            for frequency, count in sorted(self.digests.items()):
+                lines.append(f'feedsvc_alert_digests_total{{frequency="{frequency}"}} {count}')
