@@ -32,11 +32,13 @@ from feedsvc.alerts.requests import FREQUENCIES, SubscribeRequest, parse
 from feedsvc.config import AlertSettings, LanguageSettings, SiteSettings
 from feedsvc.i18n import N_
 from feedsvc.languages import Language, Languages
-from feedsvc.publishing.pages import Pages, security_headers
+from feedsvc.publishing.pages import Pages
 from feedsvc.sharing.outcomes import Reason, ShareRefused
 from feedsvc.sharing.requests import Invalid, ShareInvalid
 from feedsvc.store.outage import OUTAGES, is_unreachable
+from feedsvc.web import answers
 from feedsvc.web.alert_pages import AlertPages
+from feedsvc.web.answers import LATER, PRIVATE
 from feedsvc.web.asgi import Answer, Receive, Scope, Send, TooLarge, header, read_body, respond
 from feedsvc.web.clients import Clients
 from feedsvc.web.origin import cross_site, site_origin
@@ -53,8 +55,6 @@ from feedsvc.web.refusals import (
 MAX_BODY = 16 * 1024
 _API = layout.Api("subscriptions").route
 _TOKEN = layout.Api("subscriptions/token").route
-_SECURITY = [(b"cache-control", b"no-store"), *security_headers(b"'self'")]
-_LATER = [(b"retry-after", b"5")]
 AGAIN = N_("To keep this form from being used for spam, please check it and press Subscribe again.")
 LIMITED = N_("Too many subscribe requests have been sent from here for now. Please try later.")
 UNAVAILABLE = N_("The request could not be stored just now: please try again in a moment.")
@@ -94,14 +94,14 @@ class AlertRoutes:
         match target:
             case layout.Api("subscriptions"):
                 if method != "POST":
-                    return await _not_allowed(send, b"POST")
+                    return await answers.not_allowed(send, b"POST")
                 if cross_site(scope, self.origin) is not None:
                     why = f"subscribe requests are accepted only from pages of {self.origin}"
-                    return await _json(send, 403, _error(why, {}), _API)
+                    return await answers.json_answer(send, 403, _error(why, {}), _API)
                 return await self._api_subscribe(scope, receive, send)
             case layout.Api("subscriptions/token"):
                 if not reading:
-                    return await _not_allowed(send, b"GET, HEAD")
+                    return await answers.not_allowed(send, b"GET, HEAD")
                 return await self._api_token(scope, send, method)
             case layout.Api("openapi.json") if reading and self._openapi is not None:
                 headers = [
@@ -114,7 +114,7 @@ class AlertRoutes:
                 # Only ever a configured language: the tag in the path is never echoed as sent.
                 language = self.languages.get(tag) or self.languages.default
                 if not reading and method != "POST":
-                    return await _not_allowed(send, b"GET, HEAD, POST")
+                    return await answers.not_allowed(send, b"GET, HEAD, POST")
                 return await self._page(scope, receive, send, method, page, language)
         return None
 
@@ -123,7 +123,7 @@ class AlertRoutes:
     async def _api_token(self, scope: Scope, send: Send, method: str) -> Answer:
         tag = _query(scope, "language") or None
         if self.said.language(tag) is None:
-            return await _json(
+            return await answers.json_answer(
                 send, 400, _error("check the fields", {"language": NO_LANGUAGE}), _TOKEN
             )
         token = self.desk.token(self.clients.address(scope))
@@ -132,37 +132,43 @@ class AlertRoutes:
             "min_fill_seconds": self.rules.min_fill_seconds,
             "expires_in": self.rules.token_max_age_seconds,
         }
-        return await _json(send, 200, body, _TOKEN, method)
+        return await answers.json_answer(send, 200, body, _TOKEN, method)
 
     async def _api_subscribe(self, scope: Scope, receive: Receive, send: Send) -> Answer:
         route = _API
         ctype = header(scope, b"content-type").split(";")[0].strip().lower()
         if ctype != "application/json":
-            return await _json(send, 415, _error("send application/json", {}), route)
+            return await answers.json_answer(send, 415, _error("send application/json", {}), route)
         try:
             data = json.loads(await read_body(scope, receive, MAX_BODY))
         except TooLarge:
-            return await _json(send, 413, _error(f"at most {MAX_BODY} bytes", {}), route)
+            return await answers.json_answer(
+                send, 413, _error(f"at most {MAX_BODY} bytes", {}), route
+            )
         except (ValueError, UnicodeDecodeError, RecursionError) as e:
-            return await _json(send, 400, _error(f"not valid JSON: {type(e).__name__}", {}), route)
+            return await answers.json_answer(
+                send, 400, _error(f"not valid JSON: {type(e).__name__}", {}), route
+            )
         if not isinstance(data, dict):
-            return await _json(send, 400, _error("send a JSON object", {}), route)
+            return await answers.json_answer(send, 400, _error("send a JSON object", {}), route)
         try:
             request = self._in_language(parse(data, self.rules))
             await self._run(self.desk.submit, request, self.clients.address(scope))
         except ShareInvalid as e:
             body = _error("check the fields", e.fields)
-            return await _json(send, INVALID_STATUS[e.kind], body, route)
+            return await answers.json_answer(send, INVALID_STATUS[e.kind], body, route)
         except ShareRefused as e:
             fields = {"token": str(e)} if e.reason is Reason.BAD_TOKEN else {}
             status, extra = REFUSED_STATUS[e.reason], retry_after(e)
-            return await _json(send, status, _error(str(e), fields), route, headers=extra)
+            return await answers.json_answer(
+                send, status, _error(str(e), fields), route, headers=extra
+            )
         except Exception as e:  # the database is locked or down: nothing was stored
             _not_stored(e)
             body = _error("the request could not be stored just now: try again in a moment", {})
-            return await _json(send, 503, body, route, headers=_LATER)
+            return await answers.json_answer(send, 503, body, route, headers=LATER)
         # The same answer whatever the address (issue 16: no way to learn who subscribes).
-        return await _json(send, 202, {"status": "check your inbox"}, route)
+        return await answers.json_answer(send, 202, {"status": "check your inbox"}, route)
 
     def _in_language(self, request: SubscribeRequest) -> SubscribeRequest:
         """`language` a configured tag's scope: a tag the site does not publish in is a
@@ -184,18 +190,18 @@ class AlertRoutes:
             # token is the guard; every other form only from the site's own pages.
             if page != "unsubscribe" and cross_site(scope, self.origin) is not None:
                 why = N_("this form is accepted only from pages of %(site)s", site=self.origin)
-                return await _html(send, 403, self.said.problem(lang, why), route)
+                return await answers.html(send, 403, self.said.problem(lang, why), route)
             try:
                 body = await read_body(scope, receive, MAX_BODY)
             except TooLarge:
-                return await _html(send, 413, self.said.problem(lang, TOO_MUCH_FORM), route)
+                return await answers.html(send, 413, self.said.problem(lang, TOO_MUCH_FORM), route)
         token = _query(scope, "t")
         if page == "":
             if method == "POST":
                 return await self._subscribe_post(scope, send, body, lang)
             sent = _query(scope, "sent") == "1"
             html = await self._subscribe_page(scope, lang, {}, {}, None, sent)
-            return await _html(send, 200, html, route, method)
+            return await answers.html(send, 200, html, route, method)
         if page == "manage":
             return await self._manage(send, method, token, body, lang)
         if page == "confirm":
@@ -208,20 +214,20 @@ class AlertRoutes:
             found = await self._run(self.desk.confirm, token)
             manage = None if found is None else self.desk.manage_token(found)
             html = self.said.confirm(lang, "bad" if found is None else "done", "", manage)
-            return await _html(send, 400 if found is None else 200, html, route)
+            return await answers.html(send, 400 if found is None else 200, html, route)
         ok = await self._run(self.desk.pending, token) is not None
         html = self.said.confirm(lang, "ask" if ok else "bad", token)
-        return await _html(send, 200 if ok else 400, html, route, method)
+        return await answers.html(send, 200 if ok else 400, html, route, method)
 
     async def _unsubscribe(self, send: Send, method: str, token: str, lang: Language) -> Answer:
         route = layout.AlertPage("unsubscribe").route
         if method == "POST":  # RFC 8058 one-click: whatever else the body says
             done = await self._run(self.desk.leave, token)
             html = self.said.unsubscribe(lang, "done" if done else "bad", "")
-            return await _html(send, 200 if done else 400, html, route)
+            return await answers.html(send, 200 if done else 400, html, route)
         ok = await self._run(self.desk.manage, token) is not None
         html = self.said.unsubscribe(lang, "ask" if ok else "bad", token)
-        return await _html(send, 200 if ok else 400, html, route, method)
+        return await answers.html(send, 200 if ok else 400, html, route, method)
 
     async def _subscribe_page(
         self,
@@ -243,10 +249,10 @@ class AlertRoutes:
         if header(scope, b"content-type").split(";")[0].strip().lower() != (
             "application/x-www-form-urlencoded"
         ):
-            return await _html(send, 415, self.said.problem(lang, NOT_FROM_PAGE), route)
+            return await answers.html(send, 415, self.said.problem(lang, NOT_FROM_PAGE), route)
         values = _form(body, self.rules)
         if values is None:
-            return await _html(send, 400, self.said.problem(lang, GARBLED), route)
+            return await answers.html(send, 400, self.said.problem(lang, GARBLED), route)
         values["language"] = lang.tag  # the language of the path, whatever the body says
         try:
             request = self._in_language(parse(values, self.rules))
@@ -263,11 +269,11 @@ class AlertRoutes:
             return await self._again(scope, send, lang, values, {}, notice, status, retry_after(e))
         except Exception as e:  # the database is locked or down: nothing was stored
             _not_stored(e)
-            return await _html(
-                send, 503, self.said.problem(lang, UNAVAILABLE), route, headers=_LATER
+            return await answers.html(
+                send, 503, self.said.problem(lang, UNAVAILABLE), route, headers=LATER
             )
         location = lang.site.base_path + layout.alerts() + "?sent=1"
-        headers = [(b"location", location.encode()), (b"content-length", b"0"), *_SECURITY]
+        headers = [(b"location", location.encode()), (b"content-length", b"0"), *PRIVATE]
         return await respond(send, 303, headers, b"", "POST", route)
 
     async def _again(
@@ -282,7 +288,7 @@ class AlertRoutes:
         extra: list[tuple[bytes, bytes]] | None = None,
     ) -> Answer:
         html = await self._subscribe_page(scope, lang, values, errors, notice)
-        return await _html(send, status, html, layout.AlertPage("").route, headers=extra)
+        return await answers.html(send, status, html, layout.AlertPage("").route, headers=extra)
 
     async def _manage(
         self, send: Send, method: str, token: str, body: bytes, lang: Language
@@ -291,11 +297,11 @@ class AlertRoutes:
         subscriber = await self._run(self.desk.manage, token)
         if subscriber is None:
             html = self.said.manage(lang, None, token, ())
-            return await _html(send, 400, html, route, method)
+            return await answers.html(send, 400, html, route, method)
         sections = await self._run(self.desk.sections, subscriber.language)
         if method != "POST":
             html = self.said.manage(lang, subscriber, token, sections)
-            return await _html(send, 200, html, route, method)
+            return await answers.html(send, 200, html, route, method)
         values = _form(body, self.rules) or {}
         frequency = values.get("frequency") or subscriber.frequency
         chosen = tuple(sorted({s for s in values.get("sections", []) if s})) or None
@@ -310,7 +316,7 @@ class AlertRoutes:
                 errors = dict(e.fields)
         status = 422 if errors else 200
         html = self.said.manage(lang, subscriber, token, sections, errors, saved=not errors)
-        return await _html(send, status, html, route)
+        return await answers.html(send, status, html, route)
 
     async def _run(self, call: Callable[..., T], *args: Any) -> T:
         """The desk asks the database: off the event loop."""
@@ -345,37 +351,3 @@ def _not_stored(error: Exception) -> None:
 
 def _error(message: str, fields: Mapping[str, str]) -> dict[str, Any]:
     return {"error": str(message), "fields": {k: str(v) for k, v in fields.items()}}
-
-
-async def _html(
-    send: Send,
-    status: int,
-    body: bytes,
-    route: str,
-    method: str = "GET",
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> Answer:
-    out = [(b"content-type", b"text/html; charset=utf-8"), *_SECURITY, *(headers or [])]
-    out.append((b"content-length", str(len(body)).encode()))
-    return await respond(send, status, out, body, method, route)
-
-
-async def _json(
-    send: Send,
-    status: int,
-    data: Any,
-    route: str,
-    method: str = "GET",
-    headers: list[tuple[bytes, bytes]] | None = None,
-) -> Answer:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    out = [(b"content-type", b"application/json"), *_SECURITY, *(headers or [])]
-    out.append((b"content-length", str(len(body)).encode()))
-    return await respond(send, status, out, body, method, route)
-
-
-async def _not_allowed(send: Send, allow: bytes) -> Answer:
-    body = b"method not allowed\n"
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", allow)]
-    headers.append((b"content-length", str(len(body)).encode()))
-    return await respond(send, 405, headers, body, "POST", "other")

@@ -28,10 +28,11 @@ from feedsvc.config import LanguageSettings, ShareSettings, SiteSettings
 from feedsvc.i18n import Message
 from feedsvc.languages import Languages
 from feedsvc.model import is_release_id, scoped, unscoped
-from feedsvc.publishing.pages import Pages, security_headers
+from feedsvc.publishing.pages import Pages
 from feedsvc.sharing.desk import Reason, ShareDesk, ShareRefused
 from feedsvc.sharing.requests import ShareInvalid, parse
 from feedsvc.store.outage import OUTAGES, is_unreachable
+from feedsvc.web.answers import LATER, PRIVATE, html, json_answer, not_allowed
 from feedsvc.web.asgi import Answer, Receive, Scope, Send, TooLarge, header, read_body, respond
 from feedsvc.web.clients import Clients
 from feedsvc.web.origin import cross_site, site_origin
@@ -60,7 +61,6 @@ _FORM = layout.ShareForm.route
 _SENT = layout.ShareSent.route
 _CLICK = layout.Click.route
 _NO_SUCH_API = layout.Api("").route  # one label for every path under api/ not answered
-_SECURITY = [(b"cache-control", b"no-store"), *security_headers(b"'self'")]
 
 
 class ShareRoutes:
@@ -99,7 +99,7 @@ class ShareRoutes:
         match target:
             case layout.Api("shares") if method == "POST":
                 if (why := self._cross_site(scope)) is not None:
-                    return await self._json(send, 403, {"error": why}, _SHARES)
+                    return await json_answer(send, 403, {"error": why}, _SHARES)
                 return await self._api_share(scope, receive, send)
             case layout.Api("shares/token") if reading:
                 return await self._api_token(scope, send, method)
@@ -110,11 +110,11 @@ class ShareRoutes:
                 ]
                 return await respond(send, 200, headers, self._openapi, method, _OPENAPI)
             case layout.Api("shares"):
-                return await self._not_allowed(send, b"POST")
+                return await not_allowed(send, b"POST")
             case layout.Api("shares/token"):
-                return await self._not_allowed(send, b"GET, HEAD")
+                return await not_allowed(send, b"GET, HEAD")
             case layout.Api():
-                return await self._json(send, 404, {"error": "no such API"}, _NO_SUCH_API)
+                return await json_answer(send, 404, {"error": "no such API"}, _NO_SUCH_API)
             case layout.Unsubscribe():
                 return await self._unsubscribe_route(scope, receive, send, method)
             case layout.ShareForm(release_id):
@@ -122,11 +122,11 @@ class ShareRoutes:
                 if method == "POST":
                     if (why := self._cross_site(scope)) is not None:
                         page = self.said.problem(language, why)
-                        return await self._html(send, 403, page, _FORM)
+                        return await html(send, 403, page, _FORM)
                     return await self._form_share(scope, receive, send, form)
                 if reading:
                     return await self._form_page(scope, send, method, form)
-                return await self._not_allowed(send, b"GET, HEAD, POST")
+                return await not_allowed(send, b"GET, HEAD, POST")
             case layout.ShareSent(share_id) if reading:
                 return await self._sent_page(send, method, share_id)
             # Only a GET counts: a HEAD is a link checker, not a reader.
@@ -140,69 +140,69 @@ class ShareRoutes:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         release = (query.get("release") or [""])[0]
         if not release:
-            return await self._json(
+            return await json_answer(
                 send, 400, _error("release is missing", {"release": "missing"}), _TOKEN
             )
         language = self.said.language((query.get("language") or [None])[0])
         if language is None:
             body = _error("check the fields", {"language": NO_LANGUAGE})
-            return await self._json(send, 400, body, _TOKEN)
+            return await json_answer(send, 400, body, _TOKEN)
         # An id, never a key spelt as one ("abc@zh"): a translation has one way in.
         key = scoped(release, language.scope) if is_release_id(release) else ""
         loop = asyncio.get_running_loop()
         token = await loop.run_in_executor(None, self.desk.token, key, self._client(scope))
         if token is None:
-            return await self._json(send, 404, {"error": "no such release"}, _TOKEN)
+            return await json_answer(send, 404, {"error": "no such release"}, _TOKEN)
         rules = self.rules
         body = {
             "token": token,
             "min_fill_seconds": rules.min_fill_seconds,
             "expires_in": rules.token_max_age_seconds,
         }
-        return await self._json(send, 200, body, _TOKEN, method)
+        return await json_answer(send, 200, body, _TOKEN, method)
 
     async def _api_share(self, scope: Scope, receive: Receive, send: Send) -> Answer:
         route = _SHARES
         ctype = header(scope, b"content-type").split(";")[0].strip().lower()
         if ctype != "application/json":
-            return await self._json(send, 415, {"error": "send application/json"}, route)
+            return await json_answer(send, 415, {"error": "send application/json"}, route)
         try:
             raw = await read_body(scope, receive, MAX_BODY)
         except TooLarge:
-            return await self._json(send, 413, {"error": f"at most {MAX_BODY} bytes"}, route)
+            return await json_answer(send, 413, {"error": f"at most {MAX_BODY} bytes"}, route)
         try:
             data = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as e:
-            return await self._json(send, 400, {"error": f"not valid JSON: {e}"}, route)
+            return await json_answer(send, 400, {"error": f"not valid JSON: {e}"}, route)
         except RecursionError:  # 15,000 '[' fit in the body limit (issue 11)
-            return await self._json(
+            return await json_answer(
                 send, 400, {"error": "not valid JSON: nested too deeply"}, route
             )
         if not isinstance(data, dict):
-            return await self._json(send, 400, {"error": "send a JSON object"}, route)
+            return await json_answer(send, 400, {"error": "send a JSON object"}, route)
         try:
             request = self.said.in_language(parse(data, self.rules))
             receipt = await asyncio.wrap_future(self.desk.submit(request, self._client(scope)))
         except ShareInvalid as e:
             status = INVALID_STATUS[e.kind]
-            return await self._json(send, status, _error("check the fields", e.fields), route)
+            return await json_answer(send, status, _error("check the fields", e.fields), route)
         except ShareRefused as e:
             status = REFUSED_STATUS[e.reason]
             body = {"error": str(e)} if e.field is None else _error(str(e), {e.field: str(e)})
-            return await self._json(send, status, body, route, headers=retry_after(e))
+            return await json_answer(send, status, body, route, headers=retry_after(e))
         except Exception as e:  # the database is locked or down: nothing was stored
             _not_stored(e)
             body = {"error": UNAVAILABLE_API}
-            return await self._json(send, 503, body, route, headers=_LATER)
-        return await self._json(send, 202, {"id": receipt.id}, route)
+            return await json_answer(send, 503, body, route, headers=LATER)
+        return await json_answer(send, 202, {"id": receipt.id}, route)
 
     # -- the form ------------------------------------------------------------------------------
 
     async def _form_page(self, scope: Scope, send: Send, method: str, form: ShareForm) -> Answer:
         page = await self._render_form(scope, form, {}, {}, None)
         if page is None:
-            return await self._html(send, 404, self.said.missing(form.language), _FORM, method)
-        return await self._html(send, 200, page, _FORM, method)
+            return await html(send, 404, self.said.missing(form.language), _FORM, method)
+        return await html(send, 200, page, _FORM, method)
 
     async def _form_share(
         self, scope: Scope, receive: Receive, send: Send, form: ShareForm
@@ -210,15 +210,15 @@ class ShareRoutes:
         route, language = _FORM, form.language
         ctype = header(scope, b"content-type").split(";")[0].strip().lower()
         if ctype != "application/x-www-form-urlencoded":
-            return await self._html(send, 415, self.said.problem(language, NOT_FROM_PAGE), route)
+            return await html(send, 415, self.said.problem(language, NOT_FROM_PAGE), route)
         try:
             raw = await read_body(scope, receive, MAX_BODY)
         except TooLarge:
-            return await self._html(send, 413, self.said.problem(language, TOO_MUCH_FORM), route)
+            return await html(send, 413, self.said.problem(language, TOO_MUCH_FORM), route)
         try:
             fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=20)
         except (UnicodeDecodeError, ValueError):
-            return await self._html(send, 400, self.said.problem(language, GARBLED), route)
+            return await html(send, 400, self.said.problem(language, GARBLED), route)
         values: dict[str, Any] = {k: v[0] for k, v in fields.items() if k != "to"}
         values["to"] = fields.get("to", [])
         # The release and its language come from the path, whatever the body says.
@@ -237,7 +237,7 @@ class ShareRoutes:
         except ShareRefused as e:
             status = REFUSED_STATUS[e.reason]
             if e.reason is Reason.UNKNOWN_RELEASE:
-                return await self._html(send, status, self.said.missing(language), route)
+                return await html(send, status, self.said.missing(language), route)
             # A bad token: the form again, with a fresh one (as when no token was sent).
             notice = {Reason.LIMITED: LIMITED, Reason.UNSENDABLE: str(e)}.get(e.reason, AGAIN)
             extra = retry_after(e)
@@ -245,7 +245,7 @@ class ShareRoutes:
         except Exception as e:  # the database is locked or down: nothing was stored
             _not_stored(e)
             page = self.said.problem(language, UNAVAILABLE)
-            return await self._html(send, 503, page, route, headers=_LATER)
+            return await html(send, 503, page, route, headers=LATER)
         location = self.base_path + layout.share_sent(receipt.id)
         headers = [(b"location", location.encode()), (b"content-length", b"0")]
         return await respond(send, 303, headers, b"", "POST", route)
@@ -263,8 +263,8 @@ class ShareRoutes:
     ) -> Answer:
         page = await self._render_form(scope, form, values, errors, notice)
         if page is None:
-            return await self._html(send, 404, self.said.missing(form.language), _FORM)
-        return await self._html(send, status, page, _FORM, headers=extra)
+            return await html(send, 404, self.said.missing(form.language), _FORM)
+        return await html(send, status, page, _FORM, headers=extra)
 
     async def _render_form(
         self,
@@ -286,20 +286,20 @@ class ShareRoutes:
         loop = asyncio.get_running_loop()
         found = await loop.run_in_executor(None, self.desk.sent, share_id)
         if found is None:
-            return await self._html(send, 404, self.said.missing(), _SENT, method)
+            return await html(send, 404, self.said.missing(), _SENT, method)
         page = self.said.sent(*found)  # in the language of the release shared (issue 15)
-        return await self._html(send, 200, page, _SENT, method)
+        return await html(send, 200, page, _SENT, method)
 
     async def _click(self, send: Send, method: str, share_id: str) -> Answer:
         loop = asyncio.get_running_loop()
         key = await loop.run_in_executor(None, self.desk.click, share_id)
         if key is None:
-            return await self._html(send, 404, self.said.missing(), _CLICK, method)
+            return await html(send, 404, self.said.missing(), _CLICK, method)
         self.desk.count("clicked")
         release_id, scope = unscoped(key)
         # The release in the language shared: its page under that language's folder.
         location = self.base_path + self.said.of_scope(scope).prefix + layout.release(release_id)
-        headers = [(b"location", location.encode()), (b"content-length", b"0"), *_SECURITY]
+        headers = [(b"location", location.encode()), (b"content-length", b"0"), *PRIVATE]
         return await respond(send, 303, headers, b"", method, _CLICK)
 
     # -- unsubscribe ---------------------------------------------------------------------------
@@ -317,17 +317,17 @@ class ShareRoutes:
             # A GET never unsubscribes: link checkers and mail scanners open every link.
             state = "ask" if self.desk.unsubscribe_token_ok(token) else "bad"
             page = self.said.unsubscribe(state, token, language)
-            return await self._html(send, 200 if state == "ask" else 400, page, route, method)
+            return await html(send, 200 if state == "ask" else 400, page, route, method)
         if method != "POST":
-            return await self._not_allowed(send, b"GET, HEAD, POST")
+            return await not_allowed(send, b"GET, HEAD, POST")
         try:
             await read_body(scope, receive, MAX_BODY)
         except TooLarge:
-            return await self._html(send, 413, self.said.problem(language, TOO_MUCH), route)
+            return await html(send, 413, self.said.problem(language, TOO_MUCH), route)
         loop = asyncio.get_running_loop()
         done = await loop.run_in_executor(None, self.desk.unsubscribe, token)
         page = self.said.unsubscribe("done" if done else "bad", "", language)
-        return await self._html(send, 200 if done else 400, page, route)
+        return await html(send, 200 if done else 400, page, route)
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -337,41 +337,7 @@ class ShareRoutes:
     def _cross_site(self, scope: Scope) -> Message | None:
         return cross_site(scope, self.origin)
 
-    async def _html(
-        self,
-        send: Send,
-        status: int,
-        body: bytes,
-        route: str,
-        method: str = "GET",
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> Answer:
-        out = [(b"content-type", b"text/html; charset=utf-8"), *_SECURITY, *(headers or [])]
-        out.append((b"content-length", str(len(body)).encode()))
-        return await respond(send, status, out, body, method, route)
 
-    async def _json(
-        self,
-        send: Send,
-        status: int,
-        data: Any,
-        route: str,
-        method: str = "GET",
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> Answer:
-        body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        out = [(b"content-type", b"application/json"), *_SECURITY, *(headers or [])]
-        out.append((b"content-length", str(len(body)).encode()))
-        return await respond(send, status, out, body, method, route)
-
-    async def _not_allowed(self, send: Send, allow: bytes) -> Answer:
-        body = b"method not allowed\n"
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"allow", allow)]
-        headers.append((b"content-length", str(len(body)).encode()))
-        return await respond(send, 405, headers, body, "POST", "other")
-
-
-_LATER = [(b"retry-after", b"5")]
 log = logging.getLogger("feedsvc.share")
 
 
