@@ -30,7 +30,7 @@ from babel.dates import format_date as _babel_date
 from babel.dates import format_datetime as _babel_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import PoFileError, read_po
-from jinja2 import pass_context
+from jinja2 import Environment, PackageLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 
@@ -130,6 +130,21 @@ def template_callables(catalog: gettext.NullTranslations) -> dict[str, Any]:
         return said % variables
 
     return {"gettext": gettext_, "ngettext": ngettext_}
+
+
+def email_environment() -> Environment:
+    """The templates of emails (share letters, alerts), `templates/email/`: the HTML parts
+    autoescaped, the i18n extension with gettext/ngettext passed in each render's context
+    (template_callables), since letters in two languages may be composed at once."""
+    env = Environment(
+        loader=PackageLoader("feedsvc", "templates"),
+        autoescape=select_autoescape(["html"]),
+        keep_trailing_newline=True,
+        auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    return env
 
 
 def as_markup(said: str, *source: str) -> Markup:

@@ -24,13 +24,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from feedsvc import layout
 from feedsvc.alerts import bounces, tokens
 from feedsvc.alerts.headers import list_id, one_line
 from feedsvc.config import AlertSettings, LanguageSettings, SiteSettings
-from feedsvc.i18n import format_date, template_callables, translations
+from feedsvc.i18n import email_environment, format_date, template_callables, translations
 from feedsvc.languages import Language, Languages
 from feedsvc.model import StoredRelease
 from feedsvc.sharing.keys import Signer
@@ -98,14 +96,7 @@ class AlertLetters:
         # Random: a release's text cannot hold it, so only the token ever replaces it.
         self._slot = "tok" + secrets.token_hex(12)
         self._recent = _Recent()
-        env = Environment(
-            loader=PackageLoader("feedsvc", "templates"),
-            autoescape=select_autoescape(["html"]),
-            keep_trailing_newline=True,
-            auto_reload=False,
-            extensions=["jinja2.ext.i18n"],
-        )
-        env.newstyle_gettext = True  # type: ignore[attr-defined]  # as sharing/letter.py
+        env = email_environment()
         self._templates = {
             name: (env.get_template(f"email/{name}.txt"), env.get_template(f"email/{name}.html"))
             for name in ("confirm", "alert_already", "alert", "digest")

@@ -11,12 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from feedsvc.channels import PermanentFailure
 from feedsvc.channels.email import check as check_email
 from feedsvc.config import LanguageSettings, SiteSettings
-from feedsvc.i18n import N_, template_callables, translations
+from feedsvc.i18n import N_, email_environment, template_callables, translations
 from feedsvc.languages import Language, Languages
 from feedsvc.model import Outgoing, Release, unscoped
 from feedsvc.sharing.links import defang
@@ -41,16 +39,7 @@ class Letters:
     ) -> None:
         self.site = site  # the emails' sender name
         self.languages = Languages(site, languages)
-        env = Environment(
-            loader=PackageLoader("feedsvc", "templates"),
-            autoescape=select_autoescape(["html"]),
-            keep_trailing_newline=True,
-            auto_reload=False,
-            extensions=["jinja2.ext.i18n"],
-        )
-        # gettext/ngettext come with each render's context: letters in two languages may
-        # be composed at once (i18n.template_callables).
-        env.newstyle_gettext = True  # type: ignore[attr-defined]
+        env = email_environment()
         self._text = env.get_template("email/share.txt")
         self._html = env.get_template("email/share.html")
 
