@@ -37,19 +37,18 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from feedsvc.config import AlertSettings
 from feedsvc.model import Changes, Outgoing, StoredRelease
 from feedsvc.store.connector import SUBSCRIBERS_LOCK, writing
-from feedsvc.store.enqueue import enqueue, payload_text
+from feedsvc.store.enqueue import enqueue, insert_ignoring_keys, payload_text
+from feedsvc.store.facts import fact, set_fact
 from feedsvc.store.release_reads import in_chunks, stored_release
 from feedsvc.store.schema import (
     alert_items,
     deliveries,
     releases,
-    store_facts,
     subscribers,
     subscription_requests,
     used_tokens,
@@ -82,11 +81,6 @@ def _follows(dialect: str, slug: Any) -> Any:
     return or_(_s.sections.is_(None), find(_s.sections, quoted) > 0)
 
 
-def _insert_ignoring_keys(conn: Connection) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(deliveries)
-
-
 _COLUMNS = (
     "channel",
     "target",
@@ -104,11 +98,7 @@ _COLUMNS = (
 def _deliveries_from(conn: Connection, rows: Any) -> int:
     """INSERT INTO deliveries SELECT `rows` (their columns in _COLUMNS' order), a key
     already stored left out: how many were inserted."""
-    statement = (
-        _insert_ignoring_keys(conn)
-        .from_select(list(_COLUMNS), rows)
-        .on_conflict_do_nothing(index_elements=["key"])
-    )
+    statement = insert_ignoring_keys(conn).from_select(list(_COLUMNS), rows)
     if conn.dialect.name == "postgresql":
         # psycopg gives no rowcount for INSERT ... SELECT ... ON CONFLICT: count what the
         # statement returned, in the database (a fan-out returns 100,000 rows).
@@ -380,16 +370,13 @@ class AlertStore:
                 )
                 .values(last_digest_at=until)
             )
-            _set_fact(conn, f"alerts.digest.{frequency}", period)
+            set_fact(conn, f"alerts.digest.{frequency}", period)
         return queued
 
     def digest_period(self, frequency: str) -> str | None:
         """The last period whose digests were queued (a day or an ISO week), or None."""
         with self.engine.connect() as conn:
-            name = f"alerts.digest.{frequency}"
-            return conn.execute(
-                select(store_facts.c.value).where(store_facts.c.name == name)
-            ).scalar()
+            return fact(conn, f"alerts.digest.{frequency}")
 
     def digest_items(
         self,
@@ -424,11 +411,6 @@ class AlertStore:
                 note = row.note or (earlier.note if earlier is not None else None)
                 items[row.id] = DigestItem(stored_release(row), note)
         return list(items.values())[-limit:]
-
-
-def _set_fact(conn: Connection, name: str, value: str) -> None:
-    conn.execute(store_facts.delete().where(store_facts.c.name == name))
-    conn.execute(insert(store_facts).values(name=name, value=value))
 
 
 __all__ = ["ALERT", "AlertStore", "DigestItem"]

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from feedsvc.model import Outgoing
 from feedsvc.store.schema import deliveries, webhook_endpoints
 
-__all__ = ["enqueue", "payload_text", "without_recipients"]
+__all__ = ["enqueue", "insert_ignoring_keys", "payload_text", "without_recipients"]
 
 
 def enqueue(conn: Connection, outgoing: Iterable[Outgoing], now: dt.datetime) -> int:
@@ -73,7 +73,7 @@ def _enqueue_batch(conn: Connection, items: list[Outgoing], now: dt.datetime) ->
         return 0
     # RETURNING: the rows really inserted (a driver's rowcount for many rows is not to be
     # trusted, and a key already stored inserts nothing).
-    result = conn.execute(_insert_ignoring_keys(conn).returning(deliveries.c.id), rows)
+    result = conn.execute(insert_ignoring_keys(conn).returning(deliveries.c.id), rows)
     return len(result.all())
 
 
@@ -82,7 +82,9 @@ def payload_text(payload: dict[str, Any]) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
-def _insert_ignoring_keys(conn: Connection) -> Any:
+def insert_ignoring_keys(conn: Connection) -> Any:
+    """INSERT INTO deliveries, a row whose key is stored already left out (the rows may
+    be given, or a SELECT: the alerts' fan-out, store/alerts.py)."""
     if conn.dialect.name == "sqlite":
         return sqlite.insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
     if conn.dialect.name == "postgresql":

@@ -19,6 +19,7 @@ from feedsvc.model import (
     Scheduled,
     scoped,
 )
+from feedsvc.store import facts
 from feedsvc.store.connector import RELEASES_LOCK, writing
 from feedsvc.store.enqueue import enqueue
 from feedsvc.store.plan import Known, SyncPlan, plan_sync
@@ -29,7 +30,7 @@ from feedsvc.store.release_reads import (
     rows_where_in,
     stored_release,
 )
-from feedsvc.store.schema import releases, site_changes, store_facts
+from feedsvc.store.schema import releases, site_changes
 
 __all__ = ["Announce", "Releases"]
 
@@ -92,13 +93,11 @@ class Releases(ReleaseReads):
     def fact(self, name: str) -> str | None:
         """A fact about the store as a whole (store_facts), or None."""
         with self.engine.connect() as conn:
-            query = select(store_facts.c.value).where(store_facts.c.name == name)
-            return conn.execute(query).scalar()
+            return facts.fact(conn, name)
 
     def set_fact(self, name: str, value: str) -> None:
         with writing(self.engine) as conn:
-            conn.execute(delete(store_facts).where(store_facts.c.name == name))
-            conn.execute(insert(store_facts).values(name=name, value=value))
+            facts.set_fact(conn, name, value)
 
     def sync(
         self,
