@@ -69,6 +69,11 @@ def slugify(text: str, *, ascii_only: bool = False) -> str:
     return unicodedata.normalize("NFC", slug) or "section"
 
 
+def tag_slug(name: str) -> str:
+    """A tag's URL segment (issue 17): its slug, as a section's (tags/<slug>/)."""
+    return slugify(name)
+
+
 def _is_other_script_word_char(char: str) -> bool:
     """A letter or decimal digit of a script other than Latin (Latin non-ASCII letters
     that NFKD leaves, such as 'ø' or 'ß', are dropped as they always were)."""
@@ -144,6 +149,11 @@ class Release:
     # Issue 16: front matter `change_note`: an edit that carries one is emailed to alert
     # subscribers as an update (an edit without one is not sent again).
     change_note: str | None = None
+    # Issue 17: front matter `contact`, a key of config.toml's [contacts] (the reader
+    # checks it names one), and `notes_to_editors`, the notes a press release ends with
+    # (plain text, one item each; pages and feeds escape them).
+    contact: str | None = None
+    notes_to_editors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -311,6 +321,7 @@ class Changes:
     # Issue 15: release keys above, and section slugs here, are scoped by language
     # (model.scoped); an archive position is (language scope, seq).
     sections: set[str] = field(default_factory=set)  # slugs whose feeds changed
+    tags: set[str] = field(default_factory=set)  # issue 17: tag slugs (scoped) likewise
     seqs: set[tuple[str | None, int]] = field(default_factory=set)  # archive positions changed
     # What readers outside should hear of: (event type, release key), for public releases.
     events: list[tuple[str, str]] = field(default_factory=list)
@@ -333,6 +344,7 @@ class Changes:
             withdrawn=mine(self.withdrawn),
             published=mine(self.published),
             sections=set(mine(self.sections)),
+            tags=set(mine(self.tags)),
             seqs={(s, n) for s, n in self.seqs if s == scope},
             events=[
                 (kind, name)
@@ -350,6 +362,7 @@ class Changes:
         self.published += other.published
         self.duplicates += other.duplicates
         self.sections |= other.sections
+        self.tags |= other.tags
         self.seqs |= other.seqs
         self.events += other.events
         self.enqueued += other.enqueued

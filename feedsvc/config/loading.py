@@ -12,6 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from feedsvc.config.contacts import contacts_from_dict
 from feedsvc.config.languages import languages_from_dict
 from feedsvc.config.sections import (
     OPT_IN_EVENTS,
@@ -30,7 +31,7 @@ _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,63}$")
 _SECTIONS: dict[str, Any] = {
     f.name: f.default_factory
     for f in fields(Settings)
-    if f.name not in ("root", "webhooks", "languages")
+    if f.name not in ("root", "webhooks", "languages", "contacts")
 }
 # In the order the one big check had (issue 13): with several mistakes, the same one is named.
 _CHECKED = (
@@ -64,7 +65,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
 def settings_from_dict(raw: dict[str, Any], *, root: Path, source: str = "config") -> Settings:
     sections: dict[str, Any] = {}
     for name, value in raw.items():
-        if name in ("webhooks", "languages"):
+        if name in ("webhooks", "languages", "contacts"):
             continue
         if name not in _SECTIONS:
             raise ConfigError(f"{source}: unknown section [{name}]")
@@ -74,7 +75,10 @@ def settings_from_dict(raw: dict[str, Any], *, root: Path, source: str = "config
         sections[name] = _build_section(name, raw.get(name, {}), root, source)
     webhooks = _webhooks(raw.get("webhooks", []), source)
     languages = languages_from_dict(raw.get("languages", {}), source)
-    settings = Settings(root=root, webhooks=webhooks, languages=languages, **sections)
+    contacts = contacts_from_dict(raw.get("contacts", {}), source)
+    settings = Settings(
+        root=root, webhooks=webhooks, languages=languages, contacts=contacts, **sections
+    )
     for name in _CHECKED:
         getattr(settings, name).validate(source)
     return settings

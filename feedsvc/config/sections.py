@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from feedsvc.config.alerts import AlertSettings
+from feedsvc.config.contacts import Contact
 from feedsvc.config.languages import LANGUAGE_TAG, LanguageSettings
 from feedsvc.errors import ConfigError
 
@@ -41,6 +42,11 @@ class SiteSettings(Section):
     language: str = "en"
     timezone: str = "UTC"
     author: str = "Press Office"
+    # Issue 17: the publisher's logo (schema.org NewsArticle `publisher.logo`): an absolute
+    # http(s) URL or a path below base_url ("" : none); "About the press office", the
+    # paragraph a press release ends with ("" : none).
+    logo: str = ""
+    boilerplate: str = ""
 
     @property
     def tz(self) -> ZoneInfo:
@@ -73,6 +79,16 @@ class SiteSettings(Section):
             raise ConfigError("site.id_date must be a date such as '2020-01-01'") from None
         if not LANGUAGE_TAG.match(self.language):
             raise ConfigError("site.language must be a language tag such as 'en' or 'en-GB'")
+        if self.logo and (
+            any(c.isspace() for c in self.logo)
+            or (":" in self.logo.split("/")[0] and not is_http_url(self.logo))
+            or self.logo.startswith("//")
+        ):
+            raise ConfigError(
+                "site.logo must be an absolute http(s) URL or a path below site.base_url"
+            )
+        if len(self.boilerplate) > 5000:
+            raise ConfigError("site.boilerplate must be at most 5,000 characters")
         if not self.title.strip():
             raise ConfigError("site.title must not be empty")
 
@@ -312,6 +328,8 @@ class Settings:
     webhooks: tuple[WebhookSettings, ...] = ()
     # Issue 15: [languages.<tag>] tables, by canonical tag (config/languages.py).
     languages: Mapping[str, LanguageSettings] = field(default_factory=dict)
+    # Issue 17: [contacts.<name>] tables, by name (config/contacts.py).
+    contacts: Mapping[str, Contact] = field(default_factory=dict)
     root: Path = Path(".")
 
     @property

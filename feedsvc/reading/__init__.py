@@ -209,6 +209,8 @@ def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -
         updated=fm.moment("updated"),
         time_stated=fm.names_a_time("date"),
         change_note=fm.text("change_note", None),
+        contact=_contact(fm, settings),
+        notes_to_editors=fm.notes("notes_to_editors"),
         # Issue 15: translations share the id; the site's own language keeps the bare id.
         key=scoped(release_id, language.scope),
     )
@@ -242,6 +244,17 @@ def _release_id(fm: FrontMatter, stem: str) -> str:
         slug = slugify(stem, ascii_only=True)
         release_id = stem if is_release_id(stem) else slug[:ID_MAX_CHARS].rstrip("-")
     return release_id
+
+
+def _contact(fm: FrontMatter, settings: Settings) -> str | None:
+    """Front matter `contact`: a name of config.toml's [contacts] tables (issue 17)."""
+    contact = fm.text("contact", None)
+    if contact is not None and contact not in settings.contacts:
+        known = ", ".join(sorted(settings.contacts)) or "none: add [contacts.<name>] tables"
+        raise fm.fail(
+            "contact", f"front-matter 'contact' {contact!r} is no contact of config.toml ({known})"
+        )
+    return contact
 
 
 def _title(fm: FrontMatter, parsed: Parsed) -> str:

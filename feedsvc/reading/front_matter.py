@@ -27,7 +27,11 @@ FRONT_MATTER_KEYS = (
     "attachments",
     "translation_key",  # issue 15: links translations named otherwise (the release's id)
     "change_note",  # issue 16: an edit emailed to alert subscribers as an update
+    "contact",  # issue 17: a key of config.toml's [contacts]
+    "notes_to_editors",  # issue 17: text, or a list of notes
 )
+NOTE_MAX_CHARS = 2000  # a note to editors; a release has at most NOTES_MAX of them
+NOTES_MAX = 20
 
 
 class FrontMatter:
@@ -76,6 +80,26 @@ class FrontMatter:
 
     def tags(self) -> tuple[str, ...]:
         return _tags(self.meta.get("tags", ()), lambda m: self.fail("tags", m))
+
+    def notes(self, key: str) -> tuple[str, ...]:
+        """Text (paragraphs split by blank lines) or a list of text: one note each, its
+        lines joined (issue 17: notes to editors)."""
+        value = self.meta.get(key, ())
+        if isinstance(value, str):
+            value = value.split("\n\n")
+        if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+            raise self.fail(key, f"front-matter {key!r} must be text or a list of text")
+        notes = tuple(n for n in (" ".join(v.split()) for v in value) if n)
+        if len(notes) > NOTES_MAX:
+            raise self.fail(
+                key, f"front-matter {key!r} has {len(notes)} notes (at most {NOTES_MAX})"
+            )
+        for note in notes:
+            if len(note) > NOTE_MAX_CHARS:
+                raise self.fail(
+                    key, f"a note in front-matter {key!r} is over {NOTE_MAX_CHARS:,} characters"
+                )
+        return notes
 
 
 def _is_day(value: Any) -> bool:

@@ -186,6 +186,12 @@ def release_values(release: Release, state: FileState) -> dict[str, Any]:
         "media": media_json(release.media),
         "media_state": state.media or None,
         "change_note": release.change_note,
+        "contact": release.contact,
+        "notes_to_editors": (
+            json.dumps(list(release.notes_to_editors), ensure_ascii=False)
+            if release.notes_to_editors
+            else None
+        ),
     }
 
 

@@ -248,6 +248,8 @@ def stored_release(row: Row[Any]) -> StoredRelease:
         updated=m["updated_in_file"],
         media=media_refs(m["media"]),
         change_note=m["change_note"],
+        contact=m["contact"],
+        notes_to_editors=tuple(json.loads(m["notes_to_editors"] or "[]")),
     )
     return StoredRelease(
         release=release,

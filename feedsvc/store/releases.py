@@ -19,7 +19,7 @@ from feedsvc.model import (
     Scheduled,
     scoped,
 )
-from feedsvc.store import facts
+from feedsvc.store import facts, tags
 from feedsvc.store.connector import RELEASES_LOCK, writing
 from feedsvc.store.enqueue import enqueue
 from feedsvc.store.plan import Known, SyncPlan, plan_sync
@@ -31,6 +31,7 @@ from feedsvc.store.release_reads import (
     stored_release,
 )
 from feedsvc.store.schema import releases, site_changes
+from feedsvc.store.tags import write_tags
 
 __all__ = ["Announce", "Releases"]
 
@@ -146,6 +147,7 @@ class Releases(ReleaseReads):
             "withdrawn": changes.withdrawn,
             "published": changes.published,
             "sections": sorted(changes.sections),
+            "tags": sorted(changes.tags),
             "seqs": sorted([scope or "", seq] for scope, seq in changes.seqs),
         }
         changes.generation = conn.execute(
@@ -211,6 +213,7 @@ class Releases(ReleaseReads):
             # NULL` look unselective, and every later publish_due scan the table.
             conn.exec_driver_sql("ANALYZE")
         changes.published.extend(key for _, key, _, _, _ in dated)
+        tags.noted(conn, changes.published, changes)
         changes.events.extend(("release.published", key) for _, key, _, _, _ in dated)
 
     def changes_since(self, generation: int, limit: int = 1000) -> list[Changes]:
@@ -234,6 +237,7 @@ class Releases(ReleaseReads):
                     withdrawn=logged["withdrawn"],
                     published=logged["published"],
                     sections=set(logged["sections"]),
+                    tags=set(logged.get("tags", ())),  # logged before issue 17: none
                     seqs={_position(p) for p in logged["seqs"]},
                     generation=number,
                 )
@@ -337,6 +341,7 @@ def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:
             conn.execute(by_id, noted)
     if plan.withdrawn:
         conn.execute(update(releases).where(cols.id.in_(plan.withdrawn)).values(withdrawn_at=now))
+    write_tags(conn, plan.added, plan.edited, plan.withdrawn, plan.changes)
 
 
 def _moved(published: dt.datetime, at: dt.datetime, updated: dt.datetime) -> dt.datetime | None:

@@ -77,6 +77,10 @@ releases = Table(
     # Issue 16: front matter `change_note`, what an edit says to alert subscribers (an
     # edit without one is not emailed again).
     Column("change_note", Text),
+    # Issue 17: front matter `contact` (a name of config.toml's [contacts]) and
+    # `notes_to_editors` (a JSON list of text; NULL for none).
+    Column("contact", String(64)),
+    Column("notes_to_editors", Text),
     Index("releases_scope_seq", "scope", "seq", unique=True),
     Index("releases_published", "scope", "published", "id"),
     Index("releases_section", "scope", "section_slug", "published", "id"),
@@ -198,6 +202,19 @@ used_tokens = Table(
 # PostgreSQL) replay it to keep their caches current. Kept a day.
 # Facts about what the store holds as a whole (issue 15): "reading.languages", the
 # languages the items folder was last read with, so a change of them re-reads every file.
+# Issue 17: a release's tags, one row each, so a tag's page and feeds are one indexed
+# lookup. Rows follow the release's text (replaced on every edit) and stay when it is
+# withdrawn (its tag feeds then carry the tombstone); visibility is the release's.
+release_tags = Table(
+    "release_tags",
+    metadata,
+    Column("release_key", String(240), primary_key=True),  # releases.id
+    Column("slug", String(200), primary_key=True),  # model.tag_slug(name)
+    Column("scope", String(35), nullable=False),  # as releases.scope
+    Column("name", Text, nullable=False),  # as the release wrote it
+    Index("release_tags_scope_slug", "scope", "slug"),
+)
+
 store_facts = Table(
     "store_facts",
     metadata,

@@ -26,7 +26,7 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 MAX_BYTES = 4096  # broken/oversize.txt is 5,000 bytes; every good file is smaller
 KEYS = (
     "id, title, date, section, language, tags, summary, author, publish_at, updated, image, "
-    "attachments, translation_key, change_note"
+    "attachments, translation_key, change_note, contact, notes_to_editors"
 )
 NO_DATE = (
     "no date: expected a dateline at the start of the first paragraph "

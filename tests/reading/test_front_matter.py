@@ -23,7 +23,7 @@ PLUS2 = dt.timezone(dt.timedelta(hours=2))
 MINUS5 = dt.timezone(dt.timedelta(hours=-5))
 KEYS = (
     "id, title, date, section, language, tags, summary, author, publish_at, updated, image, "
-    "attachments, translation_key, change_note"
+    "attachments, translation_key, change_note, contact, notes_to_editors"
 )
 
 
