@@ -39,6 +39,11 @@ def private_folder(path: Path) -> Path:
         folder.mkdir(mode=FOLDER_MODE, exist_ok=True)  # exist_ok: another process was first
     if not path.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(path))
+    if path.stat().st_mode & stat.S_ISVTX:
+        # A shared folder (/tmp, /var/tmp: sticky, everyone's) given as the folder of a
+        # backup or a key is not ours to close: 0700 on /tmp breaks every other user of
+        # the machine (it did: PostgreSQL's initdb). What we write in it is 0600.
+        return path
     _tighten(path, FOLDER_MODE)
     return path
 
