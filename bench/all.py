@@ -56,6 +56,9 @@ BENCHMARKS = (
         ("--quick",),
         45,
     ),
+    Benchmark(
+        "search", "search: FTS5 and tsvector vs a LIKE scan, 100,000 releases", ("--quick",), 30
+    ),
 )
 NAMES = [b.name for b in BENCHMARKS]
 

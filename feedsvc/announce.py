@@ -20,6 +20,7 @@ from feedsvc.config import (
 )
 from feedsvc.languages import Languages
 from feedsvc.model import Changes, MediaRef, Outgoing, Release, ReleaseEvent, StoredRelease
+from feedsvc.publishing.feed import as_uri
 from feedsvc.publishing.media import ReleaseMedia, Variant
 from feedsvc.publishing.site import WRITERS
 
@@ -143,19 +144,25 @@ class Announcer:
         ]
 
     def topics(self, changes: Changes) -> list[str]:
-        """The URLs of the feeds a change touched: the main feeds and its sections' feeds,
-        in each language it touched (issue 15). Archive pages are not topics anyone
-        subscribes to."""
+        """The URLs of the feeds a change touched: the main feeds, its sections' and (issue
+        17) its tags' feeds, in each language it touched (issue 15). Archive pages are not
+        topics anyone subscribes to. `changes.tags` names only tags of public releases."""
         urls = []
         for language in self.languages:
-            slugs = changes.in_scope(language.scope).sections
-            if not slugs:
+            mine = changes.in_scope(language.scope)
+            if not mine.sections:
                 continue
             base = self._base_url(language.scope)
             paths = [layout.main_feed(writer.filename) for writer in WRITERS]
-            for slug in sorted(slugs):
+            for slug in sorted(mine.sections):
                 paths += [layout.section_feed(slug, writer.filename) for writer in WRITERS]
-            urls += [base + path for path in paths]
+            for slug in sorted(mine.tags):
+                paths += [layout.tag_feed(slug, writer.filename) for writer in WRITERS]
+            # A feed named in Chinese has two spellings of its self link: the IRI its body
+            # gives and the URI its HTTP Link header must give (RFC 8288). A hub matches
+            # topics as strings, so each is pinged: subscribers found it either way.
+            for url in (base + path for path in paths):
+                urls += [url] if url.isascii() else [url, as_uri(url)]
         return urls
 
 

@@ -92,6 +92,7 @@ def site_of(
         media=media,
         languages=Languages(s.site, s.languages),
         alerts=s.alerts,
+        contacts=s.contacts,  # issue 17: "Media contact" on pages and in feeds
     )
 
 

@@ -34,6 +34,7 @@ class Language:
     title: str = ""
     description: str = ""
     sections: Mapping[str, str] = field(default_factory=dict, repr=False)
+    boilerplate: str = field(default="", repr=False)  # "" : the site's (issue 17)
 
     @property
     def prefix(self) -> str:
@@ -54,6 +55,7 @@ class Language:
             root,
             title=self.title or root.title,
             description=self.description or root.description,
+            boilerplate=self.boilerplate or root.boilerplate,
             language=self.tag,
             base_url=root.base_url + self.prefix,
         )
@@ -95,9 +97,11 @@ class Languages:
         configured = dict(configured or {})
         own = canonical_tag(site.language)
         mine = configured.pop(own, None) or LanguageSettings(own)
-        self.default = Language(own, True, site, sections=dict(mine.sections))
+        self.default = Language(
+            own, True, site, sections=dict(mine.sections), boilerplate=mine.boilerplate
+        )
         self.others = tuple(
-            Language(tag, False, site, c.title, c.description, dict(c.sections))
+            Language(tag, False, site, c.title, c.description, dict(c.sections), c.boilerplate)
             for tag, c in sorted(configured.items())
         )
         self._by_tag = {lang.tag: lang for lang in self}

@@ -11,10 +11,14 @@ Paths are relative to `site.base_url` (documents, links in feeds and emails) or
     releases/<id>/                              one release
     releases/<id>/<name>                        its files and pictures' variants (issue 14)
     sitemap.xml  sitemaps/<n>.xml  404.html  assets/<name>
+    news-sitemap.xml  robots.txt                (issue 17: once, at the top)
     releases/<id>/share  shares/<share>/  s/<share>  unsubscribe?t=<token>
     api/shares  api/shares/token?release=<id>  api/openapi.json
     alerts/  alerts/{confirm,manage,unsubscribe}?t=<token>  (issue 16: email alerts)
     api/subscriptions  api/subscriptions/token
+    releases/<id>/preview?t=<token>             an embargoed release's preview (issue 17)
+    tags/  tags/<slug>/  tags/<slug>/{feed.xml,atom.xml,feed.json}  feeds/  feeds.opml  (issue 17)
+    search?q=<words>[&section=&year=&page=]  opensearch.xml   (issue 17 item 1: served only)
 
 Issue 15: the site's own language keeps these paths; every other language has the same
 documents under its tag (`zh/feed.xml`, `zh/releases/<id>/`, `zh/sections/<slug>/`...),
@@ -31,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Container
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from feedsvc.layout_targets import (
     ALERT_PAGES,
@@ -43,22 +47,32 @@ from feedsvc.layout_targets import (
     ArchiveFeed,
     Asset,
     Click,
+    FeedsPage,
     Home,
     IndexPage,
     Localized,
     MainFeed,
+    NewsSitemap,
     NotFoundPage,
+    OpenSearch,
+    Opml,
     ReleaseFile,
     ReleasePage,
+    ReleasePreview,
+    Robots,
+    Search,
     SectionFeed,
     SectionPage,
     ShareForm,
     ShareSent,
     Sitemap,
+    TagFeed,
+    TagPage,
+    TagsPage,
     Target,
     Unsubscribe,
 )
-from feedsvc.model import is_media_name, is_release_id, slugify
+from feedsvc.model import is_media_name, is_release_id, slugify, tag_slug
 
 __all__ = [  # the targets (layout_targets.py) are part of the layout's vocabulary
     "ALERT_PAGES",
@@ -72,18 +86,28 @@ __all__ = [  # the targets (layout_targets.py) are part of the layout's vocabula
     "ArchiveFeed",
     "Asset",
     "Click",
+    "FeedsPage",
     "Home",
     "IndexPage",
     "Localized",
     "MainFeed",
+    "NewsSitemap",
     "NotFoundPage",
+    "OpenSearch",
+    "Opml",
     "ReleaseFile",
     "ReleasePage",
+    "ReleasePreview",
+    "Robots",
+    "Search",
     "SectionFeed",
     "SectionPage",
     "ShareForm",
     "ShareSent",
     "Sitemap",
+    "TagFeed",
+    "TagPage",
+    "TagsPage",
     "Target",
     "Unsubscribe",
 ]
@@ -121,6 +145,35 @@ def section_feed(slug: str, filename: str) -> str:
     return section(slug) + filename
 
 
+def tag_page(slug: str) -> str:
+    """A tag's page (issue 17); its feeds are tag_page(slug) + filename."""
+    return f"tags/{slug}/"
+
+
+def tag_named(name: str) -> str:
+    """The page of the tag a release names `name` (model.tag_slug), for templates."""
+    return tag_page(tag_slug(name))
+
+
+def tag_feed(slug: str, filename: str) -> str:
+    return tag_page(slug) + filename
+
+
+def tags() -> str:
+    """Every tag of the language (issue 17)."""
+    return "tags/"
+
+
+def feeds_page() -> str:
+    """Every feed of the language in one place (issue 17)."""
+    return "feeds/"
+
+
+def opml() -> str:
+    """Every feed of the language as OPML 2.0 (issue 17)."""
+    return "feeds.opml"
+
+
 def archive(n: int) -> str:
     """The folder of archive page n (RFC 5005); its feeds are archive(n) + filename."""
     return f"archive/{n}/"
@@ -144,8 +197,23 @@ def release_file(release_id: str, name: str) -> str:
     return release(release_id) + name
 
 
+def release_preview(release_id: str, token: str | None = None) -> str:
+    """An embargoed release's preview page (issue 17 item 6), with its signed token (URL-safe
+    as signed) as the query."""
+    return release(release_id) + "preview" + ("" if token is None else f"?t={token}")
+
+
 def sitemap(part: int | None = None) -> str:
     return "sitemap.xml" if part is None else f"sitemaps/{part}.xml"
+
+
+def news_sitemap() -> str:
+    """The Google News sitemap (issue 17)."""
+    return "news-sitemap.xml"
+
+
+def robots() -> str:
+    return "robots.txt"
 
 
 def not_found_page() -> str:
@@ -187,6 +255,19 @@ def subscription_token() -> str:
     return api("subscriptions/token")
 
 
+def search(q: str | None = None, **filters: str | int | None) -> str:
+    """The search page (issue 17 item 1); with words, their results (the filters given
+    that are not None, then the page), as a query string."""
+    params = {"q": q, **filters}
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return "search" + (f"?{query}" if query else "")
+
+
+def opensearch() -> str:
+    """The OpenSearch 1.1 description of the language's search (issue 17 item 1)."""
+    return "opensearch.xml"
+
+
 def api(name: str) -> str:
     return f"api/{name}"
 
@@ -225,12 +306,18 @@ def path(target: Target) -> str:
             return release_file(release_id, name)
         case Sitemap(part):
             return sitemap(part)
+        case NewsSitemap():
+            return news_sitemap()
+        case Robots():
+            return robots()
         case NotFoundPage():
             return not_found_page()
         case Asset(name):
             return asset(name)
         case ShareForm(release_id):
             return share_form(release_id)
+        case ReleasePreview(release_id):
+            return release_preview(release_id)
         case ShareSent(share_id):
             return share_sent(share_id)
         case Click(share_id):
@@ -241,6 +328,20 @@ def path(target: Target) -> str:
             return alerts(page)
         case Api(name):
             return api(name)
+        case TagFeed(slug, filename):
+            return tag_feed(slug, filename)
+        case TagPage(slug):
+            return tag_page(slug)
+        case TagsPage():
+            return tags()
+        case FeedsPage():
+            return feeds_page()
+        case Opml():
+            return opml()
+        case Search():
+            return search()
+        case OpenSearch():
+            return opensearch()
     raise TypeError(f"not a target of the URL layout: {target!r}")
 
 
@@ -278,6 +379,8 @@ def _parse(rel: str) -> Target | None:
             return ReleasePage(release_id) if is_release_id(release_id) else None
         if is_media_name(tail) and is_release_id(release_id):
             return ReleaseFile(release_id, tail)
+        if tail == "preview":  # issue 17 item 6
+            return ReleasePreview(release_id) if is_release_id(release_id) else None
         return ShareForm(release_id) if tail == "share" and release_id else None
     if first == "sections":
         slug, slash, filename = rest.partition("/")
@@ -286,6 +389,17 @@ def _parse(rel: str) -> Target | None:
         if filename == "":
             return SectionPage(slug)
         return SectionFeed(slug, filename) if filename in FEED_FILES else None
+    if first == "tags":  # issue 17
+        if rest == "":
+            return TagsPage()
+        slug, slash, filename = rest.partition("/")
+        if not slash or not _is_slug(slug):
+            return None
+        if filename == "":
+            return TagPage(slug)
+        return TagFeed(slug, filename) if filename in FEED_FILES else None
+    if first == "feeds":
+        return FeedsPage() if rest == "" else None
     if first == "archive":
         number, slash, filename = rest.partition("/")
         if slash and filename in FEED_FILES and _NUMBER.fullmatch(number):
@@ -320,10 +434,20 @@ def _top(name: str) -> Target | None:
         return MainFeed(name)
     if name == "sitemap.xml":
         return Sitemap(None)
+    if name == "news-sitemap.xml":
+        return NewsSitemap()
+    if name == "robots.txt":
+        return Robots()
     if name == "404.html":
         return NotFoundPage()
     if name == "unsubscribe":
         return Unsubscribe()
+    if name == "feeds.opml":
+        return Opml()
+    if name == "search":
+        return Search()
+    if name == "opensearch.xml":
+        return OpenSearch()
     return None
 
 
@@ -340,6 +464,6 @@ def route_of(rel: str, languages: Container[str] = ()) -> str:
 FEED_ROUTES = frozenset(
     route(t)
     for name in FEED_FILES
-    for plain in (MainFeed(name), SectionFeed("-", name), ArchiveFeed(1, name))
+    for plain in (MainFeed(name), SectionFeed("-", name), ArchiveFeed(1, name), TagFeed("-", name))
     for t in (plain, Localized("-", plain))
 )

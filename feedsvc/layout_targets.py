@@ -85,6 +85,20 @@ class Sitemap:
 
 
 @dataclass(frozen=True, slots=True)
+class NewsSitemap:
+    """news-sitemap.xml (issue 17): the Google News sitemap, once at the top."""
+
+    route: ClassVar[str] = "/news-sitemap.xml"
+
+
+@dataclass(frozen=True, slots=True)
+class Robots:
+    """robots.txt (issue 17): the sitemaps and what crawlers should leave alone."""
+
+    route: ClassVar[str] = "/robots.txt"
+
+
+@dataclass(frozen=True, slots=True)
 class NotFoundPage:
     route: ClassVar[str] = "/404.html"
 
@@ -102,6 +116,15 @@ class ShareForm:
 
     release_id: str
     route: ClassVar[str] = "/releases/{id}/share"
+
+
+@dataclass(frozen=True, slots=True)
+class ReleasePreview:
+    """An embargoed release's preview page (issue 17 item 6): the signed token is in the
+    query; feedsvc/web/preview.py answers it."""
+
+    id: str
+    route: ClassVar[str] = "/releases/{id}/preview"
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +172,61 @@ class Api:
 
 
 @dataclass(frozen=True, slots=True)
+class TagFeed:
+    """A tag's feed (issue 17): tags/<slug>/{feed.xml,atom.xml,feed.json}."""
+
+    slug: str
+    filename: str
+
+    @property
+    def route(self) -> str:
+        return "/tags/{slug}/" + self.filename
+
+
+@dataclass(frozen=True, slots=True)
+class TagPage:
+    """A tag's page (issue 17): its newest releases, as a section's page."""
+
+    slug: str
+    route: ClassVar[str] = "/tags/{slug}/"
+
+
+@dataclass(frozen=True, slots=True)
+class TagsPage:
+    """Every tag of the language with its count (issue 17)."""
+
+    route: ClassVar[str] = "/tags/"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsPage:
+    """Every feed of the language in one place (issue 17)."""
+
+    route: ClassVar[str] = "/feeds/"
+
+
+@dataclass(frozen=True, slots=True)
+class Opml:
+    """feeds.opml: every feed of the language as an OPML 2.0 subscription list (issue 17)."""
+
+    route: ClassVar[str] = "/feeds.opml"
+
+
+@dataclass(frozen=True, slots=True)
+class Search:
+    """The search page (issue 17 item 1), answered by code; its words in the query."""
+
+    route: ClassVar[str] = "/search"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenSearch:
+    """opensearch.xml: the OpenSearch 1.1 description of the language's search (issue 17)."""
+
+    route: ClassVar[str] = "/opensearch.xml"
+
+
+@dataclass(frozen=True, slots=True)
 class Localized:
     """A document of a language other than the site's own (issue 15): `target` under
     `<tag>/`."""
@@ -174,6 +252,14 @@ LOCALIZED = (
     ShareForm,
     NotFoundPage,
     AlertPage,
+    ReleasePreview,  # issue 17 item 6: embargoed previews
+    TagFeed,  # issue 17: tags and the feeds page
+    TagPage,
+    TagsPage,
+    FeedsPage,
+    Opml,
+    Search,  # issue 17 item 1: each language searches its own releases
+    OpenSearch,
 )
 
 Target = (
@@ -186,13 +272,23 @@ Target = (
     | ReleasePage
     | ReleaseFile
     | Sitemap
+    | NewsSitemap
+    | Robots
     | NotFoundPage
     | Asset
     | ShareForm
+    | ReleasePreview
     | ShareSent
     | Click
     | Unsubscribe
     | Api
+    | TagFeed
+    | TagPage
+    | TagsPage
+    | FeedsPage
+    | Opml
+    | Search
+    | OpenSearch
     | Localized
 )
-FEED_TARGETS = (MainFeed, SectionFeed, ArchiveFeed)
+FEED_TARGETS = (MainFeed, SectionFeed, ArchiveFeed, TagFeed)

@@ -74,6 +74,25 @@ def tag_slug(name: str) -> str:
     return slugify(name)
 
 
+# What an alert subscriber follows (issue 16) is a list of section slugs; issue 17 adds
+# tags to it as "tag:<slug>" (no slug holds a ':', so the two never clash).
+FOLLOWED_TAG = "tag:"
+
+
+def followed_tag(entry: str) -> str | None:
+    """The tag slug of a followed entry "tag:<slug>", or None for a section slug."""
+    return entry[len(FOLLOWED_TAG) :] if entry.startswith(FOLLOWED_TAG) else None
+
+
+def follows(followed: Iterable[str] | None, section_slug: str, tags: Iterable[str]) -> bool:
+    """Whether a subscriber following `followed` (None: everything) is told of a release
+    in `section_slug` with the tag names `tags` (the fan-out's SQL says the same)."""
+    if followed is None:
+        return True
+    chosen = set(followed)
+    return section_slug in chosen or any(FOLLOWED_TAG + tag_slug(t) in chosen for t in tags)
+
+
 def _is_other_script_word_char(char: str) -> bool:
     """A letter or decimal digit of a script other than Latin (Latin non-ASCII letters
     that NFKD leaves, such as 'ø' or 'ß', are dropped as they always were)."""

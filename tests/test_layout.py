@@ -77,6 +77,26 @@ BUILT = [
         Localized("zh-Hant", ArchiveFeed(2, "feed.json")),
     ),
     (layout.in_language("ar", layout.share_form("r1")), Localized("ar", ShareForm("r1"))),
+    # Issue 17 item 6: an embargoed release's preview (the token is the query).
+    (layout.release_preview("r1"), layout.ReleasePreview("r1")),
+    (
+        layout.in_language("zh", layout.release_preview("r1")),
+        Localized("zh", layout.ReleasePreview("r1")),
+    ),
+    # Issue 17: tags and every feed in one place.
+    (layout.tag_page("trade"), layout.TagPage("trade")),
+    (layout.tag_named("外交"), layout.TagPage("外交")),
+    (layout.tag_feed("trade", "atom.xml"), layout.TagFeed("trade", "atom.xml")),
+    (layout.tags(), layout.TagsPage()),
+    (layout.feeds_page(), layout.FeedsPage()),
+    (layout.opml(), layout.Opml()),
+    (layout.in_language("zh", layout.opml()), Localized("zh", layout.Opml())),
+    # Issue 17: search, and what search engines and aggregators read (once, at the top).
+    (layout.search(), layout.Search()),
+    (layout.in_language("zh", layout.search()), Localized("zh", layout.Search())),
+    (layout.opensearch(), layout.OpenSearch()),
+    (layout.news_sitemap(), layout.NewsSitemap()),
+    (layout.robots(), layout.Robots()),
 ]
 LANGUAGES = {"zh", "ar", "zh-Hant"}
 
@@ -185,7 +205,9 @@ NOTHING = [
     "feed.xml/extra",
     "index.html",
     "410.html",
-    "robots.txt",
+    "robots.txt/",
+    "zh/robots.txt",
+    "zh/news-sitemap.xml",
     "/feed.xml",
     # Python's `$` matched before a final newline: the old patterns served these (a
     # percent-encoded %0A in the request path); now one document has one path.
@@ -257,6 +279,14 @@ ROUTES = [
     ("archive/1/feed.xml", "/archive/{n}/feed.xml"),
     ("archive/27/atom.xml", "/archive/{n}/atom.xml"),
     ("archive/3/feed.json", "/archive/{n}/feed.json"),
+    ("tags/trade/feed.xml", "/tags/{slug}/feed.xml"),  # issue 17
+    ("tags/trade/atom.xml", "/tags/{slug}/atom.xml"),
+    ("tags/外交/feed.json", "/tags/{slug}/feed.json"),
+    ("tags/trade/", "/tags/{slug}/"),
+    ("tags/", "/tags/"),
+    ("feeds/", "/feeds/"),
+    ("feeds.opml", "/feeds.opml"),
+    ("releases/r1/preview", "/releases/{id}/preview"),  # issue 17 item 6
     ("page/1/", "/page/{n}/"),
     ("page/2/", "/page/{n}/"),
     ("page/913/", "/page/{n}/"),
@@ -267,7 +297,9 @@ ROUTES = [
     ("sitemaps/12.xml", "/sitemaps/"),
     ("410.html", "other"),
     ("503.html", "other"),
-    ("robots.txt", "other"),
+    ("robots.txt", "/robots.txt"),
+    ("news-sitemap.xml", "/news-sitemap.xml"),
+    ("search", "/search"),
     ("feed.xml/extra", "other"),
     ("index.html", "other"),
     # web/share.py's labels
@@ -291,5 +323,5 @@ def test_the_feed_routes_are_the_feeds() -> None:
     feeds = {label for path, label in ROUTES if isinstance(layout.parse(path), layout.FEED_TARGETS)}
     localized = {"/{lang}" + label for label in feeds}
     assert feeds | localized == layout.FEED_ROUTES
-    assert len(feeds) == 9
+    assert len(feeds) == 12  # main, section, archive and (issue 17) tag feeds
     assert layout.route_of("zh/sections/x/atom.xml", {"zh"}) == "/{lang}/sections/{slug}/atom.xml"

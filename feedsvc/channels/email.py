@@ -7,7 +7,11 @@ An email delivery's payload:
      "from_name": str | None,   # the From display name instead of mail.from's
      "headers": {"List-Unsubscribe": str, "List-Unsubscribe-Post": str,
                  "List-Id": str, "Auto-Submitted": str} | None,
-     "return_path": "bounces+<id>-<mac>@example.org" | None}
+     "return_path": "bounces+<id>-<mac>@example.org" | None,
+     "kind": "preview" | None}  # what the letter is, for the outbox's own use (issue 17)
+
+A `kind` changes nothing of the message: it lets `feedsvc preview revoke` tell an
+embargoed preview's waiting emails (previews/letter.py) from a share's.
 
 `return_path` (issue 16: alerts' VERP envelope sender) is the MAIL FROM instead of the
 From address: one addr-spec in the From address's domain or the bounce domain

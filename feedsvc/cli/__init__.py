@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from PIL import Image
 
-from feedsvc.cli import admin, alerts, outbox, shares, site
+from feedsvc.cli import admin, alerts, outbox, preview, shares, site
 from feedsvc.cli.common import EXIT_PROBLEMS, EXIT_USAGE, settings_at
 from feedsvc.errors import ConfigError, ExportError
 from feedsvc.store.schema_version import SchemaError
@@ -45,4 +45,5 @@ def _parser() -> argparse.ArgumentParser:
     shares.add_commands(commands)
     outbox.add_commands(commands)
     alerts.add_commands(commands)
+    preview.add_commands(commands)  # issue 17 item 6
     return parser

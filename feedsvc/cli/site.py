@@ -204,7 +204,8 @@ def _dynamic_routes(settings: Settings, service: Service, clients: Clients) -> D
     from feedsvc.web.alerts import AlertRoutes
     from feedsvc.web.share import ShareRoutes
 
-    chain: list[Dynamic] = []
+    chain: list[Dynamic] = [_preview_routes(settings, service)]  # issue 17 item 6
+    chain.append(_search_routes(settings, service))  # issue 17 item 1: always on
     if settings.alerts.enabled:
         pages = service.site.pages
         chain.append(
@@ -244,6 +245,33 @@ def _dynamic_routes(settings: Settings, service: Service, clients: Clients) -> D
         return None
 
     return dynamic
+
+
+def _preview_routes(settings: Settings, service: Service) -> Dynamic:
+    """Embargoed previews (issue 17 item 6): releases/<id>/preview?t=, and the release's
+    files with the same token."""
+    from feedsvc.previews.desk import PreviewDesk
+    from feedsvc.web.preview import PreviewRoutes
+
+    desk = PreviewDesk(
+        service.store, service.signer, service.clock, settings.site, settings.languages
+    )
+    return PreviewRoutes(
+        desk,
+        service.site.pages,
+        service.cache,
+        service.files,
+        site=settings.site,
+        languages=settings.languages,
+    )
+
+
+def _search_routes(settings: Settings, service: Service) -> Dynamic:
+    """Search (issue 17 item 1): always on; the static export's search box asks it."""
+    from feedsvc.web.search import SearchRoutes
+
+    pages = service.site.pages
+    return SearchRoutes(service.store, pages, site=settings.site, languages=settings.languages)
 
 
 def _access_log() -> TextIO:

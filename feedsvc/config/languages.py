@@ -5,6 +5,7 @@ a table for it overrides nothing but its section names.
     [languages.zh]
     title = "外交部新闻发布"
     description = "新闻稿"
+    boilerplate = "外交部新闻司负责……"   # issue 17: "About" the office in this language
     [languages.zh.sections]        # a section's name (as releases write it) in this language
     "News & Events" = "新闻与活动"
 """
@@ -20,7 +21,7 @@ from feedsvc.errors import ConfigError
 
 # BCP 47 as a URL segment can carry it: a language, then script/region/variant subtags.
 LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-_KEYS = ("title", "description", "sections")
+_KEYS = ("title", "description", "boilerplate", "sections")
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class LanguageSettings:
     title: str = ""  # "" : site.title
     description: str = ""  # "" : site.description
     sections: Mapping[str, str] = field(default_factory=dict)
+    boilerplate: str = ""  # "" : site.boilerplate (issue 17)
 
 
 def canonical_tag(tag: str) -> str:
@@ -63,7 +65,7 @@ def languages_from_dict(raw: Any, source: str) -> dict[str, LanguageSettings]:
         unknown = sorted(set(table) - set(_KEYS))
         if unknown:
             raise ConfigError(f"{where}: unknown key languages.{written}.{unknown[0]}")
-        for key in ("title", "description"):
+        for key in ("title", "description", "boilerplate"):
             if not isinstance(table.get(key, ""), str):
                 raise ConfigError(f"{where}: languages.{written}.{key} must be a string")
         sections = table.get("sections", {})
@@ -74,7 +76,15 @@ def languages_from_dict(raw: Any, source: str) -> dict[str, LanguageSettings]:
                 f"{where}: languages.{written}.sections must be a table of section names"
                 " to their names in this language"
             )
+        if len(table.get("boilerplate", "")) > 5000:
+            raise ConfigError(
+                f"{where}: languages.{written}.boilerplate must be at most 5,000 characters"
+            )
         out[tag] = LanguageSettings(
-            tag, table.get("title", ""), table.get("description", ""), dict(sections)
+            tag,
+            table.get("title", ""),
+            table.get("description", ""),
+            dict(sections),
+            table.get("boilerplate", ""),
         )
     return out

@@ -12,6 +12,7 @@ from feedsvc.publishing.feed import (
     Feed,
     Tombstone,
     add_stylesheet,
+    categories,
     html_of_text,
     looks_like_markup,
 )
@@ -145,7 +146,7 @@ class AtomWriter:
                 fe.summary(entry.summary)
             # type='CDATA' would be invalid Atom; 'html' escapes the markup as RFC 4287 wants.
             fe.content(entry.content_html, type="html")
-            fe.category([{"term": entry.section}] + [{"term": t} for t in entry.tags])
+            fe.category(categories(entry, feed.tag_scheme))
             fe.feedsvc.links.append({"rel": "alternate", "type": "text/html", "href": entry.url})
             fe.feedsvc.links.extend(
                 {"rel": "alternate", "type": "text/html", "hreflang": tag, "href": url}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __all__ = ["DocumentCache", "Missing", "Ready"]
 
+import datetime as dt
 import hashlib
 import os
 import pickle
@@ -28,7 +29,10 @@ from feedsvc.publishing.sitemap import sitemap_parts
 from feedsvc.publishing.sites import Sites
 from feedsvc.store.releases import Releases
 
-_PER_GENERATION = {"index", "section", "sitemap"}
+_PER_GENERATION = {"index", "section", "sitemap", "news", "directory"}
+# Issue 17: a tag's documents, keyed by the tag's own version (a site may have thousands of
+# tags: one change re-renders only the tags it touched); "" is the tag's page.
+_TAG_FILES = ("", *layout.FEED_FILES)
 
 
 class DocumentCache:
@@ -49,8 +53,16 @@ class DocumentCache:
         self.visible: dict[str | None, int] = {}  # visible releases per language
         self.sections: dict[str | None, dict[str, str]] = {}  # slug -> name, per language
         self.generation = 0  # moves on every change of the visible set
+        # Issue 17: news-sitemap.xml depends on the clock too: it is rendered again when its
+        # oldest release turns two days old (`_news_expires`), even without a change.
+        self._news_epoch = 0
+        self._news_expires: dt.datetime | None = None
         self.archive_versions: dict[tuple[str | None, int], int] = {}
         self.archive_count: dict[str | None, int] = {}
+        # Issue 17: the tags a published release ever had (slug -> name) per language, so an
+        # unknown tag is a 404 before anything renders, and each tag's version.
+        self.tags: dict[str | None, dict[str, str]] = {}
+        self.tag_versions: dict[tuple[str | None, str], int] = {}
         self._errors: dict[tuple[str | None, Missing], Ready] = {}
         self._lru: OrderedDict[tuple[object, ...], Ready] = OrderedDict()
         self._lru_bytes = 0
@@ -73,9 +85,11 @@ class DocumentCache:
             scope = unscoped(key)[1]
             self.visible[scope] = self.visible.get(scope, 0) + 1
         self.hot = {doc.path: self._ready(doc) for doc in self.sites.assets()}
+        self.hot[layout.robots()] = self._ready(self.sites.robots())  # issue 17: config only
         for site in self.sites.all:
             scope = site.scope
             self.sections[scope] = dict(site.store.sections())
+            self.tags[scope] = {slug: name for slug, name, _ in site.store.tags()}
             self.archive_count[scope] = site.archive_pages()
             not_found = self._ready(site.not_found_page())  # in the export too
             self.hot[not_found.path] = not_found
@@ -130,6 +144,7 @@ class DocumentCache:
                 stale += [("archive", scope, page, n, version) for n in layout.FEED_FILES]
                 self.archive_versions[scope, page] = version + 1
             self.archive_count[scope] = site.archive_pages()
+            stale += self._touch_tags(site, mine.tags)
             self._refresh_hot(site, mine.sections)
         # Disk space follows the data, not the number of changes since start.
         for key in stale:
@@ -138,6 +153,21 @@ class DocumentCache:
         for folder in self.disk.glob("g*"):  # also what a slow render wrote late
             if folder.name != current:
                 shutil.rmtree(folder, ignore_errors=True)
+
+    def _touch_tags(self, site: Site, slugs: set[str]) -> list[tuple[object, ...]]:
+        """Move the version of each tag a change touched (its name as now spelled), and
+        give the keys of their documents no request will ask for again."""
+        if not slugs:
+            return []
+        scope = site.scope
+        known = self.tags.setdefault(scope, {})
+        known.update((slug, name) for slug, name, _ in site.store.tags(slugs))
+        stale: list[tuple[object, ...]] = []
+        for slug in sorted(slugs):
+            version = self.tag_versions.get((scope, slug), 0)
+            stale += [("tag", scope, slug, name, version) for name in _TAG_FILES]
+            self.tag_versions[scope, slug] = version + 1
+        return stale
 
     def _refresh_hot(self, site: Site, slugs: set[str]) -> None:
         docs = list(site.main_feeds())
@@ -213,6 +243,15 @@ class DocumentCache:
                 if slug not in self.sections.get(scope, {}):
                     return Missing.NOT_FOUND
                 return ("section", scope, slug, self.generation)
+            case layout.NewsSitemap():
+                return ("news", self._news_version(), self.generation)
+            case layout.TagPage(slug) | layout.TagFeed(slug, _):
+                if slug not in self.tags.get(scope, {}):
+                    return Missing.NOT_FOUND
+                name = target.filename if isinstance(target, layout.TagFeed) else ""
+                return ("tag", scope, slug, name, self.tag_versions.get((scope, slug), 0))
+            case layout.TagsPage() | layout.FeedsPage() | layout.Opml():
+                return ("directory", scope, layout.path(target), self.generation)
             case layout.Sitemap(part):
                 urls = self.sites.sitemap_urls(
                     [self.visible.get(s.scope, 0) for s in self.sites.all],
@@ -231,6 +270,10 @@ class DocumentCache:
                 return None
             site = self.sites.of(stored.scope)
             return None if site is None else site.release_page(stored)
+        if kind == "news":
+            made = self.sites.news_sitemap()
+            self._news_expires = made.expires
+            return made.document
         if kind == "sitemap":
             return next(self.sites.sitemaps(only=str(key[1])), None)
         site = self.sites.of(key[1])  # type: ignore[arg-type]
@@ -246,7 +289,30 @@ class DocumentCache:
         if kind == "section":
             slug = str(key[2])
             return site.section_page(slug, self.sections.get(site.scope, {}).get(slug, slug))
+        if kind == "tag":
+            return self._render_tag(site, str(key[2]), str(key[3]))
+        if kind == "directory":
+            return {
+                layout.tags(): site.tags_page,
+                layout.feeds_page(): site.directory.page,
+                layout.opml(): site.directory.opml,
+            }[str(key[2])]()
         return None
+
+    def _render_tag(self, site: Site, slug: str, filename: str) -> Document | None:
+        name = self.tags.get(site.scope, {}).get(slug, slug)
+        if filename == "":
+            return site.tag_page(slug, name)
+        want = site.prefix + layout.tag_feed(slug, filename)
+        return next((d for d in site.tag_feeds(slug, name) if d.path == want), None)
+
+    def _news_version(self) -> int:
+        """Moves when the served news sitemap's oldest release has turned two days old."""
+        expires = self._news_expires
+        if expires is not None and self.sites.clock.now() >= expires:
+            self._news_expires = None
+            self._news_epoch += 1
+        return self._news_epoch
 
     def _remember(self, key: tuple[object, ...], ready: Ready) -> None:
         size = ready.size

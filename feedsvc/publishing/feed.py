@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from html.entities import name2codepoint
 from typing import Any, Protocol
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 from lxml import etree
 
@@ -44,6 +44,16 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class TagRef:
+    """A tag of an entry with its page (issue 17): RSS <category domain>, Atom <category
+    scheme label>."""
+
+    name: str  # as the release wrote it
+    slug: str  # model.tag_slug(name): the Atom term
+    url: str  # absolute URL of the tag's page
+
+
+@dataclass(frozen=True)
 class Entry:
     id: str  # tag URI (RFC 4151): Atom id, RSS guid, JSON Feed id
     url: str
@@ -61,6 +71,9 @@ class Entry:
     # Issue 15: the entry's translations, (language tag, absolute URL of its page): Atom
     # links them (rel="alternate" hreflang, RFC 4287 section 4.2.7.4).
     translations: tuple[tuple[str, str], ...] = ()
+    # Issue 17: the tags with their pages (one per slug); without them the writers fall
+    # back to `tags`, bare names.
+    tag_refs: tuple[TagRef, ...] = ()
 
     @property
     def image(self) -> Picture | None:
@@ -102,6 +115,8 @@ class Feed:
     current: str | None = None  # folder of the subscription feed (on archive pages)
     is_archive: bool = False
     hubs: tuple[str, ...] = ()  # WebSub hubs that relay this feed's updates
+    # Issue 17: the Atom categories' scheme (RFC 4287 4.2.2.2), the language's tags/ URL.
+    tag_scheme: str | None = None
 
     def url(self, filename: str, folder: str | None = None) -> str:
         return self.base_url + (self.folder if folder is None else folder) + filename
@@ -112,6 +127,27 @@ class FeedWriter(Protocol):
     media_type: str
 
     def render(self, feed: Feed) -> bytes: ...
+
+
+def categories(entry: Entry, scheme: str | None = None) -> list[dict[str, str]]:
+    """feedgen's categories of an entry: its section, then its tags (issue 17). A tag with
+    its page is term=slug, label=name and scheme: for Atom (RFC 4287 4.2.2) the language's
+    tags/ URL, which with the term names the tag; for RSS (scheme=None) the tag's own page,
+    which feedgen writes as <category domain> around the label (RSS 2.0: a domain
+    identifies the taxonomy, here the page that lists the tag)."""
+    found: list[dict[str, str]] = [{"term": entry.section}]
+    if not entry.tag_refs:
+        return found + [{"term": t} for t in entry.tags]
+    for ref in entry.tag_refs:
+        found.append({"term": ref.slug, "label": ref.name, "scheme": scheme or as_uri(ref.url)})
+    return found
+
+
+def as_uri(iri: str) -> str:
+    """An IRI as a URI (RFC 3987 3.1: what is not ASCII percent-encoded as UTF-8), for
+    where a format wants a URI: RSS <link> (the W3C validator's InvalidUriChar), a
+    category's domain, OPML. A section or tag named in Chinese is an IRI (issue 15)."""
+    return quote(iri, safe="".join(map(chr, range(0x21, 0x7F))))
 
 
 def add_stylesheet(root: Any, href: str) -> None:

@@ -8,6 +8,7 @@ the media cache) and what HTTP says of it; web/files.py sends it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -41,6 +42,9 @@ class ServedFile:
     immutable: bool  # a content-addressed variant
     download: bool  # Content-Disposition: attachment
     max_age: int  # for a stable name: the documents' usual policy
+    # An embargoed release's file shown to a preview's token (issue 17 item 6): no cache
+    # keeps it, whatever its name.
+    private: bool = False
 
 
 class FileLookup:
@@ -69,6 +73,20 @@ class FileLookup:
             self._report(found, error)
             return Missing.NOT_FOUND  # until the rescan reads the new file
         return _served(found, path, stored.updated, self.documents.max_age, target.name)
+
+    def preview(self, target: layout.ReleaseFile, stored: StoredRelease) -> ServedFile | Missing:
+        """A file of an embargoed release whose preview token web/preview.py has checked
+        (issue 17 item 6); its public URL stays 404 (`get`). Call it off the event loop."""
+        found = self.media.find(stored.release, target.name)
+        if found is None:
+            return Missing.NOT_FOUND
+        try:
+            path = self.media.file_of(found)
+        except SourceChanged as error:
+            self._report(found, error)
+            return Missing.NOT_FOUND
+        served = _served(found, path, stored.updated, 0, target.name)
+        return dataclasses.replace(served, immutable=False, private=True)
 
     def _release(self, release_key: str, token: str) -> StoredRelease | None:
         """The release as its page shows it: read once per page version, not per request."""

@@ -56,7 +56,8 @@ class JsonFeedWriter:
                 "date_published": _date(entry.published),
                 "date_modified": _date(entry.updated),
                 "authors": [{"name": entry.author}],
-                "tags": [entry.section, *entry.tags],
+                # Strings (JSON Feed 1.1), each once: a tag may repeat the section.
+                "tags": list(dict.fromkeys([entry.section, *entry.tags])),
                 "language": entry.language,
                 **_files(entry),
             }

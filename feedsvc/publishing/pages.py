@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,12 +15,15 @@ from markupsafe import Markup
 
 from feedsvc import layout
 from feedsvc.config import AlertSettings, ShareSettings, SiteSettings
+from feedsvc.config.contacts import Contact
 from feedsvc.i18n import format_date, template_callables, translations
 from feedsvc.languages import Alternate, Language, Languages
-from feedsvc.model import ListedRelease, StoredRelease
+from feedsvc.model import FOLLOWED_TAG, ListedRelease, Release, StoredRelease
 from feedsvc.publishing.folding import folded_environment
 from feedsvc.publishing.mailto import mailto_link
+from feedsvc.publishing.release_end import ending, mailto
 from feedsvc.publishing.release_files import PageFiles, ReleaseFiles
+from feedsvc.publishing.structured import Image, news_article, script_json
 
 
 def security_headers(form_action: bytes) -> tuple[tuple[bytes, bytes], ...]:
@@ -63,12 +66,15 @@ class Pages:
         files: ReleaseFiles | None = None,
         language: Language | None = None,
         alerts: AlertSettings | None = None,
+        contacts: Mapping[str, Contact] | None = None,
     ) -> None:
         self.root = site  # as configured: assets, the sitemap and the share API live there
         self.share = share
         # Issue 16: the subscribe form on the index, section and release pages.
         self.alerts = alerts or AlertSettings()
         self.files = files
+        # Issue 17: the media contacts a release's front matter `contact` names.
+        self.contacts: Mapping[str, Contact] = dict(contacts or {})
         self.env = Environment(
             loader=PackageLoader("feedsvc", "templates"),
             autoescape=select_autoescape(["html", "xml"]),
@@ -83,9 +89,11 @@ class Pages:
         self.env.filters["longdate"] = longdate
         # Templates build their links with the URL layout, as the code does (issue 13).
         self.env.globals["layout"] = layout
+        self.env.globals["mailto_uri"] = mailto  # RFC 6068 hrefs (release_end.py)
         # The pages rendered by the thousand, per language with their fixed strings
         # compiled in (folding.py), made on first use; shared by every in_language copy.
         self._hot: dict[str, tuple[Template, Template]] = {}
+        self._named: dict[tuple[str, str], Template] = {}  # other templates, likewise
         self._speak(language or Languages(site).default)
 
     def in_language(self, language: Language) -> Pages:
@@ -126,10 +134,30 @@ class Pages:
             self._hot[self.language.tag] = found
         return found
 
+    def template(self, name: str) -> Template:
+        """The template `name` in this language, fixed strings compiled in, made once."""
+        key = (self.language.tag, name)
+        found = self._named.get(key)
+        if found is None:
+            env = folded_environment(self.env, self.translations)
+            found = self._named[key] = env.get_template(name)
+        return found
+
     def release_url(self, release_id: str) -> str:
         return self.site.base_url + layout.release(release_id)
 
-    def release(self, stored: StoredRelease, alternates: Sequence[Alternate] = ()) -> bytes:
+    def release(
+        self,
+        stored: StoredRelease,
+        alternates: Sequence[Alternate] = (),
+        *,
+        template: str = "release.html",
+        extra: Mapping[str, Any] | None = None,
+        file_query: str = "",
+    ) -> bytes:
+        """The release's page; or (issue 17, embargoed previews) the same data through
+        another template that extends release.html, with `extra` context over it and
+        `file_query` ("?t=...") after every URL of its files."""
         r = stored.release
         tz = self.site.tz
         url = self.release_url(r.id)
@@ -137,16 +165,18 @@ class Pages:
             f"{self.site.title}: {self.language.section_name(r.section)}",
             self.site.base_url + layout.section(r.section_slug),
         )
-        files = self._files(stored)
-        html = self._templates()[0].render(
+        files = self._files(stored, file_query)
+        published, updated = r.published.astimezone(tz), stored.updated.astimezone(tz)
+        page = self._templates()[0] if template == "release.html" else self.template(template)
+        context = dict(
             **{**self.base, "lang": r.language, "alternates": alternates},
             r=r,
             url=url,
             canonical=url,
             description=r.summary,
             feeds=[self.main_feed, section_feed],
-            published=r.published.astimezone(tz),
-            updated=stored.updated.astimezone(tz),
+            published=published,
+            updated=updated,
             # Bodies are escaped (text) or sanitised by nh3 (Markdown) when read; the figures
             # put into them escape what they add (publishing/figures.py).
             body=Markup(files.body_html if files else r.body_html),
@@ -155,18 +185,54 @@ class Pages:
             downloads=files.downloads if files else (),
             mailto=mailto_link(r.title, r.summary, url),
             share_rules=self.share if self.share.enabled else None,
+            # Issue 17: how a press release ends, and what search engines read of it.
+            end=ending(r, self.contacts, self.site.boilerplate),
+            structured=script_json(
+                news_article(
+                    r,
+                    url=url,
+                    published=published,
+                    modified=updated,
+                    site=self.site,
+                    root=self.root,
+                    section=self.language.section_name(r.section),
+                    images=self._images(stored),
+                )
+            ),
         )
-        return html.encode("utf-8")
+        return page.render({**context, **(extra or {})}).encode("utf-8")
 
-    def _files(self, stored: StoredRelease) -> PageFiles | None:
+    def release_end(self, release: Release) -> str:
+        """The end of a release (notes to editors, about, media contact) as a feed entry
+        carries it (issue 17): the page's own partial, in this language; "" for none."""
+        end = ending(release, self.contacts, self.site.boilerplate)
+        if not end:
+            return ""
+        return self.env.get_template("_release_end.html").render(**self.base, end=end)
+
+    def _images(self, stored: StoredRelease) -> list[Image]:
+        """The lead picture's renditions, largest first, then its social card (another
+        aspect ratio, as Google asks for several): NewsArticle `image`."""
+        r = stored.release
+        lead = r.lead_image
+        if self.files is None or lead is None:
+            return []
+        base_url, media = self.site.base_url, self.files.media
+        variants = [*reversed(media.widths(lead)), media.card(lead)]
+        return [
+            Image(base_url + layout.release_file(r.id, v.name), v.width or 0, v.height or 0)
+            for v in variants
+        ]
+
+    def _files(self, stored: StoredRelease, query: str = "") -> PageFiles | None:
         """The release's pictures and downloads (issue 14); None without any."""
         if self.files is None or not stored.release.media:
             return None
         base_path, base_url = self.site.base_path, self.site.base_url
         return self.files.page(
             stored.release,
-            lambda rid, name: base_path + layout.release_file(rid, name),
-            lambda rid, name: base_url + layout.release_file(rid, name),  # og:image: absolute
+            lambda rid, name: base_path + layout.release_file(rid, name) + query,
+            lambda rid, name: base_url + layout.release_file(rid, name) + query,  # absolute
             self.language.tag,
         )
 
@@ -199,11 +265,13 @@ class Pages:
 
     def _section_of(self, feed: FeedLink | None, heading: str | None) -> tuple[str, str] | None:
         """(slug, name) when the index is a section's page (its feed is the section's): its
-        subscribe form offers that section (issue 16)."""
+        subscribe form offers that section (issue 16); ("tag:<slug>", name) for a tag's."""
         base_url = self.site.base_url
         if feed is None or heading is None or not feed.url.startswith(base_url):
             return None
         target = layout.parse(feed.url[len(base_url) :])
+        if isinstance(target, layout.TagPage):  # issue 17: a tag's page offers that tag
+            return (FOLLOWED_TAG + target.slug, heading)
         return (target.slug, heading) if isinstance(target, layout.SectionPage) else None
 
     def simple(self, name: str) -> bytes:

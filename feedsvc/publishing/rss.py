@@ -13,6 +13,8 @@ from feedsvc.publishing.feed import (
     Feed,
     Picture,
     add_stylesheet,
+    as_uri,
+    categories,
     html_of_text,
     looks_like_markup,
 )
@@ -26,14 +28,15 @@ MEDIA_NS = "http://search.yahoo.com/mrss/"  # Media RSS 1.5.1 (rssboard.org/medi
 # Elements holding text (item <description> holds HTML, escaped once more): '&', '<' and
 # '>' written as hexadecimal character references, as the RSS Best Practices Profile asks
 # (W3C "CharacterData"); the validator then takes '&lt;' in them for text, not markup.
-_TEXT_ELEMENT = re.compile(rb"<(title|description|category|dc:creator)>([^<]*)</\1>")
+# A <category> may carry a domain (issue 17), which lxml writes with '>' escaped.
+_TEXT_ELEMENT = re.compile(rb"<(title|description|category|dc:creator)((?: [^>]*)?)>([^<]*)</\1>")
 _HEX_REFERENCES = {b"&amp;": b"&#x26;", b"&lt;": b"&#x3C;", b"&gt;": b"&#x3E;"}
 _ESCAPED = re.compile(rb"&(?:amp|lt|gt);")
 
 
 def _with_hex_references(match: re.Match[bytes]) -> bytes:
-    text = _ESCAPED.sub(lambda m: _HEX_REFERENCES[m.group(0)], match.group(2))
-    return b"<%s>%s</%s>" % (match.group(1), text, match.group(1))
+    text = _ESCAPED.sub(lambda m: _HEX_REFERENCES[m.group(0)], match.group(3))
+    return b"<%s%s>%s</%s>" % (match.group(1), match.group(2), text, match.group(1))
 
 
 def _text(value: str) -> str:
@@ -148,7 +151,7 @@ class RssWriter:
         # The channel <link> is the *last* link given to feedgen (DESIGN.md): give the
         # self link first, the page last.
         fg.link(href=feed.url(self.filename), rel="self", type="application/rss+xml")
-        fg.link(href=feed.home_url, rel="alternate")
+        fg.link(href=as_uri(feed.home_url), rel="alternate")  # a URI (tags/外交/: an IRI)
         fg.language(feed.language)
         fg.ttl(feed.ttl_minutes)
         fg.generator("feedsvc")
@@ -184,7 +187,7 @@ class RssWriter:
             fe.description(html_of_text(entry.summary))
             fe.content(entry.content_html, type="html")
             fe.pubDate(entry.published)
-            fe.category([{"term": entry.section}] + [{"term": t} for t in entry.tags])
+            fe.category(categories(entry))
             fe.feedsvc.creator = entry.author
             if entry.pictures or entry.attachments:
                 fe.feedsvc.entry = entry

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from feedsvc import layout
 from feedsvc.clock import Clock
@@ -29,14 +30,26 @@ from feedsvc.languages import Language, Languages
 from feedsvc.model import Changes, ListedRelease, StoredRelease
 from feedsvc.publishing.alternates import Translations
 from feedsvc.publishing.atom import AtomWriter
-from feedsvc.publishing.feed import Entry, Feed, FeedWriter, Tombstone, absolute_links
+from feedsvc.publishing.feed import (
+    Entry,
+    Feed,
+    FeedWriter,
+    Tombstone,
+    absolute_links,
+    as_uri,
+)
 from feedsvc.publishing.feed_page import FeedPageWriter
 from feedsvc.publishing.jsonfeed import JsonFeedWriter
 from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.pages import FeedLink, Pages
 from feedsvc.publishing.release_files import FeedFiles, ReleaseFiles
 from feedsvc.publishing.rss import RssWriter
+from feedsvc.publishing.tag_refs import tag_refs
 from feedsvc.store.release_reads import ReleaseReads
+
+if TYPE_CHECKING:
+    from feedsvc.publishing.feed_directory import FeedDirectory
+    from feedsvc.publishing.tag_documents import TagDocuments
 
 WRITERS: tuple[FeedWriter, ...] = (RssWriter(), AtomWriter(), JsonFeedWriter())
 HTML = "text/html; charset=utf-8"
@@ -110,7 +123,7 @@ class Site:
         # Feed ids of another language keep its feeds apart from the site's own.
         self._id_suffix = "" if self.scope is None else f":{self.scope}"
         self.translations = Translations(store, self.languages, self.language, site)
-        self._epoch = dt.datetime.combine(
+        self.epoch = dt.datetime.combine(
             dt.date.fromisoformat(site.id_date), dt.time(), tzinfo=site.tz
         )
 
@@ -134,6 +147,8 @@ class Site:
                 yield from self.section_documents(slug, name)
             yield from self.index_pages(self.store.listing() if listing is None else listing)
             yield self.not_found_page()
+            yield from self.tags.all()  # issue 17: tags/, each tag's page and feeds
+            yield from (self.directory.page(), self.directory.opml())  # feeds/, feeds.opml
         yield from self.archive_documents(range(1 + part, self.archive_pages() + 1, parts))
         for done, stored in enumerate(self.store.iter_visible(part=part, parts=parts), start=1):
             yield self.release_page(stored)
@@ -151,7 +166,7 @@ class Site:
         for slug in sorted(changes.sections):
             docs.extend(self.section_feeds(slug, names.get(slug, slug)))
         docs.extend(self.archive_documents(sorted(self.archive_pages_changed(changes))))
-        return docs
+        return docs + self.tags.changed(changes.tags)
 
     def prepare_media(self, ids: Iterable[str]) -> int:
         """Before a change's feeds are rendered: make the pictures whose exact lengths they
@@ -174,29 +189,33 @@ class Site:
     def main_feeds(self) -> Iterator[Document]:
         site, feeds = self.site, self.feeds
         pages = self.archive_pages()
-        yield from self._render(
-            self._feed(
-                feed_id=self._id_prefix + "feed" + self._id_suffix,
+        yield from self.render_feed(
+            self.make_feed(
+                feed_id=self.feed_id("feed"),
                 title=site.title,
                 folder="",
                 home_url=site.base_url,
                 releases=self.store.latest(feeds.limit),
-                tombstones=self.store.withdrawn_since(self._tombstone_cutoff()),
+                tombstones=self.store.withdrawn_since(self.tombstone_cutoff()),
                 prev_archive=layout.archive(pages) if pages else None,
             )
         )
 
+    def feed_id(self, kind: str) -> str:
+        """A feed's tag URI: `kind` is 'feed', 'feed:section:<slug>', 'feed:tag:<slug>'..."""
+        return self._id_prefix + kind + self._id_suffix
+
     def section_feeds(self, slug: str, name: str) -> Iterator[Document]:
         site = self.site
         folder = layout.section(slug)
-        yield from self._render(
-            self._feed(
-                feed_id=self._id_prefix + f"feed:section:{slug}" + self._id_suffix,
+        yield from self.render_feed(
+            self.make_feed(
+                feed_id=self.feed_id(f"feed:section:{slug}"),
                 title=f"{site.title}: {self.language.section_name(name)}",
                 folder=folder,
                 home_url=site.base_url + folder,
                 releases=self.store.latest(self.feeds.limit, slug),
-                tombstones=self.store.withdrawn_since(self._tombstone_cutoff(), slug),
+                tombstones=self.store.withdrawn_since(self.tombstone_cutoff(), slug),
             )
         )
 
@@ -220,7 +239,7 @@ class Site:
             canonical=site.base_url + folder,
             alternates=self.translations.links(folder, self.translations.section_scopes(slug)),
         )
-        return Document(self.prefix + folder, HTML, body, modified=_newest(listed))
+        return Document(self.prefix + folder, HTML, body, modified=newest_of(listed))
 
     def archive_pages(self) -> int:
         return math.ceil(self.store.max_seq() / self.feeds.archive_page_size)
@@ -233,9 +252,9 @@ class Site:
         for n in numbers:
             if not 1 <= n <= last:
                 continue
-            yield from self._render(
-                self._feed(
-                    feed_id=self._id_prefix + f"feed:archive:{n}" + self._id_suffix,
+            yield from self.render_feed(
+                self.make_feed(
+                    feed_id=self.feed_id(f"feed:archive:{n}"),
                     title=f"{site.title} (archive page {n})",  # no total: full pages never change
                     folder=layout.archive(n),
                     home_url=site.base_url,
@@ -247,7 +266,7 @@ class Site:
                 )
             )
 
-    def _feed(
+    def make_feed(
         self,
         *,
         feed_id: str,
@@ -283,7 +302,7 @@ class Site:
             folder=folder,
             home_url=home_url,
             # The newest change in the data, never the build time: same data, same bytes.
-            updated=max(moments, default=self._epoch),
+            updated=max(moments, default=self.epoch),
             entries=entries,
             ttl_minutes=self.feeds.ttl_minutes,
             stylesheet_url=site.base_url + layout.asset("feed.xsl"),
@@ -293,6 +312,7 @@ class Site:
             current=current,
             is_archive=is_archive,
             hubs=() if is_archive else self.hubs,
+            tag_scheme=site.base_url + layout.tags(),
         )
 
     def _entry(self, stored: StoredRelease, scopes: Iterable[str] = ()) -> Entry:
@@ -305,11 +325,13 @@ class Site:
             url=url,
             title=r.title,
             summary=r.summary,
-            content_html=absolute_links(files.content_html, url),
+            # Issue 17: the end of the release (notes, about, media contact), as on its page.
+            content_html=absolute_links(files.content_html + self.pages.release_end(r), url),
             published=r.published.astimezone(site.tz),
             updated=stored.updated.astimezone(site.tz),
             section=r.section,
             tags=r.tags,
+            tag_refs=tag_refs(r.tags, site.base_url),  # issue 17: each with its page
             author=r.author or site.author,
             language=r.language,
             pictures=files.pictures,
@@ -321,13 +343,15 @@ class Site:
             ),
         )
 
-    def _render(self, feed: Feed) -> Iterator[Document]:
+    def render_feed(self, feed: Feed) -> Iterator[Document]:
         for writer in WRITERS:
             level = GZIP_COLD if feed.is_archive else GZIP_HOT
             body = writer.render(feed)
             # WebSub section 4: discovery by HTTP Link headers, for subscribers that do
             # not parse the body.
-            links = (*((hub, "hub") for hub in feed.hubs), (feed.url(writer.filename), "self"))
+            # A header carries a URI (RFC 8288), not an IRI: tags/外交/ percent-encoded.
+            self_url = as_uri(feed.url(writer.filename))
+            links = (*((hub, "hub") for hub in feed.hubs), (self_url, "self"))
             yield Document(
                 self.prefix + feed.folder + writer.filename,
                 writer.media_type,
@@ -347,11 +371,34 @@ class Site:
         body = self._feed_pages.render(doc.feed, doc.path.rpartition("/")[2])
         return Document(doc.path, HTML, body)
 
+    # -- issue 17: tags (tag_documents.py), feeds/ and feeds.opml (feed_directory.py) -------
+
+    def tag_feeds(self, slug: str, name: str) -> Iterator[Document]:
+        return self.tags.feeds(slug, name)
+
+    def tag_page(self, slug: str, name: str) -> Document:
+        return self.tags.page(slug, name)
+
+    def tags_page(self) -> Document:
+        return self.tags.index()
+
+    @cached_property
+    def tags(self) -> TagDocuments:
+        from feedsvc.publishing.tag_documents import TagDocuments  # it builds on Site
+
+        return TagDocuments(self)
+
+    @cached_property
+    def directory(self) -> FeedDirectory:
+        from feedsvc.publishing.feed_directory import FeedDirectory  # it builds on Site
+
+        return FeedDirectory(self)
+
     @cached_property
     def _feed_pages(self) -> FeedPageWriter:
         return FeedPageWriter(self.pages)  # compiled on first use: `build` never needs it
 
-    def _tombstone_cutoff(self) -> dt.datetime:
+    def tombstone_cutoff(self) -> dt.datetime:
         return self.clock.now() - dt.timedelta(days=self.feeds.tombstone_days)
 
     # -- pages -----------------------------------------------------------------------------
@@ -391,11 +438,11 @@ class Site:
             canonical=base_url + layout.index_page(n),
             alternates=self.translations.links("") if n == 1 else (),
         )
-        return Document(self.prefix + layout.index_page(n), HTML, body, modified=_newest(listed))
+        return Document(self.prefix + layout.index_page(n), HTML, body, modified=newest_of(listed))
 
     def not_found_page(self) -> Document:
         return Document(self.prefix + layout.not_found_page(), HTML, self.pages.simple("404.html"))
 
 
-def _newest(listed: Sequence[ListedRelease]) -> dt.datetime | None:
+def newest_of(listed: Sequence[ListedRelease]) -> dt.datetime | None:
     return max((r.updated for r in listed), default=None)

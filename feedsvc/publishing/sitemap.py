@@ -8,6 +8,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, Protocol
+from urllib.parse import urlsplit
 
 from markupsafe import escape
 
@@ -101,3 +102,28 @@ def day(shown: Sequence[tuple[str, dt.datetime]]) -> str | None:
     """A sitemap's <lastmod>: the UTC day of the newest `updated` among (id, updated)."""
     newest = max((updated for _, updated in shown), default=None)
     return None if newest is None else newest.astimezone(dt.UTC).date().isoformat()
+
+
+def robots_txt(base_url: str, prefixes: Sequence[str]) -> bytes:
+    """robots.txt (issue 17; RFC 9309): every sitemap by its absolute URL, and what a
+    crawler should leave alone in every language (`prefixes`: '' and 'zh/'...): the API,
+    search results (noindex anyway), the forms' POST targets and the pages their emails
+    link to (tokens in the query), share clicks, embargo previews. Paths are absolute
+    from the host's root (RFC 9309 section 2.2.2), so they carry site.base_path; `*`
+    matches any characters (section 2.2.3). A crawler only reads /robots.txt: with a
+    base_path other than '/', the host's own robots.txt must carry these lines."""
+    base_path = urlsplit(base_url).path or "/"
+    once = [layout.api(""), layout.click(""), layout.share_sent("").rstrip("/") + "/"]
+    once.append(layout.unsubscribe())
+    per_language = [
+        layout.alerts(),
+        layout.share_form("*"),
+        layout.release_preview("*"),
+        layout.search(),
+    ]
+    disallow = once + [prefix + rel for prefix in prefixes for rel in per_language]
+    lines = ["User-agent: *"]
+    lines += [f"Disallow: {base_path}{rel}" for rel in dict.fromkeys(disallow)]
+    lines.append("")
+    lines += [f"Sitemap: {base_url}{rel}" for rel in (layout.sitemap(), layout.news_sitemap())]
+    return ("\n".join(lines) + "\n").encode("utf-8")

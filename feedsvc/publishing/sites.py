@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import NamedTuple
 
 from feedsvc import layout
 from feedsvc.clock import Clock
@@ -23,12 +24,14 @@ from feedsvc.config import (
     SiteSettings,
     WebSubSettings,
 )
+from feedsvc.config.contacts import Contact
 from feedsvc.languages import Languages
 from feedsvc.model import Changes, ListedRelease
-from feedsvc.publishing import sitemap
+from feedsvc.publishing import news_sitemap, sitemap
 from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.pages import Pages
 from feedsvc.publishing.site import ASSETS, GZIP_HOT, XML, Document, Site
+from feedsvc.store.news_reads import NewsReads
 from feedsvc.store.release_reads import ReleaseReads
 
 
@@ -57,6 +60,7 @@ class Sites:
         media: ReleaseMedia | None = None,
         languages: Languages | None = None,
         alerts: AlertSettings | None = None,
+        contacts: Mapping[str, Contact] | None = None,
     ) -> None:
         self.languages = languages or Languages(site)
         self.root = site
@@ -66,6 +70,11 @@ class Sites:
         self.default = Site(
             store, clock, media=media, languages=self.languages, alerts=alerts, **sections
         )
+        # Issue 17: the media contacts, given to the default language's pages before the
+        # other languages copy them (Pages.in_language).
+        self.default.pages.contacts = dict(contacts or {})
+        self.clock = clock
+        self.news = NewsReads(store.engine)
         self.all: tuple[Site, ...] = (
             self.default,
             *(
@@ -105,6 +114,8 @@ class Sites:
             yield from self.assets()
             listings = {site.scope: site.store.listing() for site in self.all}
             yield from self.sitemaps(listings=listings)
+            yield self.news_sitemap().document
+            yield self.robots()
         for site in self.all:
             yield from site.documents(part, parts, progress, listing=listings.pop(site.scope, None))
 
@@ -198,6 +209,47 @@ class Sites:
         pages = self.default.pages
         for path, body in sitemap.bodies(urls, only, with_section_days, pages, self.root.base_url):
             yield Document(path, XML, body, GZIP_HOT, newest)
+
+    def news_sitemap(self) -> NewsSitemap:
+        """news-sitemap.xml as of now (issue 17): every language's visible releases of the
+        last two days, newest first, at most 1,000; and when it next loses one."""
+        now = self.clock.now()
+        rows = self.news.published_since(
+            now - news_sitemap.NEWS_WINDOW,
+            [s.scope for s in self.all],
+            news_sitemap.NEWS_MAX_URLS,
+        )
+        urls = []
+        for row in rows:
+            site = self._by_scope[row.scope]
+            urls.append(
+                news_sitemap.NewsUrl(
+                    site.pages.release_url(row.release_id),
+                    site.site.title,
+                    row.language,
+                    row.published.astimezone(site.site.tz),
+                    row.title,
+                )
+            )
+        body = news_sitemap.render(urls)
+        newest = urls[0].published if urls else None
+        expires = min((u.published for u in urls), default=None)
+        expires = None if expires is None else expires + news_sitemap.NEWS_WINDOW
+        doc = Document(layout.news_sitemap(), XML, body, GZIP_HOT, newest)
+        return NewsSitemap(doc, expires)
+
+    def robots(self) -> Document:
+        """robots.txt (issue 17): every sitemap, what crawlers should leave alone."""
+        body = sitemap.robots_txt(self.root.base_url, [s.prefix for s in self.all])
+        return Document(layout.robots(), TEXT, body)
+
+
+class NewsSitemap(NamedTuple):
+    document: Document
+    expires: dt.datetime | None  # when its oldest release turns two days old
+
+
+TEXT = "text/plain; charset=utf-8"
 
 
 def _index_urls(site: Site, entries: Sequence[tuple[str, dt.datetime]]) -> list[sitemap.Url]:

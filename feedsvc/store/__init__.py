@@ -17,6 +17,7 @@ from feedsvc.store.alerts import AlertStore
 from feedsvc.store.outbox import Outbox
 from feedsvc.store.readers import FeedReaderStore
 from feedsvc.store.releases import Announce, Releases
+from feedsvc.store.search import Search
 from feedsvc.store.shares import ShareStore
 from feedsvc.store.subscribers import Subscribers
 
@@ -32,6 +33,7 @@ class Store:
         self.readers = FeedReaderStore(engine)
         self.subscribers = Subscribers(engine)
         self.alerts = AlertStore(engine)  # issue 16: requests, fan-out, digests
+        self.search = Search(engine)  # issue 17 item 1: full-text search
 
     @classmethod
     def open(cls, url: str, upgrade: bool = True) -> Store:

@@ -454,13 +454,22 @@ class Outbox(OutboxReads):
             return brought_forward + revived
 
     def cancel(self, delivery_id: int, now: dt.datetime) -> bool:
-        """Never send a delivery that has not been sent."""
+        """Never send a delivery that has not been sent. An email's recipient and text go
+        with it (issue 17: a revoked preview's address and link are kept no longer than the
+        message needed them), as when one is delivered."""
         c = deliveries.c
+        email = c.channel == "email"
         with self._writing() as conn:
             result = conn.execute(
                 update(deliveries)
                 .where(c.id == delivery_id, c.status.in_(("pending", "dead")))
-                .values(status="cancelled", updated_at=now, last_error="cancelled by hand")
+                .values(
+                    status="cancelled",
+                    updated_at=now,
+                    last_error="cancelled by hand",
+                    target=case((email, ""), else_=c.target),
+                    payload=case((email, "{}"), else_=c.payload),
+                )
             )
             return result.rowcount == 1
 

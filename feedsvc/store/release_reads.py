@@ -8,14 +8,25 @@ import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, and_, func, select, true
+from sqlalchemy import Connection, Engine, Row, and_, case, func, select, true
 
 from feedsvc.model import ListedRelease, MediaRef, Release, StoredRelease
-from feedsvc.store.schema import releases
+from feedsvc.store.schema import release_tags, releases
 
-__all__ = ["ReleaseReads", "in_chunks", "media_refs", "rows_where_in", "stored_release"]
+__all__ = [
+    "ReleaseReads",
+    "TagCount",
+    "in_chunks",
+    "media_refs",
+    "rows_where_in",
+    "stored_release",
+]
 
 VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
+# A release's tag rows, joined to the release (issue 17): visibility is the release's.
+_TAGGED = releases.join(release_tags, release_tags.c.release_key == releases.c.id)
+
+TagCount = tuple[str, str, int]  # (slug, name, visible releases)
 
 
 class ReleaseReads:
@@ -205,6 +216,62 @@ class ReleaseReads:
         if section_slug is not None:
             query = query.where(cols.section_slug == section_slug)
         query = query.order_by(cols.withdrawn_at.desc(), cols.id)
+        with self.engine.connect() as conn:
+            return [stored_release(row) for row in conn.execute(query)]
+
+    # -- tags (issue 17) ---------------------------------------------------------------------
+
+    def tags(self, slugs: Iterable[str] | None = None) -> list[TagCount]:
+        """(slug, name, visible releases) of every tag (or the given ones) that a published
+        release ever had, by slug: as a section, a tag whose releases were all withdrawn
+        keeps its (empty) feed of tombstones, with a count of 0. The most recent spelling
+        names it."""
+        cols, tag = releases.c, release_tags.c
+        visible = func.sum(case((cols.withdrawn_at.is_(None), 1), else_=0))
+        query = (
+            select(tag.slug, tag.name, func.max(cols.published), visible)
+            .select_from(_TAGGED)
+            .where(cols.seq.is_not(None), self._scoped)
+            .group_by(tag.slug, tag.name)
+            .order_by(tag.slug, func.max(cols.published), tag.name)
+        )
+        if slugs is not None:
+            query = query.where(tag.slug.in_(sorted(slugs)))
+        found: dict[str, tuple[str, int]] = {}
+        with self.engine.connect() as conn:
+            for slug, name, _, count in conn.execute(query):
+                found[slug] = (name, found.get(slug, ("", 0))[1] + int(count or 0))
+        return [(slug, name, count) for slug, (name, count) in sorted(found.items())]
+
+    def tag_latest(self, slug: str, limit: int) -> list[StoredRelease]:
+        """A tag's newest visible releases, ordered as a section's feed (latest)."""
+        cols = releases.c
+        query = (
+            select(releases)
+            .select_from(_TAGGED)
+            .where(self._visible, release_tags.c.slug == slug)
+            .order_by(cols.published.desc(), cols.id.desc())
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [stored_release(row) for row in conn.execute(query)]
+
+    def tag_withdrawn_since(self, since: dt.datetime, slug: str) -> list[StoredRelease]:
+        """A tag's releases that were public and were withdrawn after `since` (its feeds'
+        tombstones; the tag rows stay when a release is withdrawn)."""
+        cols = releases.c
+        query = (
+            select(releases)
+            .select_from(_TAGGED)
+            .where(
+                cols.seq.is_not(None),
+                cols.withdrawn_at.is_not(None),
+                cols.withdrawn_at > since,
+                self._scoped,
+                release_tags.c.slug == slug,
+            )
+            .order_by(cols.withdrawn_at.desc(), cols.id)
+        )
         with self.engine.connect() as conn:
             return [stored_release(row) for row in conn.execute(query)]
 

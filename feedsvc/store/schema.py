@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    DDL,
     BigInteger,
     Column,
     Date,
@@ -16,7 +17,10 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    event,
+    text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -81,12 +85,30 @@ releases = Table(
     # `notes_to_editors` (a JSON list of text; NULL for none).
     Column("contact", String(64)),
     Column("notes_to_editors", Text),
+    # Issue 17 item 1: what search indexes (feedsvc/search/text.py: the title's terms, a
+    # newline, the summary's and body's), written with the row; NULL is never found.
+    # PostgreSQL keeps tsvectors beside it (all of it, and the title's, for the title
+    # tier), written by a trigger (SEARCH_DDL) so queries never parse text; on SQLite they
+    # stay NULL (the FTS5 table holds the index).
+    Column("search_text", Text),
+    Column("search_vector", Text().with_variant(TSVECTOR(), "postgresql")),
+    Column("search_title", Text().with_variant(TSVECTOR(), "postgresql")),
     Index("releases_scope_seq", "scope", "seq", unique=True),
     Index("releases_published", "scope", "published", "id"),
     Index("releases_section", "scope", "section_slug", "published", "id"),
     Index("releases_release_id", "release_id"),
     Index("releases_source", "source"),
     Index("releases_withdrawn", "withdrawn_at"),
+    # Empty on SQLite (the columns are NULL there): the partial indexes cost nothing.
+    *(
+        Index(
+            f"releases_{name}",
+            name,
+            postgresql_using="gin",
+            sqlite_where=text(f"{name} IS NOT NULL"),
+        )
+        for name in ("search_vector", "search_title")
+    ),
 )
 
 # The outbox: one row per outbound message, written in the transaction that causes it.
@@ -326,3 +348,72 @@ subscription_requests = Table(
     Index("subscription_requests_address", "address_hash", "at"),
     Index("subscription_requests_at", "at"),
 )
+
+
+# Issue 17 item 1: the search index, kept current by triggers in the transaction that
+# writes a release (sync, publish_due, withdrawal). SQLite: a contentless FTS5 table holding
+# the VISIBLE releases only (seq set, not withdrawn), their title's and body's terms and
+# their facets (scope and section as hex tokens: always one token, never a user's word);
+# its rowid is the release's `published` minute << 32 | the release row's rowid, so FTS5
+# hands out matches newest first and a year is a rowid range, without reading a release
+# row (feedsvc never VACUUMs, which could renumber rowids; the backup API copies pages).
+# PostgreSQL: tsvectors of all of it and of the title, GIN-indexed, filtered at query time.
+_VISIBLE = "{0}.seq IS NOT NULL AND {0}.withdrawn_at IS NULL AND {0}.search_text IS NOT NULL"
+_KEY = "(CAST(strftime('%s', {0}.published) AS INTEGER) / 60) * 4294967296 + {0}.rowid"
+_COLUMNS = (
+    "substr({0}.search_text, 1, instr({0}.search_text, char(10)) - 1), "
+    "substr({0}.search_text, instr({0}.search_text, char(10)) + 1), "
+    "'s' || lower(hex({0}.scope)) || ' c' || lower(hex({0}.section_slug))"
+)
+_FTS_ADD = (
+    "INSERT INTO releases_fts(rowid, title, body, facets) "
+    f"SELECT {_KEY.format('new')}, {_COLUMNS.format('new')} WHERE {_VISIBLE.format('new')};"
+)
+_FTS_DROP = (
+    "INSERT INTO releases_fts(releases_fts, rowid, title, body, facets) "
+    f"SELECT 'delete', {_KEY.format('old')}, {_COLUMNS.format('old')} "
+    f"WHERE {_VISIBLE.format('old')};"
+)
+_PG_FUNCTION = """CREATE OR REPLACE FUNCTION releases_search_vectors()
+RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.search_vector := to_tsvector('simple', replace(NEW.search_text, E'\\n', ' '));
+  NEW.search_title := to_tsvector('simple', split_part(NEW.search_text, E'\\n', 1));
+  RETURN NEW;
+END $$"""
+_FTS_UPDATED = "search_text, seq, withdrawn_at, published, scope, section_slug"
+
+
+def _fts_trigger(name: str, when: str, body: str) -> str:
+    head = f"CREATE TRIGGER IF NOT EXISTS releases_fts_{name} AFTER {when} ON releases"
+    return f"{head} BEGIN {body} END"
+
+
+# Each statement may run twice (a database made from the metadata before migrations gets
+# them with its releases table, then from migration 0010): IF NOT EXISTS, OR REPLACE.
+SEARCH_DDL = {
+    "sqlite": (
+        # Tokens are made in Python (search/text.py) and only split at spaces here; marks
+        # (M*) stay in their word as text.py keeps them.
+        "CREATE VIRTUAL TABLE IF NOT EXISTS releases_fts USING fts5(title, body, facets, "
+        "content='', tokenize=\"unicode61 remove_diacritics 2 categories 'L* N* Co M*'\")",
+        _fts_trigger("insert", "INSERT", _FTS_ADD),
+        _fts_trigger("delete", "DELETE", _FTS_DROP),
+        _fts_trigger("update", f"UPDATE OF {_FTS_UPDATED}", f"{_FTS_DROP} {_FTS_ADD}"),
+    ),
+    "postgresql": (
+        _PG_FUNCTION,
+        "CREATE OR REPLACE TRIGGER releases_search_vectors BEFORE INSERT OR UPDATE OF "
+        "search_text ON releases FOR EACH ROW EXECUTE FUNCTION releases_search_vectors()",
+    ),
+}
+# The FTS5 table's own tables (SQLite makes them): not in the metadata.
+SEARCH_TABLES = tuple(
+    "releases_fts" + suffix for suffix in ("", "_data", "_idx", "_docsize", "_config")
+)
+
+for _dialect, _statements in SEARCH_DDL.items():
+    for _statement in _statements:
+        # DDL() formats with %: strftime's '%s' doubled.
+        ddl = DDL(_statement.replace("%", "%%")).execute_if(dialect=_dialect)
+        event.listen(releases, "after_create", ddl)

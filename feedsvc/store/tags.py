@@ -12,7 +12,7 @@ from sqlalchemy import Connection, delete, insert, select
 
 from feedsvc.model import Changes, scoped, tag_slug
 from feedsvc.store.release_reads import in_chunks
-from feedsvc.store.schema import release_tags
+from feedsvc.store.schema import release_tags, releases
 
 
 def tag_rows(values: dict[str, Any]) -> list[dict[str, str]]:
@@ -35,16 +35,30 @@ def write_tags(
     withdrawn: list[str],
     changes: Changes,
 ) -> None:
-    """Replace the tag rows of added and edited releases; note in `changes.tags` every
-    tag they had or have now, and those of withdrawn releases."""
+    """Replace the tag rows of added and edited releases; note in `changes.tags` the tags
+    a reader could see change: those public releases edited or withdrawn had and have now
+    (as `changes.sections`: an embargoed release changes no public tag, and its tags' names
+    are not told to hubs early). Added releases become public in publish_due (`noted`)."""
     edited_keys = [values["b_id"] for values in edited]
-    noted(conn, edited_keys + withdrawn, changes)
+    public = _were_public(conn, edited_keys + withdrawn)
+    noted(conn, public, changes)
     for chunk in in_chunks(edited_keys):
         conn.execute(delete(release_tags).where(release_tags.c.release_key.in_(chunk)))
     rows = [row for values in added + edited for row in tag_rows(values)]
     if rows:
         conn.execute(insert(release_tags), rows)
-    changes.tags |= {scoped(row["slug"], row["scope"] or None) for row in rows}
+    changes.tags |= {
+        scoped(row["slug"], row["scope"] or None) for row in rows if row["release_key"] in public
+    }
+
+
+def _were_public(conn: Connection, keys: list[str]) -> set[str]:
+    """The keys of releases that have been visible (a seq is never taken back)."""
+    c = releases.c
+    public: set[str] = set()
+    for chunk in in_chunks(sorted(set(keys))):
+        public.update(conn.scalars(select(c.id).where(c.id.in_(chunk), c.seq.is_not(None))))
+    return public
 
 
 def noted(conn: Connection, keys: Iterable[str], changes: Changes) -> None:

@@ -72,6 +72,8 @@ def content_disposition(name: str) -> bytes:
 def file_headers(served: ServedFile) -> Headers:
     """What a 200, 206 and 304 for this file have in common."""
     cache = _IMMUTABLE if served.immutable else b"public, max-age=%d" % served.max_age
+    if served.private:  # an embargoed release's file on a preview's token (issue 17)
+        cache = b"private, no-store"
     headers = [
         (b"etag", served.etag.encode()),
         (b"last-modified", served.last_modified.encode()),
@@ -83,14 +85,16 @@ def file_headers(served: ServedFile) -> Headers:
     ]
     if served.download:
         headers.append((b"content-disposition", content_disposition(served.name)))
+    if served.private:  # the token is in the URL: no search engine, no Referer (issue 17)
+        headers += [(b"x-robots-tag", b"noindex, nofollow"), (b"referrer-policy", b"no-referrer")]
     return headers
 
 
 class FileSender:
     """Sends a release's file: 200, 206, 304 or 416, streamed from disk through `pool`."""
 
-    def __init__(self, pool: Executor) -> None:
-        self.pool = pool
+    def __init__(self, pool: Executor | None) -> None:
+        self.pool = pool  # None: the event loop's default executor
 
     async def send(
         self, scope: Scope, receive: Receive, send: Send, method: str, served: ServedFile

@@ -15,6 +15,7 @@ import pytest
 from tests import npm
 from tests.conftest import SEED, Newsroom
 from tests.publishing.test_awkward_text import awkward  # noqa: F401
+from tests.publishing.test_tags import EVIL, release
 
 
 def nu_messages(home: Path, files: list[Path]) -> list[str]:
@@ -45,10 +46,13 @@ def test_every_page_passes_the_nu_html_checker(
 ) -> None:
     home = npm.tools()
     shutil.copy(SEED, newsroom.items / SEED.name)
+    # Issue 17: tags (one in Chinese, one with markup in its name) and the feeds page.
+    newsroom.write("tagged.md", release("Tagged", "2021-03-09", ["Trade", "外交", EVIL]))
     newsroom.ingest()
     docs = newsroom.documents().values()
     pages = [d for d in docs if d.media_type.startswith("text/html")]
-    assert len(pages) >= 12  # home, 404, 9 releases, 2 sections
+    assert len(pages) >= 19  # home, 404, 10 releases, 2 sections, tags/, 3 tags, feeds/
+    assert {"tags/", "tags/外交/", "feeds/"} <= {d.path for d in pages}
     # The pages a browser gets for a feed (issue 12 item 3), main, section and archive.
     site = newsroom.site
     browser = [site.default.feed_page(d) for d in docs if d.feed is not None]

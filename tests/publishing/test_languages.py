@@ -200,6 +200,8 @@ def test_announcements_name_the_translation_and_its_feeds(room: Newsroom) -> Non
     topics = announce.topics(changes)
     assert BASE_URL + "zh/feed.xml" in topics
     assert BASE_URL + "zh/sections/外交部新闻/atom.xml" in topics
+    # Issue 17: and as the feed's Link header spells it, percent-encoded (RFC 8288).
+    assert BASE_URL + "zh/sections/%E5%A4%96%E4%BA%A4%E9%83%A8%E6%96%B0%E9%97%BB/atom.xml" in topics
     assert BASE_URL + "feed.xml" not in topics  # the English feeds did not change
 
 

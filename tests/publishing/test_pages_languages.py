@@ -81,11 +81,12 @@ def test_a_chinese_page_speaks_chinese(pages: Pages, languages: Languages) -> No
     assert crumbs[0].get("href") == "/zh/"
     assert crumbs[1].get("href") == "/zh/sections/press-releases/"
     assert doc.find(".//link[@rel='stylesheet']").get("href") == "/assets/style.css"
-    form = doc.find(".//form")
+    search, form = doc.findall(".//form")[:2]  # issue 17: the search box comes first
+    assert search.get("action") == "/zh/search"
     assert form.get("action") == "/zh/releases/wang-yi/share"
     assert form.get("data-token-url") == "/api/shares/token?release=wang-yi&language=zh"
     assert doc.find(".//legend").text == "通过电子邮件发送"
-    assert doc.find(".//button").text == "发送"
+    assert form.find(".//button").text == "发送"
     assert doc.find(".//title").text == "王毅会见拉夫罗夫 · 外交部新闻发布"
     assert doc.find(".//link[@rel='canonical']").get("href") == BASE_URL + "zh/releases/wang-yi/"
     fine = doc.find(".//p[@class='fine']").text

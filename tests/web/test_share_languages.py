@@ -127,7 +127,7 @@ def test_the_form_in_chinese(routes: ShareRoutes) -> None:
     assert doc.find(".//h1").text == "推荐给朋友"
     assert doc.find(".//title").text == "将“重大新闻”推荐给朋友 · 外交部新闻"
     assert doc.find(".//legend").text == "通过电子邮件发送"
-    assert doc.find(".//form").get("action") == "/zh/releases/news/share"
+    assert doc.find(".//main//form").get("action") == "/zh/releases/news/share"
 
 
 def test_errors_in_the_language_of_the_form(routes: ShareRoutes, room: Newsroom) -> None:
@@ -263,7 +263,7 @@ def test_the_unsubscribe_page_speaks_the_language_of_the_email(
     status, _, body = call(routes, "GET", path, query=query)  # type: ignore[misc]
     doc = html.fromstring(body)
     assert (status, doc.get("lang")) == (200, "zh")
-    action = doc.find(".//form").get("action")
+    action = doc.find(".//main//form").get("action")
     assert action.endswith("&lang=zh")  # the answer to the button is in Chinese too
     status, _, body = call(routes, "POST", path, b"List-Unsubscribe=One-Click", query=query)  # type: ignore[misc]
     assert (status, html.fromstring(body).get("lang")) == (200, "zh")

@@ -1,0 +1,89 @@
+"""What search indexes and what a query asks, made alike (issue 17 item 1).
+
+Neither SQLite's unicode61 tokenizer nor PostgreSQL's 'simple' configuration splits
+Chinese or Japanese into words, folds Arabic spelling variants, or strips accents the same
+way. So the text is normalized here, once, and both databases only split it at spaces:
+HTML stripped, NFKC, case folded, Latin/Greek/Cyrillic accents and Arabic diacritics,
+tatweel and alef forms folded; a run of CJK ideographs, kana or hangul written as its
+overlapping character pairs (bigrams: a two-character word in the middle of a sentence is
+one of them; a lone character stays itself), other text as words. A query goes through the
+same steps: a Chinese word of several characters becomes the phrase of its bigrams.
+
+The stored form is two lines, the title's terms then the summary's and body's, so the
+databases can rank a title match above a body-only one.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+__all__ = ["MAX_TERMS", "index_text", "query_terms", "terms"]
+
+MAX_TERMS = 32  # a query's terms beyond this add nothing but work
+
+_TAG = re.compile(r"<[^>]*>")
+# Latin, Greek, Cyrillic combining accents (after NFD), Arabic harakat, dagger alef,
+# Quranic marks, and tatweel: none of them changes which word it is.
+_MARKS = re.compile("[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+# After NFD the hamza and madda of أ إ آ are marks, dropped above; alef wasla is a letter.
+_ALEF = str.maketrans(
+    {"\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627"}
+)
+# Scripts written without spaces between words: CJK ideographs (and extension A,
+# compatibility), hiragana, katakana, bopomofo, hangul syllables.
+_CJK = "\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+# A word: letters and digits (not '_'), and the vowel signs of Indic and Thai scripts,
+# which are marks but part of their word.
+_TOKEN = re.compile(
+    f"(?P<cjk>[{_CJK}]+)|(?P<word>(?:(?![{_CJK}])[^\\W_]|[\u0900-\u0dff\u0e00-\u0eff])+)"
+)
+
+
+def _normalize(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    if text.isascii():
+        return text
+    # NFD so accents are marks of their own, dropped, then composed again for hangul etc.
+    text = _MARKS.sub("", unicodedata.normalize("NFD", text))
+    return unicodedata.normalize("NFC", text).translate(_ALEF)
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) == 1:
+        return [run]
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def terms(text: str) -> list[list[str]]:
+    """Plain `text` as groups of index tokens: a word is a group of one, a CJK run the
+    group of its bigrams (a phrase when asked for)."""
+    found: list[list[str]] = []
+    for m in _TOKEN.finditer(_normalize(text)):
+        run = m.group("cjk")
+        found.append(_bigrams(run) if run else [m.group("word")])
+    return found
+
+
+def _plain(html_text: str) -> str:
+    return html.unescape(_TAG.sub(" ", html_text))
+
+
+def index_text(title: str, summary: str, body_html: str) -> str:
+    """The stored search text of a release: the title's tokens, a newline, the summary's
+    and body's tokens, each separated by one space."""
+    title_tokens = (t for group in terms(title) for t in group)
+    body = f"{summary} {_plain(body_html)}"
+    body_tokens = (t for group in terms(body) for t in group)
+    return " ".join(title_tokens) + "\n" + " ".join(body_tokens)
+
+
+def query_terms(q: str) -> list[str]:
+    """What a release must contain, each a space-separated phrase of index tokens (one
+    token for a word): all of them, in any order. Never query syntax: the store quotes
+    each (FTS5) or hands it to phraseto_tsquery (PostgreSQL) as a bound value."""
+    seen: dict[str, None] = {}
+    for group in terms(q):
+        seen.setdefault(" ".join(group))
+    return list(seen)[:MAX_TERMS]
