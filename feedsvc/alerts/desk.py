@@ -18,6 +18,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
+from collections.abc import Sequence
 
 from feedsvc.alerts import FORM_VERSION
 from feedsvc.alerts.requests import Invalid, SubscribeInvalid, SubscribeRequest
@@ -26,6 +27,7 @@ from feedsvc.clock import Clock
 from feedsvc.config import AlertSettings, SiteSettings
 from feedsvc.i18n import N_
 from feedsvc.languages import Languages
+from feedsvc.model import FOLLOWED_TAG, followed_tag
 from feedsvc.sharing.keys import Signer, address_hash, ip_hash, network_of
 from feedsvc.sharing.outcomes import EXPIRED, Reason, ShareRefused
 from feedsvc.store import Store
@@ -88,12 +90,24 @@ class SubscribeDesk:
         """(slug, name) of the sections a subscriber of that language can follow."""
         return self.store.releases.in_language(scope).sections()
 
+    def followed(self, scope: str | None, chosen: Sequence[str] | None) -> list[tuple[str, str]]:
+        """What a subscriber's manage page offers: every section of the language, then
+        the tags they follow ("tag:<slug>", name) (issue 17; a site may have thousands of
+        tags, so the others are followed from their tag's page)."""
+        tags = sorted(t for c in chosen or () if (t := followed_tag(c)) is not None)
+        named = self.store.releases.in_language(scope).tags(tags) if tags else []
+        return self.sections(scope) + [(FOLLOWED_TAG + slug, name) for slug, name, _ in named]
+
     def _check_sections(self, scope: str | None, sections: tuple[str, ...] | None) -> None:
-        """Only sections the language has (a release of it was published there): a slug
-        the site never had would follow nothing, silently."""
+        """Only sections and tags the language has (a release of it was published there):
+        a slug the site never had would follow nothing, silently."""
         if sections is None:
             return
-        known = dict(self.sections(scope))
+        tags = {t for s in sections if (t := followed_tag(s)) is not None}
+        known = {slug for slug, _ in self.sections(scope)}
+        if tags:
+            reads = self.store.releases.in_language(scope)
+            known |= {FOLLOWED_TAG + slug for slug, _, _ in reads.tags(tags)}
         unknown = [s for s in sections if s not in known]
         if unknown:
             problem = N_("no such section in this language: %(slugs)s", slugs=", ".join(unknown))

@@ -15,6 +15,7 @@ from typing import Any
 from feedsvc import layout
 from feedsvc.config import AlertSettings
 from feedsvc.i18n import N_
+from feedsvc.model import followed_tag
 from feedsvc.sharing.requests import Invalid, Problem, ShareInvalid, _address, _text
 
 FIELDS = ("email", "frequency", "sections", "language", "token", "website")
@@ -77,7 +78,8 @@ def parse(raw: Mapping[str, Any], rules: AlertSettings) -> SubscribeRequest:
 def _slugs(value: Any, bad: dict[str, str]) -> tuple[str, ...] | None:
     """`sections`: a list of section slugs (a form's one value is a list of one); absent or
     empty follows everything (None). Each must be a slug the URL layout accepts, so what a
-    subscriber follows is always a section page's own name."""
+    subscriber follows is always a section page's own name, or (issue 17) "tag:<slug>",
+    a tag page's."""
     if value is None or value == "" or value == []:
         return None
     if isinstance(value, str):
@@ -86,7 +88,14 @@ def _slugs(value: Any, bad: dict[str, str]) -> tuple[str, ...] | None:
         bad["sections"] = N_("must be a list of section slugs")
         return None
     slugs = {v.strip() for v in value if v.strip()}
-    if not all(layout.parse(layout.section(s)) == layout.SectionPage(s) for s in slugs):
+    if not all(_followable(s) for s in slugs):
         bad["sections"] = N_("must be a list of section slugs")
         return None
     return tuple(sorted(slugs)) or None
+
+
+def _followable(entry: str) -> bool:
+    tag = followed_tag(entry)
+    if tag is not None:
+        return layout.parse(layout.tag_page(tag)) == layout.TagPage(tag)
+    return layout.parse(layout.section(entry)) == layout.SectionPage(entry)

@@ -19,7 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from feedsvc.config import AlertSettings
 from feedsvc.languages import Languages
-from feedsvc.model import slugify
+from feedsvc.model import followed_tag, slugify
 from feedsvc.sharing.keys import Signer, address_hash
 from feedsvc.store.alert_admin import NewSubscriber
 from feedsvc.store.subscribers import FREQUENCIES
@@ -56,13 +56,15 @@ def checked_frequency(text: str) -> str:
 
 
 def checked_sections(slugs: Sequence[str], rules: AlertSettings) -> tuple[str, ...] | None:
-    """Section slugs (none: every section), each as the site writes slugs."""
+    """Section slugs and "tag:<slug>" (issue 17) (none: every section), each as the site
+    writes slugs."""
     kept = tuple(dict.fromkeys(s.strip() for s in slugs if s.strip()))
     if not kept:
         return None
     if len(kept) > rules.max_sections:
         raise Refused(f"{len(kept)} sections; alerts.max_sections is {rules.max_sections}")
-    for slug in kept:
+    for entry in kept:
+        slug = followed_tag(entry) or entry
         if slugify(slug) != slug:
             raise Refused(
                 f"{slug!r} is not a section slug (the site would write {slugify(slug)!r})"

@@ -24,7 +24,7 @@ from feedsvc.channels.email import PayloadRefused
 from feedsvc.channels.smtp import SenderRefused
 from feedsvc.clock import Clock
 from feedsvc.config import AlertSettings, Settings
-from feedsvc.model import Delivery, StoredRelease
+from feedsvc.model import Delivery, StoredRelease, follows
 from feedsvc.sharing.keys import Signer
 
 if TYPE_CHECKING:  # channels do not import the store (ARCHITECTURE): it is handed in
@@ -132,9 +132,9 @@ class AlertChannel:
         # Changed their mind since the fan-out: digests now, or not this section.
         if subscriber.frequency != "immediate":
             raise Cancelled(f"the subscriber now takes {subscriber.frequency} digests")
-        sections = subscriber.sections
-        if sections is not None and stored.release.section_slug not in sections:
-            raise Cancelled("the subscriber no longer follows this section")
+        release = stored.release
+        if not follows(subscriber.sections, release.section_slug, release.tags):
+            raise Cancelled("the subscriber no longer follows this section or tag")
         note = payload.get("note")
         return self._letters.release(subscriber, stored, note if isinstance(note, str) else None)
 

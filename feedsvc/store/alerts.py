@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from feedsvc.config import AlertSettings
-from feedsvc.model import Changes, Outgoing, StoredRelease
+from feedsvc.model import FOLLOWED_TAG, Changes, Outgoing, StoredRelease, followed_tag
 from feedsvc.store.connector import SUBSCRIBERS_LOCK, writing
 from feedsvc.store.enqueue import enqueue, insert_ignoring_keys, payload_text
 from feedsvc.store.facts import fact, set_fact
@@ -48,6 +48,7 @@ from feedsvc.store.release_reads import in_chunks, stored_release
 from feedsvc.store.schema import (
     alert_items,
     deliveries,
+    release_tags,
     releases,
     subscribers,
     subscription_requests,
@@ -59,6 +60,7 @@ HOUR, DAY = dt.timedelta(hours=1), dt.timedelta(days=1)
 ALERT = "alert"  # the deliveries' channel
 
 _s, _ai, _r, _d = subscribers.c, alert_items.c, releases.c, deliveries.c
+_rt = release_tags.c
 _ANYONE = select(_s.id).where(_s.status == "confirmed").limit(1)
 
 
@@ -71,14 +73,23 @@ class DigestItem:
     note: str | None
 
 
-def _follows(dialect: str, slug: Any) -> Any:
+def _follows(dialect: str, slug: Any, tags: Any) -> Any:
     """SQL for: a subscriber follows the section `slug` (a value, or a column of the
-    query). They follow every section, or the JSON list of theirs holds '"<slug>"'
-    (store/subscribers._sections writes it unescaped; a slug holds no quote or backslash).
+    query) or one of the release's tags. They follow every section, or the JSON list of
+    theirs holds '"<slug>"' or (issue 17) '"tag:<tag slug>"' (store/subscribers._sections
+    writes it unescaped; a slug holds no quote or backslash). `tags`: the release's tag
+    slugs (a list), or the column of its key (a release_tags lookup per subscriber).
     A plain substring test: LIKE would read a '_' in a slug as a wildcard."""
-    quoted = f'"{slug}"' if isinstance(slug, str) else literal('"') + slug + literal('"')
     find = func.strpos if dialect == "postgresql" else func.instr
-    return or_(_s.sections.is_(None), find(_s.sections, quoted) > 0)
+    quoted = f'"{slug}"' if isinstance(slug, str) else literal('"') + slug + literal('"')
+    if isinstance(tags, list):
+        by_tag = [find(_s.sections, f'"{FOLLOWED_TAG}{t}"') > 0 for t in tags]
+    else:
+        entry = literal(f'"{FOLLOWED_TAG}') + _rt.slug + literal('"')
+        # Correlated to the subscriber of the query two levels out (the digest's EXISTS).
+        tagged = select(_rt.slug).where(_rt.release_key == tags, find(_s.sections, entry) > 0)
+        by_tag = [exists(tagged.correlate_except(release_tags))]
+    return or_(_s.sections.is_(None), find(_s.sections, quoted) > 0, *by_tag)
 
 
 _COLUMNS = (
@@ -301,13 +312,14 @@ class AlertStore:
             )
         )
         stamp = kind if note is None else "note:" + hashlib.sha256(note.encode()).hexdigest()[:16]
+        tags = sorted(conn.scalars(select(_rt.slug).where(_rt.release_key == row.id)))
         payload = payload_text({"kind": "release", "release": row.id, "note": note})
         key = literal(f"alert {row.id} {stamp} ") + _s.id
         chosen = select(*_row(key, row.id, literal(payload), now)).where(
             _s.status == "confirmed",
             _s.frequency == "immediate",
             func.coalesce(_s.language, "") == row.scope,
-            _follows(conn.dialect.name, row.section_slug),
+            _follows(conn.dialect.name, row.section_slug, tags),
         )
         # In the keys' order: the unique index on `key` is then filled from one end
         # instead of at 100,000 random places (about half the fan-out's time).
@@ -346,7 +358,7 @@ class AlertStore:
                 _ai.at > since,
                 _ai.at <= until,
                 _r.withdrawn_at.is_(None),
-                _follows(self.engine.dialect.name, _ai.section_slug),
+                _follows(self.engine.dialect.name, _ai.section_slug, _ai.release_key),
             )
         )
         head = payload_text({"kind": "digest", "frequency": frequency, "until": until.isoformat()})
@@ -402,7 +414,9 @@ class AlertStore:
             .order_by(_ai.at, _ai.id)
         )
         if sections is not None:
-            query = query.where(_r.section_slug.in_(sorted(sections)))
+            tags = sorted(t for s in sections if (t := followed_tag(s)) is not None)
+            tagged = select(_rt.slug).where(_rt.release_key == _r.id, _rt.slug.in_(tags))
+            query = query.where(or_(_r.section_slug.in_(sorted(sections)), exists(tagged)))
         items: dict[str, DigestItem] = {}
         with self.engine.connect() as conn:
             for row in conn.execute(query):

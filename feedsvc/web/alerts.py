@@ -298,7 +298,8 @@ class AlertRoutes:
         if subscriber is None:
             html = self.said.manage(lang, None, token, ())
             return await answers.html(send, 400, html, route, method)
-        sections = await self._run(self.desk.sections, subscriber.language)
+        # The sections, and the tags they follow (issue 17).
+        sections = await self._run(self.desk.followed, subscriber.language, subscriber.sections)
         if method != "POST":
             html = self.said.manage(lang, subscriber, token, sections)
             return await answers.html(send, 200, html, route, method)

@@ -204,3 +204,29 @@ def test_shares_and_webhooks_are_claimed_before_a_fan_out_of_alerts(room: Newsro
     assert first.channel == "email"  # queued last, claimed first
     rest = room.store.outbox.claim_due(later, 5, lease).deliveries
     assert [d.channel for d in rest] == ["alert"] * 5
+
+
+def test_a_subscriber_may_follow_tags_as_well_as_sections(room: Newsroom) -> None:
+    # Issue 17: "tag:<slug>" in what a subscriber follows; immediate alerts, digests and
+    # their lists match a release by its section or by any of its tags.
+    rules, tz = room.settings.alerts, room.settings.site.tz
+    vaccines = subscriber(room, "vaccines", sections=["tag:vaccines"])
+    subscriber(room, "trade-tag", sections=["tag:trade"])
+    either = subscriber(room, "either", sections=["trade", "tag:vaccines"])
+    daily = subscriber(room, "daily", frequency="daily", sections=["tag:vaccines"])
+    subscriber(room, "daily-other", frequency="daily", sections=["tag:trade"])
+    room.write("a.md", text("Flu season", extra='tags = ["Vaccines", "Winter"]\n'))
+    room.write("b.md", text("Untagged"))
+    room.ingest()
+    assert sorted((t, p["release"]) for t, _, p, _ in alerts(room)) == sorted(
+        [(vaccines, "a"), (either, "a")]
+    )
+    next_day = dt.datetime(2026, 11, 28, 0, 5, tzinfo=dt.UTC)
+    assert run_digest(room.store, "daily", next_day, rules, tz).queued == 1
+    assert daily in {t for t, s, *_ in alerts(room) if s == "digest"}
+    since, until = T0 - dt.timedelta(days=3), next_day
+    listed = room.store.alerts.digest_items("", ["tag:vaccines"], since, until)
+    assert [i.release.release.key for i in listed] == ["a"]
+    assert room.store.alerts.digest_items("", ["tag:trade"], since, until) == []
+    both = room.store.alerts.digest_items("", ["health", "tag:vaccines"], since, until)
+    assert sorted(i.release.release.key for i in both) == ["a", "b"]

@@ -336,3 +336,34 @@ def test_each_of_alerts_and_shares_can_be_turned_off(tmp_path: Any) -> None:
         assert no_alerts.get("/api/openapi.json").status_code == 200
     finally:
         no_alerts.stop(clean_log=False)
+
+
+def test_a_tag_is_followed_from_its_page_and_an_unknown_one_is_named(tmp_path: Any) -> None:
+    # Issue 17: what a subscriber follows may be a tag, "tag:<slug>": offered by the tag
+    # page's form, checked against the tags the language has.
+    srv = started(tmp_path, alerts_config(per_ip_per_hour=1000))
+    try:
+        (srv.items / "tagged.md").write_text(
+            '+++\ntitle = "Vaccine plan"\nsection = "Health"\n'
+            'date = 2026-11-27T09:00:00+08:00\ntags = ["Vaccines"]\n+++\n\nText.\n'
+        )
+        wait_for(lambda: srv.get("/tags/vaccines/").status_code == 200, 10, what="tag page")
+        page = lxml.html.fromstring(srv.get("/tags/vaccines/").content)
+        offered = page.xpath(
+            '//form[contains(@class, "subscribe-form")]//input[@name="sections"][@checked]/@value'
+        )
+        assert offered == ["tag:vaccines"]
+        assert (
+            subscribe(srv, email="nurse@example.org", sections=["tag:vaccines"]).status_code == 202
+        )
+        [(followed,)] = db_rows(
+            srv.database_url,
+            "SELECT sections FROM subscribers WHERE address_hash = :h",
+            h=address_hash(signer(srv), "nurse@example.org"),
+        )
+        assert json.loads(followed) == ["tag:vaccines"]
+        for wrong in ("tag:no-such-tag", "tag:Not A Slug", "tag:"):
+            r = subscribe(srv, email="x@example.org", sections=[wrong])
+            assert r.status_code in (400, 422) and "sections" in r.json()["fields"], wrong
+    finally:
+        srv.stop(clean_log=False)
