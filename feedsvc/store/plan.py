@@ -12,7 +12,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from feedsvc.model import Changes, FileState, MediaRef, Release, scoped, unscoped
-from feedsvc.search.text import index_text
 
 __all__ = ["Known", "SyncPlan", "media_json", "plan_sync", "release_values"]
 
@@ -193,8 +192,6 @@ def release_values(release: Release, state: FileState) -> dict[str, Any]:
             if release.notes_to_editors
             else None
         ),
-        # Issue 17 item 1: what search finds it by, written (and indexed) with the row.
-        "search_text": index_text(release.title, release.summary, release.body_html),
     }
 
 
