@@ -28,26 +28,28 @@ _TAG = re.compile(r"<[^>]*>")
 # Quranic marks, and tatweel: none of them changes which word it is.
 _MARKS = re.compile("[\u0300-\u036f\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 # After NFD the hamza and madda of أ إ آ are marks, dropped above; alef wasla is a letter.
-_ALEF = str.maketrans(
-    {"\u0622": "\u0627", "\u0623": "\u0627", "\u0625": "\u0627", "\u0671": "\u0627"}
-)
+_ALEF = re.compile("[\u0622\u0623\u0625\u0671]")  # -> \u0627 (a regex: str.translate
+# with a dict costs a lookup a character, most of a release's indexing)
 # Scripts written without spaces between words: CJK ideographs (and extension A,
 # compatibility), hiragana, katakana, bopomofo, hangul syllables.
 _CJK = "\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 # A word: letters and digits (not '_'), and the vowel signs of Indic and Thai scripts,
-# which are marks but part of their word.
-_TOKEN = re.compile(
-    f"(?P<cjk>[{_CJK}]+)|(?P<word>(?:(?![{_CJK}])[^\\W_]|[\u0900-\u0dff\u0e00-\u0eff])+)"
-)
+# which are marks but part of their word; found between the CJK runs (split off first, so
+# no per-character look-ahead: issue 17's first import made this per release's cost).
+_CJK_RUN = re.compile(f"([{_CJK}]+)")
+_WORD = re.compile("[\\w\u0900-\u0dff\u0e00-\u0eff]+")  # in text whose '_' are spaces
+_ASCII_WORD = re.compile("[a-z0-9]+")  # a word once ASCII text is lower-cased
 
 
 def _normalize(text: str) -> str:
+    if text.isascii():  # NFKC leaves ASCII as it is, and casefold is lower()
+        return text.lower()
     text = unicodedata.normalize("NFKC", text).casefold()
     if text.isascii():
         return text
     # NFD so accents are marks of their own, dropped, then composed again for hangul etc.
     text = _MARKS.sub("", unicodedata.normalize("NFD", text))
-    return unicodedata.normalize("NFC", text).translate(_ALEF)
+    return _ALEF.sub("\u0627", unicodedata.normalize("NFC", text))
 
 
 def _bigrams(run: str) -> list[str]:
@@ -59,10 +61,27 @@ def _bigrams(run: str) -> list[str]:
 def terms(text: str) -> list[list[str]]:
     """Plain `text` as groups of index tokens: a word is a group of one, a CJK run the
     group of its bigrams (a phrase when asked for)."""
+    text = _normalize(text)
+    if text.isascii():
+        return [[word] for word in _ASCII_WORD.findall(text)]
     found: list[list[str]] = []
-    for m in _TOKEN.finditer(_normalize(text)):
-        run = m.group("cjk")
-        found.append(_bigrams(run) if run else [m.group("word")])
+    text = text.replace("_", " ")  # '_' is no letter (\w has it)
+    for i, part in enumerate(_CJK_RUN.split(text)):  # text, run, text, run ... text
+        if i % 2:
+            found.append(_bigrams(part))
+        else:
+            found.extend([word] for word in _WORD.findall(part))
+    return found
+
+
+def _tokens(text: str) -> list[str]:
+    """terms(text), flat: what the index stores."""
+    text = _normalize(text)
+    if text.isascii():
+        return _ASCII_WORD.findall(text)
+    found: list[str] = []
+    for i, part in enumerate(_CJK_RUN.split(text.replace("_", " "))):
+        found.extend(_bigrams(part) if i % 2 else _WORD.findall(part))
     return found
 
 
@@ -73,10 +92,8 @@ def _plain(html_text: str) -> str:
 def index_text(title: str, summary: str, body_html: str) -> str:
     """The stored search text of a release: the title's tokens, a newline, the summary's
     and body's tokens, each separated by one space."""
-    title_tokens = (t for group in terms(title) for t in group)
     body = f"{summary} {_plain(body_html)}"
-    body_tokens = (t for group in terms(body) for t in group)
-    return " ".join(title_tokens) + "\n" + " ".join(body_tokens)
+    return " ".join(_tokens(title)) + "\n" + " ".join(_tokens(body))
 
 
 def query_terms(q: str) -> list[str]:
