@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import functools
-import hashlib
 import hmac
 import ipaddress
 import os
@@ -98,7 +97,8 @@ class Signer:
     def _mac(self, purpose: str, data: bytes) -> bytes:
         # The purpose is part of what is signed: a token made for one use is no good for
         # another (an unsubscribe token is not a form token).
-        return hmac.new(self._key, purpose.encode() + b"\0" + data, hashlib.sha256).digest()
+        # hmac.digest: the same MAC in one C call (issue 18: hmac.new was ~4% of a share).
+        return hmac.digest(self._key, purpose.encode() + b"\0" + data, "sha256")
 
     def sign(self, purpose: str, payload: str) -> str:
         data = payload.encode()

@@ -396,12 +396,19 @@ def _mask_errors(conn: Any, before: dt.datetime) -> None:
 
 
 def _count_minute(conn: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return _COUNT_MINUTE[conn.dialect.name == "postgresql"]
+
+
+def _minute_upsert(dialect: Any) -> Any:
     statement = dialect.insert(share_minutes)
     return statement.on_conflict_do_update(
         index_elements=["minute"],
         set_={"count": share_minutes.c.count + statement.excluded["count"]},
     )
+
+
+# Made once (issue 18): building it, `excluded` above all, cost a batch of shares ~0.3 ms.
+_COUNT_MINUTE = {False: _minute_upsert(sqlite), True: _minute_upsert(postgresql)}
 
 
 def _insert_ignore(conn: Any, table: Any, key: str) -> Any:
