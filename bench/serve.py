@@ -1,6 +1,7 @@
 """Serve benchmark (issue 3): `feedsvc serve` beside a bare ASGI app and nginx, in one run.
 
     .venv/bin/python bench/serve.py [--n 10000] [--runs 3] [--duration 10] [--n-memory 100000]
+        [--only-throughput] [--cpu]
 
 Run on demand, never as a test: every figure is a median beside baselines measured in the
 same run (see bench/README.md). All traffic goes to 127.0.0.1; every load loop is bounded.
@@ -8,6 +9,7 @@ same run (see bench/README.md). All traffic goes to 127.0.0.1; every load loop i
 
 import argparse
 import contextlib
+import dataclasses
 import datetime as dt
 import gzip
 import math
@@ -50,6 +52,8 @@ class Load:  # one wrk run
     p50: float  # ms
     p99: float  # ms
     size: float  # bytes read per response, headers included
+    requests: int = 0
+    cpu: float = 0.0  # the server's CPU seconds (user + system, its process tree) meanwhile
 
 
 def tree_memory(root: int) -> tuple[float, float]:
@@ -61,6 +65,18 @@ def tree_memory(root: int) -> tuple[float, float]:
             if str(root) in (f["Pid"], f["PPid"]):
                 kib = [kib[0] + int(f["VmRSS"]), kib[1] + int(f["VmHWM"])]
     return kib[0] / 1024, kib[1] / 1024
+
+
+def tree_cpu(root: int) -> float:
+    """CPU seconds (user + system) of `root` and its children so far, from /proc."""
+    ticks = 0
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):  # gone already
+            pid, rest = path.read_text().split(" ", 1)
+            fields = rest.rsplit(")", 1)[1].split()  # after the command's name
+            if root in (int(pid), int(fields[1])):  # fields[1]: the parent
+                ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def start(cmd: list[str], log: Path, ready: str, timeout: float) -> tuple[int, float, float]:
@@ -189,26 +205,47 @@ def wrk(url: str, header: str, duration: int) -> Load:
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if got is None or rps is None or len(lat) != 2:
         sys.exit(f"bench: cannot read wrk's output:\n{out}")
-    return Load(float(rps[1]), lat["50"], lat["99"], float(got[2]) * UNITS[got[3]] / int(got[1]))
+    size = float(got[2]) * UNITS[got[3]] / int(got[1])
+    return Load(float(rps[1]), lat["50"], lat["99"], size, int(got[1]))
 
 
-def throughput(targets: dict[str, tuple], runs: int, duration: int) -> dict:
+def throughput(targets: dict[str, tuple], runs: int, duration: int, show_cpu: bool = False) -> dict:
     """`runs` rounds, the servers in turn; the idle feedsvc is paused so its scans add no noise."""
     loads: dict[tuple[str, str], list[Load]] = {}
     for i in range(runs):
         for name in SERVERS[i % len(SERVERS) :] + SERVERS[: i % len(SERVERS)]:
             for other in (OURS, NOLOG):
                 os.kill(targets[other][0], signal.SIGCONT if other == name else signal.SIGSTOP)
-            _, url, etag, gz = targets[name]
+            pid, url, etag, gz = targets[name]
             for test in TESTS:
                 header = f"If-None-Match: {etag}" if test == "304" else "Accept-Encoding: gzip"
+                cpu = tree_cpu(pid)
                 x = wrk(url, header, duration)
+                x = dataclasses.replace(x, cpu=tree_cpu(pid) - cpu)
                 if (x.size > 1024) if test == "304" else (x.size < gz):  # not what check() saw
                     sys.exit(f"bench: {name} {test}: {x.size:.0f} B a response is wrong")
                 loads.setdefault((name, test), []).append(x)
                 stats = f"p50 {x.p50:5.2f} ms, p99 {x.p99:5.2f} ms, {x.size:,.0f} B a response"
+                stats += f", {x.cpu / x.requests * 1e6:.1f} us CPU a request" if show_cpu else ""
                 print(f"  run {i + 1} {name:>20} {test:>8}: {x.rps:9,.0f} req/s, {stats}")
     return loads
+
+
+def cpu_table(loads: dict) -> str:
+    """--cpu: the server's CPU a request, ours beside the bare app. On a shared machine req/s
+    follow whoever else runs; CPU a request much less: bare / ours is the req/s ratio a
+    server of its own core would see."""
+    us = {key: median(x.cpu / x.requests * 1e6 for x in xs) for key, xs in loads.items()}
+    lines = [
+        "| what | ours (median) | bare ASGI (median) | bare / ours |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for test in TESTS:
+        for who in (OURS, NOLOG):
+            a, b = us[(who, test)], us[(BARE, test)]
+            what = f"`/feed.xml` {test}, server CPU us a request: {who} vs bare ASGI"
+            lines.append(f"| {what} | {a:.1f} | {b:.1f} | {b / a:.2f} |")
+    return "\n".join(lines)
 
 
 def publish_latency(gen: list[str], tmp: Path, feed: str, count: int) -> list[float]:
@@ -255,7 +292,7 @@ def memory(gen: list[str], tmp: Path, n: int, port: int) -> tuple[float, float, 
     return startup, rss, hwm, tree_peak, failed
 
 
-def table(n: int, n_mem: int, loads: dict, drops: list[float], mem: tuple, items) -> str:
+def table(n: int, n_mem: int, loads: dict, drops: list[float], mem: tuple | None, items) -> str:
     rps = {key: median(x.rps for x in xs) for key, xs in loads.items()}
     lat = {key: [median(x.p50 for x in xs), median(x.p99 for x in xs)] for key, xs in loads.items()}
     lines = ["| what | ours (median) | baseline (median) | ratio | target | pass/fail |"]
@@ -273,6 +310,8 @@ def table(n: int, n_mem: int, loads: dict, drops: list[float], mem: tuple, items
             what = f"`/feed.xml` {test}, req/s: {who} vs {base} (p50/p99 {p} ms)"
             held = (who, base) == (OURS, BARE)  # to the target
             row(what, a, b, "{:,.0f}", *((GOAL, a >= TARGET_RATIO * b) if held else ()))
+    if mem is None:  # --only-throughput
+        return f"Store of {n:,} releases for throughput.\n\n" + "\n".join(lines)
     what = f"publish latency, file dropped -> in `/feed.xml`, median of {len(drops)}"
     what += f" (max {max(drops):.2f} s; items.scan_seconds {items.scan_seconds}, "
     row(f"{what}settle_seconds {items.settle_seconds})", median(drops), None, "{:.2f} s")
@@ -286,7 +325,7 @@ def table(n: int, n_mem: int, loads: dict, drops: list[float], mem: tuple, items
     return f"Store of {n:,} releases for throughput and publish latency.\n\n" + "\n".join(lines)
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000, help="releases in the throughput store")
     ap.add_argument("--runs", type=int, default=3, help="wrk rounds over all servers")
@@ -295,11 +334,24 @@ def main() -> int:
     ap.add_argument("--n-memory", type=int, default=100_000, help="releases for the memory run")
     ap.add_argument("--tools", type=Path, default=BENCH.parents[1] / "shared" / "tools")
     ap.add_argument("--no-readme", action="store_true", help="do not update bench/README.md")
+    ap.add_argument(
+        "--cpu", action="store_true", help="also print the servers' CPU a request (not written)"
+    )
+    ap.add_argument(
+        "--only-throughput",
+        action="store_true",
+        help="skip publish latency and memory (a quicker look at req/s; implies --no-readme)",
+    )
     args = ap.parse_args()
     if shutil.which("wrk") is None or not Path(NGINX_BIN).is_file():
         ap.error("wrk and nginx are needed: apt-get install wrk nginx-light")  # exits 2
     if not (args.tools / "gen_corpus.py").is_file():
         ap.error(f"{args.tools}/gen_corpus.py not found; give --tools DIR")
+    return args
+
+
+def main() -> int:
+    args = parse_args()
     model = re.search(r"^model name\s*:\s*(.+)$", Path("/proc/cpuinfo").read_text(), re.M)
     machine = f"nproc {len(os.sched_getaffinity(0))}, {model[1] if model else 'unknown CPU'}"
     gen = [sys.executable, str(args.tools / "gen_corpus.py")]
@@ -316,15 +368,19 @@ def main() -> int:
             subprocess.run([*FEEDSVC, "build", "--config", str(cfg)], check=True)  # for nginx
             print("1. throughput; each server checked once:", flush=True)
             targets = start_servers(tmp, cfg, ports)
-            loads = throughput(targets, args.runs, args.duration)
+            loads = throughput(targets, args.runs, args.duration, args.cpu)
             for name in (NOLOG, BARE, NGINX):
                 stop(targets[name][0])
             os.kill(targets[OURS][0], signal.SIGCONT)
-            print(f"2. publish latency, {args.drops} drops:", flush=True)
-            drops = publish_latency(gen, tmp, targets[OURS][1], args.drops)
+            drops: list[float] = []
+            mem = None
+            if not args.only_throughput:
+                print(f"2. publish latency, {args.drops} drops:", flush=True)
+                drops = publish_latency(gen, tmp, targets[OURS][1], args.drops)
             stop(targets[OURS][0])
-            print(f"3. memory, {args.n_memory:,} releases:", flush=True)
-            mem = memory(gen, tmp, args.n_memory, ports["memory"])
+            if not args.only_throughput:
+                print(f"3. memory, {args.n_memory:,} releases:", flush=True)
+                mem = memory(gen, tmp, args.n_memory, ports["memory"])
             text = table(args.n, args.n_memory, loads, drops, mem, load_settings(cfg).items)
     finally:
         for pid in list(STARTED):
@@ -335,7 +391,9 @@ def main() -> int:
     git = ["git", "-C", str(BENCH), "describe", "--always", "--dirty"]
     note += f" Code: {subprocess.run(git, capture_output=True, text=True).stdout.strip()}."
     print(f"\n{text}\n\n{note}")
-    if not args.no_readme:  # between our markers in bench/README.md
+    if args.cpu:
+        print(f"\n{cpu_table(loads)}")
+    if not args.no_readme and not args.only_throughput:  # between our markers in README.md
         cmd = f"bench/serve.py --n {args.n} --runs {args.runs} --duration {args.duration}"
         block = f"{START}\n{note}\n\n`{cmd} --n-memory {args.n_memory}`:\n\n{text}\n{END}"
         page = README.read_text()
