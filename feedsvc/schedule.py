@@ -1,7 +1,10 @@
 """APScheduler 3 wiring: jobs only tick; what they do is in Service, the truth in the store.
 
 - scan: every items.scan_seconds, sooner when the file watcher sees a change, and again
-  items.settle_seconds after a look that found a file still being written;
+  items.settle_seconds after a look that found a file still being written; while the
+  watcher runs, a tick nobody woke only follows the change log, and looks at the whole
+  folder every FULL_LOOK_TICKS-th time, for an event a watcher may miss (issue 18 item 5:
+  a look of 10,000 files holds the GIL ~70 ms, a stall for every reader);
 - embargo: a date trigger armed for the next release under embargo, re-armed after every
   scan and publication, and at start;
 - dispatch: every outbox.tick_seconds, and at once when a scan or an embargo queued
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import logging
 import threading
 from collections.abc import Callable
@@ -49,6 +53,7 @@ log = logging.getLogger("feedsvc.schedule")
 # job still running when its next tick comes), not news for the log.
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
+FULL_LOOK_TICKS = 12  # with the watcher running: a minute at the default scan_seconds
 
 
 class Schedule:
@@ -63,9 +68,18 @@ class Schedule:
         )
         self._stop = threading.Event()
         self._again = False
+        self._woken = False  # a watcher event or a settling file asked for this scan
+        self._quiet = 0  # ticks since the last look at the whole folder
         self._watcher: threading.Thread | None = None
 
     def start(self) -> None:
+        self.service.render_apart()  # issue 18 item 5: changes rendered off the serving GIL
+        # Issue 18 item 5: what the start built (imports, site, cache: ~100,000 objects at
+        # 1,000 releases) lives as long as the service, and a full collection walked it all
+        # with the GIL held (~100-170 ms here), a stall for every reader. Frozen, the
+        # collector leaves it alone; stop() gives it back.
+        gc.collect()
+        gc.freeze()
         soon = self.clock.now() + dt.timedelta(seconds=self.items.scan_seconds)
         self.scheduler.add_job(
             self._job("scan", self._scan),
@@ -120,6 +134,7 @@ class Schedule:
         self.scheduler.shutdown(wait=False)
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+        gc.unfreeze()
 
     def wake(self, delay: float = 0.0) -> None:
         """Run the scan job now (or after `delay` seconds) instead of at its next tick."""
@@ -128,6 +143,7 @@ class Schedule:
         # A scan that is running now may have looked before this change: APScheduler would
         # skip a second instance, so the running one looks again when it ends.
         self._again = True
+        self._woken = True
         when = self.clock.now() + dt.timedelta(seconds=delay)
         with contextlib.suppress(JobLookupError):  # shutting down
             self.scheduler.modify_job("scan", next_run_time=when)
@@ -148,7 +164,7 @@ class Schedule:
 
     def _scan(self) -> None:
         self._again = False
-        tick = self.service.scan()
+        tick = self.service.scan() if self._full_look() else self.service.scan(full=False)
         if tick.changes.enqueued:
             self.wake_dispatch()
         if self._stop.is_set():
@@ -158,6 +174,17 @@ class Schedule:
         elif self._again:
             self.wake(0.05)
         self._arm_embargo()
+
+    def _full_look(self) -> bool:
+        """Whether this scan looks at the folder: when woken, when no watcher runs, and
+        every FULL_LOOK_TICKS-th quiet tick."""
+        woken, self._woken = self._woken, False
+        watching = self._watcher is not None and self._watcher.is_alive()
+        if woken or not watching or self._quiet >= FULL_LOOK_TICKS - 1:
+            self._quiet = 0
+            return True
+        self._quiet += 1
+        return False
 
     def _publish(self) -> None:
         tick = self.service.publish_due()

@@ -22,13 +22,16 @@ from feedsvc.build import release_media, site_of
 from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
 from feedsvc.config import Settings
+from feedsvc.hot_worker import HotRenderer
 from feedsvc.ingest import store_files
 from feedsvc.languages import Languages
 from feedsvc.model import Changes
 from feedsvc.outbox.dispatcher import LANES, Dispatcher, Report
+from feedsvc.own_changes import logged_by
 from feedsvc.privacy import private_folder
 from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.file_lookup import FileLookup
+from feedsvc.publishing.hot import render_hot
 from feedsvc.scanner import Look, Scanner
 from feedsvc.sharing.desk import ShareDesk
 from feedsvc.sharing.keys import Signer, load_key
@@ -103,6 +106,16 @@ class Service:
         self._own: set[int] = set()  # entries this instance wrote (already applied)
         self._lock = threading.Lock()  # one change at a time, whichever job makes it
         self._sending = threading.Lock()  # held while the dispatcher runs
+        self._renderer: HotRenderer | None = None
+
+    def render_apart(self) -> None:
+        """Render each change's hot documents in a renderer process (issue 18 item 5): the
+        live service's choice (Schedule.start), so readers never wait for a change."""
+        if self._renderer is None:
+            max_age = self.cache.max_age
+            here = partial(render_hot, self.site, max_age=max_age)
+            self._renderer = HotRenderer(self.settings, here)
+            self.cache.renderer = self._renderer
 
     def _metrics(self) -> Metrics:
         """What /metrics reads, each from the part that knows it."""
@@ -169,11 +182,15 @@ class Service:
         if mail.transport == "smtp" and mail.smtp_username and mail.smtp_password is None:
             log.warning("mail: smtp_username is set but FEEDSVC_SMTP_PASSWORD is not; emails wait")
 
-    def scan(self) -> Tick:
-        """The leader looks at items/; every instance applies what others changed."""
+    def scan(self, full: bool = True) -> Tick:
+        """The leader looks at items/; every instance applies what others changed. Without
+        `full` (a quiet tick while the file watcher runs), only the latter, unless this
+        instance never looked (it has just become the leader)."""
         with self._lock:
             self.follow()
             if not self.leadership.held():
+                return Tick(Changes())
+            if not full and self.scanner.known is not None:
                 return Tick(Changes())
             look = self._look()
             self._applied(look.changes)
@@ -185,8 +202,8 @@ class Service:
             # Before the cache: no moment where a page says 410 and the share API still
             # remembers the release as visible.
             self.desk.forget()
-            if changes.generation:
-                self._own.add(changes.generation)
+            # Issue 18 item 5: the log entries this change stands for (own_changes.py).
+            self._own |= logged_by(self.store.releases, self._generation, changes)
         self.cache.apply(changes)
 
     def _look(self) -> Look:
@@ -316,6 +333,8 @@ class Service:
             except Exception as e:  # the database is out: what was counted since is lost
                 log.warning("feed readers not stored at shutdown: %s", e)
             self.leadership.release()
+            if self._renderer is not None:
+                self._renderer.close()
             self.cache.close()
             self.store.close()
 

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from feedsvc import layout
 from feedsvc.model import Changes, scoped, unscoped
+from feedsvc.publishing.hot import HotJob, HotRender, hot_documents, ready_of, render_hot
 from feedsvc.publishing.ready import Missing, Ready
 from feedsvc.publishing.site import HTML, Document, Site
 from feedsvc.publishing.sitemap import sitemap_parts
@@ -53,6 +54,9 @@ class DocumentCache:
         self.visible: dict[str | None, int] = {}  # visible releases per language
         self.sections: dict[str | None, dict[str, str]] = {}  # slug -> name, per language
         self.generation = 0  # moves on every change of the visible set
+        # Issue 18 item 5: who renders a change's hot documents; None: this process (the
+        # live service hands it to a renderer process, feedsvc/hot_worker.py).
+        self.renderer: HotRender | None = None
         # Issue 17: news-sitemap.xml depends on the clock too: it is rendered again when its
         # oldest release turns two days old (`_news_expires`), even without a change.
         self._news_epoch = 0
@@ -128,7 +132,7 @@ class DocumentCache:
                 self.visible[scope] -= 1
         self.withdrawn |= self.store.withdrawn_ids(keys)
         self.generation += 1
-        self.sites.prepare_media(keys)  # the feeds about to be rendered give pictures' lengths
+        scopes: list[tuple[str | None, tuple[tuple[str, str], ...]]] = []
         for site in self.sites.all:
             scope = site.scope
             mine = changes.in_scope(scope)
@@ -145,7 +149,15 @@ class DocumentCache:
                 self.archive_versions[scope, page] = version + 1
             self.archive_count[scope] = site.archive_pages()
             stale += self._touch_tags(site, mine.tags)
-            self._refresh_hot(site, mine.sections)
+            known = self.sections[scope]
+            scopes.append(
+                (scope, tuple((s, known[s]) for s in sorted(mine.sections) if s in known))
+            )
+        job = HotJob(self.sites.clock.now(), tuple(sorted(keys)), tuple(scopes))
+        fresh_hot = (self.renderer or self._render_hot)(job)
+        # Issue 18: one assignment for the whole change, so a reader never gets the new feed
+        # beside the old home page; documents it did not touch stay the same objects.
+        self.hot = {**self.hot, **{ready.path: ready for ready in fresh_hot}}
         # Disk space follows the data, not the number of changes since start.
         for key in stale:
             self._disk_path(key).unlink(missing_ok=True)
@@ -170,23 +182,16 @@ class DocumentCache:
         return stale
 
     def _refresh_hot(self, site: Site, slugs: set[str]) -> None:
-        docs = list(site.main_feeds())
         sections = self.sections.get(site.scope, {})
-        for slug in sorted(slugs):
-            if slug in sections:
-                docs.extend(site.section_feeds(slug, sections[slug]))
-        home = site.index_page(1)
-        if home is not None:
-            docs.append(home)
-        for doc in docs:
-            self.hot[doc.path] = self._ready(doc)  # one assignment each: readers never wait
+        named = [(slug, sections[slug]) for slug in slugs if slug in sections]
+        for doc in hot_documents(site, named):
+            self.hot[doc.path] = self._ready(doc)
+
+    def _render_hot(self, job: HotJob) -> list[Ready]:
+        return render_hot(self.sites, job, self.max_age)
 
     def _ready(self, doc: Document) -> Ready:
-        """A document ready to serve; a feed with its browser page, rendered from the same
-        model at the same moment, so the page changes exactly when the feed does."""
-        page = self.sites.feed_page(doc)
-        browser = None if page is None else Ready.of(page, self.max_age, for_browser=True)
-        return Ready.of(doc, self.max_age, browser)
+        return ready_of(self.sites, doc, self.max_age)
 
     # -- serving ---------------------------------------------------------------------------
 
