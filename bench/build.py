@@ -225,6 +225,44 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
     return Incremental(add, add_scan, scan, full, int(median(docs)), full_docs)
 
 
+# -- 4. a second build --------------------------------------------------------------------------
+
+
+def second_builds(cfg: Path, corpus: Path, tools: Path, rounds: int) -> tuple[Runs, Runs]:
+    """Issue 18 item 2: `feedsvc build` into the export of an earlier one after one release
+    changed (the whole command, process start included), beside Hugo's full build of the
+    same corpus, in turn each round. A first build brings the export up to date with the
+    store the rounds before left (not measured)."""
+    cmd = [sys.executable, "-m", "feedsvc", "build", "--config", str(cfg)]
+    measure(cmd, cfg.with_name("log-second"))
+    ours: Runs = []
+    hugo: Runs = []
+    files = sorted(corpus.glob("release-*.txt"))
+    for i in range(1, rounds + 1):
+        changed = files[(i * 997) % len(files)]
+        text = changed.read_text("utf-8")
+        end = "<Suggest To A Friend>"
+        changed.write_text(text.replace(end, f"Corrected in round {i}.\n\n{end}"), "utf-8")
+        ours.append(measure(cmd, cfg.with_name("log-second")))
+        said = cfg.with_name("log-second").read_text().strip().splitlines()[-1]
+        out = cfg.parent / f"hugo-second-{i}"
+        out.mkdir()
+        hugo_cmd = ["hugo", "--quiet", "-s", str(tools / "hugo-site"), "--config", HUGO_CONFIG]
+        hugo_cmd += ["--contentDir", f"{corpus}-md", "-d", str(out / "out")]
+        hugo.append(measure(hugo_cmd, out / "log"))
+        shutil.rmtree(out)
+        print(
+            f"  round {i}: ours {ours[-1]}\n           hugo {hugo[-1]}\n  said: {said}", flush=True
+        )
+    return ours, hugo
+
+
+def second_row(ours: Runs, hugo: Runs) -> tuple:
+    a, b = median(r.wall for r in ours), median(r.wall for r in hugo)
+    what = "second build, 1 release changed, whole command (vs Hugo's full build)"
+    return (what, a, b, "s", "<= 0.25 x Hugo", a <= 0.25 * b)
+
+
 # -- 3. report -------------------------------------------------------------------------------
 
 
@@ -309,6 +347,8 @@ def main() -> int:
         print(f"3. a translation added, {args.rounds} rounds, on the 2-language store:")
         added = languages.translation_rounds(bi_cfg, bilingual, news[2 * args.rounds :])
         extra = languages.rows([r.wall for r in ours], [r.wall for r in two], args.n, added)
+        print(f"4. a second build after one release changed, {args.runs} rounds, Hugo each:")
+        extra.append(second_row(*second_builds(cfg, corpus, args.tools, args.runs)))
 
     text = table(args.n, ours, hugo, inc, extra)
     when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

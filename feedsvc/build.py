@@ -5,26 +5,41 @@ documents a single process would, split by archive page and by release), writing
 one staging folder that is swapped in atomically when every part has succeeded. The
 releases' files (issue 14) go in first, their variants made in parallel into the media
 cache that `serve` shares.
+
+Issue 18 item 2: a build into an existing export first hard-links from it every group of
+documents whose version key did not move (publishing/reuse.py), and renders the rest;
+when those are few, in this process alone.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from feedsvc.clock import Clock
+from sqlalchemy import Engine, select
+
+from feedsvc.clock import Clock, FixedClock
 from feedsvc.config import Settings
 from feedsvc.languages import Languages
 from feedsvc.media import MediaCache
+from feedsvc.model import StoredRelease
+from feedsvc.publishing import manifest
 from feedsvc.publishing.export import ExportStats, staged, write_documents, write_media
+from feedsvc.publishing.groups import grouped_documents
+from feedsvc.publishing.manifest import manifest_path
 from feedsvc.publishing.media import ReleaseMedia
+from feedsvc.publishing.reuse import Plan, plan_build
+from feedsvc.publishing.site import Document
 from feedsvc.publishing.sites import Sites
+from feedsvc.publishing.trash import Trash
 from feedsvc.store import open_store
+from feedsvc.store.release_reads import VISIBLE, stored_release
 from feedsvc.store.releases import Releases
+from feedsvc.store.schema import releases
 from feedsvc.workers import die_with_parent
 
 _done: Any = None  # shared counter of release pages written, set in each worker
@@ -38,36 +53,90 @@ def build_site(
     progress: Callable[[int], None] | None = None,
 ) -> ExportStats:
     workers = max(1, parts or os.cpu_count() or 1)
-    with staged(out) as staging:
-        files = _export_media(settings, staging, workers)
-        if workers == 1:
-            return files + _render_part(settings, clock, staging, 0, 1, progress)
-        # More parts than processes: part 0 also carries the index, sections and sitemap,
-        # and smaller parts let the pool even out the load.
-        parts = 3 * workers
-        context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-        counter = context.Value("i", 0)
-        with ProcessPoolExecutor(
-            workers,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(counter, os.getpid()),
-        ) as pool:
-            futures = [
-                pool.submit(_render_part, settings, clock, staging, part, parts)
-                for part in range(parts)
-            ]
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
-                if progress is not None:
-                    progress(counter.value)
-                for future in finished:
-                    future.result()  # re-raise a worker's error here: the build fails whole
-        total = files
-        for future in futures:
-            total += future.result()
-        return total
+    clock = FixedClock(clock.now())  # one moment for the keys and every render (tombstones)
+    out = out.resolve()
+    where = manifest_path(settings, out)
+    trash = Trash(None if where is None else where.with_suffix(".old"))
+    trash.empty_meanwhile()
+    pending: Path | None = None
+    try:
+        with staged(out, discard=trash.put) as staging:
+            total = _export_media(settings, staging, workers)
+            plan = plan_build(settings, clock, out, staging, where)
+            rendered: dict[str, list[str]] = {}
+            total += _render(settings, clock, staging, workers, plan, rendered, progress)
+            pending = _pending_manifest(where, staging, plan, rendered)
+    except BaseException:
+        if pending is not None:
+            pending.unlink(missing_ok=True)
+        raise
+    finally:
+        trash.wait()
+    if pending is not None and where is not None:
+        manifest.commit(pending, where)
+    return total
+
+
+def _render(
+    settings: Settings,
+    clock: Clock,
+    staging: Path,
+    workers: int,
+    plan: Plan,
+    rendered: dict[str, list[str]],
+    progress: Callable[[int], None] | None,
+) -> ExportStats:
+    """Render every group the plan does not reuse: in this process when they are few (a
+    pool's start costs more than they do), else in `workers` processes."""
+    linked = ExportStats(plan.linked, 0, plan.linked)
+    if workers == 1 or plan.few:
+        stats, mine = _render_part(
+            settings, clock, staging, 0, 1, plan.skip, plan.releases, progress
+        )
+        rendered.update(mine)
+        return linked + stats
+    # More parts than processes: part 0 also carries the index, sections and sitemap,
+    # and smaller parts let the pool even out the load.
+    parts = 3 * workers
+    context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
+    counter = context.Value("i", 0)
+    with ProcessPoolExecutor(
+        workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(counter, os.getpid()),
+    ) as pool:
+        futures = [
+            pool.submit(_render_part, settings, clock, staging, part, parts, plan.skip, None)
+            for part in range(parts)
+        ]
+        pending = set(futures)
+        while pending:
+            finished, pending = wait(pending, timeout=0.1, return_when=FIRST_EXCEPTION)
+            if progress is not None:
+                progress(counter.value)
+            for future in finished:
+                future.result()  # re-raise a worker's error here: the build fails whole
+    total = linked
+    for future in futures:
+        stats, mine = future.result()
+        rendered.update(mine)
+        total += stats
+    return total
+
+
+def _pending_manifest(
+    where: Path | None, staging: Path, plan: Plan, rendered: dict[str, list[str]]
+) -> Path | None:
+    """The new export's manifest, written aside until the swap. Reuse is a saving, not a
+    duty: a manifest that cannot be written leaves the next build a cold one."""
+    if where is None:
+        return None
+    entries = {**plan.reused, **manifest.record(staging, rendered, plan.keys)}
+    try:
+        return manifest.write_pending(where, staging, entries)
+    except OSError:
+        return None
 
 
 def release_media(settings: Settings) -> ReleaseMedia:
@@ -99,7 +168,16 @@ def site_of(
 def _export_media(settings: Settings, root: Path, workers: int) -> ExportStats:
     media = release_media(settings)
     with open_store(settings, upgrade=False) as store:
-        return write_media(store.releases.iter_visible(), media, root, workers)
+        return write_media(with_files(store.releases.engine), media, root, workers)
+
+
+def with_files(engine: Engine) -> Iterator[StoredRelease]:
+    """The visible releases that name files: only those have any to export, and reading
+    every release's row for them cost a second build as much as its whole rest (issue 18)."""
+    query = select(releases).where(VISIBLE, releases.c.media.is_not(None))
+    with engine.connect() as conn:
+        for row in conn.execution_options(yield_per=500).execute(query):
+            yield stored_release(row)
 
 
 def _init_worker(counter: Any, parent: int) -> None:
@@ -119,9 +197,21 @@ def _render_part(
     root: Path,
     part: int,
     parts: int,
+    skip: Collection[str],
+    releases: Collection[str] | None,
     progress: Callable[[int], None] | None = None,
-) -> ExportStats:
+) -> tuple[ExportStats, dict[str, list[str]]]:
+    """One part's documents, bar the groups in `skip`; and the files of each keyed group
+    it rendered, for the manifest."""
+    rendered: dict[str, list[str]] = {}
     with open_store(settings, upgrade=False) as store:  # the parent upgraded it
-        site = site_of(settings, store.releases, clock, release_media(settings))
+        sites = site_of(settings, store.releases, clock, release_media(settings))
         counted = progress if _done is None else _count
-        return write_documents(site.documents(part, parts, progress=counted), root)
+
+        def documents() -> Iterator[Document]:
+            for group, doc in grouped_documents(sites, skip, part, parts, counted, releases):
+                if group is not None:
+                    rendered.setdefault(group, []).append(doc.file)
+                yield doc
+
+        return write_documents(documents(), root), rendered

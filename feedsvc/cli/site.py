@@ -107,7 +107,9 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     c = result.changes
     print(
         f"{store_summary(total, c)}; wrote {stats.files:,} files to {display(out)} "
-        f"in {time.perf_counter() - started:.2f} s"
+        # Issue 18: how many came unchanged from the previous export (hard links).
+        + (f"({stats.reused:,} unchanged, linked) " if stats.reused else "")
+        + f"in {time.perf_counter() - started:.2f} s"
         + (f"; {len(waiting)} scheduled" if waiting else "")
         + (f"; {len(result.problems)} file(s) with problems" if result.problems else "")
     )

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,16 +35,20 @@ _RENAME_EXCHANGE = 2
 @dataclass(frozen=True)
 class ExportStats:
     files: int
-    bytes: int
+    bytes: int  # rendered: what reused files hold was counted by the build that wrote them
+    reused: int = 0  # of `files`, hard-linked unchanged from the previous export (issue 18)
 
     def __add__(self, other: ExportStats) -> ExportStats:
-        return ExportStats(self.files + other.files, self.bytes + other.bytes)
+        return ExportStats(
+            self.files + other.files, self.bytes + other.bytes, self.reused + other.reused
+        )
 
 
 @contextmanager
-def staged(out: Path) -> Iterator[Path]:
+def staged(out: Path, discard: Callable[[Path], None] | None = None) -> Iterator[Path]:
     """A fresh folder beside `out` to write the new export into; swapped in for `out` when
-    the block ends without an error, removed (and `out` left as it was) when it fails."""
+    the block ends without an error, removed (and `out` left as it was) when it fails.
+    `discard` takes the old export once swapped out (default: removed there and then)."""
     out = out.resolve()
     parent = out.parent
     try:
@@ -65,7 +69,7 @@ def staged(out: Path) -> Iterator[Path]:
     try:
         yield staging
         staging.chmod(0o755)
-        _swap_in(staging, out)
+        _swap_in(staging, out, discard or _remove)
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise ExportError(
@@ -159,16 +163,20 @@ def _place(source: Path, target: Path) -> int:
     return target.stat().st_size
 
 
-def _swap_in(staging: Path, out: Path) -> None:
+def _swap_in(staging: Path, out: Path, discard: Callable[[Path], None]) -> None:
     if not out.exists():
         os.rename(staging, out)
         return
     if _exchange(staging, out):
-        shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old export
+        discard(staging)  # staging now holds the old export
         return
     old = staging.with_name(staging.name.replace(".new-", ".old-"))
     os.rename(out, old)
     os.rename(staging, out)
+    discard(old)
+
+
+def _remove(old: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 

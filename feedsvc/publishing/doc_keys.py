@@ -1,0 +1,197 @@
+"""A version key for each reusable document of a build, read from the store before anything
+is rendered (issue 18 item 2: a second `feedsvc build` renders only what changed).
+
+Documents come in groups that render together (`publishing/groups.py`): a release's page,
+an archive page's three feeds, an index page, a section's or a tag's feeds and page. A
+group's key digests everything its render reads: each release it shows (every column but
+the texts, which `content_hash` stands for, and the search columns), the languages each of
+those is visible in (hreflang, Atom translations), what the clock decides (a withdrawn
+release's tombstone shows for feeds.tombstone_days), the page's place (number, count) and
+the build's `fingerprint` (settings, code, templates, catalogs, libraries). A key errs
+towards moving: a missed reuse costs time, a wrong one would publish stale bytes.
+
+Groups without a key (the main feeds, the sitemaps, robots.txt, the assets, tags/, feeds/,
+404.html) are rendered by every build: they are few, and most show everything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any, NamedTuple, TypeVar
+
+from sqlalchemy import Engine, Row, String, select, type_coerce
+
+from feedsvc.store.schema import release_tags, releases
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+# Every column a document may show, bar the texts (content_hash digests the file they were
+# read from) and what only search or ingest reads.
+_SHOWN = (
+    "id",
+    "release_id",
+    "scope",
+    "source",
+    "content_hash",
+    "title",
+    "section",
+    "section_slug",
+    "language",
+    "tags",
+    "author",
+    "published",
+    "updated",
+    "updated_in_file",
+    "publish_at",
+    "seq",
+    "tag_date",
+    "withdrawn_at",
+    "media",
+    "media_state",
+    "change_note",
+    "contact",
+    "notes_to_editors",
+)
+
+
+class _Row(NamedTuple):
+    key: str
+    release_id: str
+    scope: str
+    section_slug: str
+    seq: int
+    withdrawn_at: dt.datetime | None
+    state: str  # repr of the shown columns
+
+
+def release_group(key: str) -> str:
+    return f"release {key}"
+
+
+def release_of(group: str) -> str | None:
+    """The release key of a release page's group; None for another group."""
+    kind, _, key = group.partition(" ")
+    return key if kind == "release" else None
+
+
+def archive_group(scope: str | None, n: int) -> str:
+    return f"archive {scope or ''} {n}"
+
+
+def index_group(scope: str | None, n: int) -> str:
+    return f"index {scope or ''} {n}"
+
+
+def section_group(scope: str | None, slug: str) -> str:
+    return f"section {scope or ''} {slug}"
+
+
+def tag_group(scope: str | None, slug: str) -> str:
+    return f"tag {scope or ''} {slug}"
+
+
+def document_keys(
+    engine: Engine,
+    fingerprint: str,
+    *,
+    archive_page_size: int,
+    per_page: int,
+    tombstone_cutoff: dt.datetime,
+) -> dict[str, str]:
+    """group -> key, for every keyed group a build of the store as it is now renders."""
+    rows, tagged = _read(engine)
+    languages: dict[str, set[str]] = defaultdict(set)  # release id -> scopes visible in
+    for row in rows:
+        if row.withdrawn_at is None:
+            languages[row.release_id].add(row.scope)
+
+    # What each release adds to the key of a document showing it, made once a release.
+    said = {
+        row.key: f"{row.state}|{sorted(languages.get(row.release_id, ()))}|"
+        f"{row.withdrawn_at is not None and row.withdrawn_at > tombstone_cutoff}"
+        for row in rows
+    }
+
+    def shown(row: _Row) -> str:
+        return said[row.key]
+
+    def key(*parts: object) -> str:
+        return _digest(fingerprint, *parts)
+
+    keys: dict[str, str] = {}
+    by_scope: dict[str, list[_Row]] = defaultdict(list)
+    slug_scopes: dict[str, set[str]] = defaultdict(set)  # a section's alternates
+    for row in rows:  # newest first within a scope: the index's order, as the store gives it
+        by_scope[row.scope].append(row)
+        slug_scopes[row.section_slug].add(row.scope)
+    for scope, mine in by_scope.items():
+        visible = [row for row in mine if row.withdrawn_at is None]
+        for row in visible:
+            keys[release_group(row.key)] = key("release", shown(row))
+        last = math.ceil(max(row.seq for row in mine) / archive_page_size)
+        for n, members in _grouped(mine, lambda r: (r.seq - 1) // archive_page_size + 1):
+            members.sort(key=lambda r: r.seq)
+            keys[archive_group(scope, n)] = key("archive", n, last, *map(shown, members))
+        total = max(1, math.ceil(len(visible) / per_page))
+        for n in range(1, total + 1):
+            page = visible[(n - 1) * per_page : n * per_page]
+            keys[index_group(scope, n)] = key("index", n, total, *map(shown, page))
+        for slug, members in _grouped(mine, lambda r: r.section_slug):
+            scopes = sorted(slug_scopes[slug])
+            keys[section_group(scope, slug)] = key("section", slug, scopes, *map(shown, members))
+    by_key = {row.key: row for row in rows}
+    for (scope, slug), members_keys in _grouped(tagged, lambda t: (t[2], t[1])):
+        members = [by_key[k] for k, _, _ in members_keys if k in by_key]
+        keys[tag_group(scope, slug)] = key("tag", slug, *map(shown, members))
+    return keys
+
+
+def _read(engine: Engine) -> tuple[list[_Row], list[tuple[str, str, str]]]:
+    """Every release that was ever public, each language's newest first (the index's order:
+    the database's own, so its collation decides ties as it does for the pages); and the
+    tags of those releases, as (release key, slug, scope)."""
+    cols = releases.c
+    # As the driver gives them (no per-value conversion: 10,000 rows are read each build);
+    # only withdrawn_at is compared, with the tombstone cutoff.
+    query = (
+        select(
+            cols.withdrawn_at.label("withdrawn"),
+            *(type_coerce(cols[name], String).label(name) for name in _SHOWN),
+        )
+        .where(cols.seq.is_not(None))
+        .order_by(cols.scope, cols.published.desc(), cols.id.desc())
+    )
+    tags = release_tags.c
+    tag_query = (
+        select(tags.release_key, tags.slug, tags.scope)
+        .select_from(release_tags.join(releases, releases.c.id == tags.release_key))
+        .where(cols.seq.is_not(None))
+        .order_by(tags.scope, tags.slug, tags.release_key)
+    )
+    with engine.connect() as conn:
+        rows = [
+            _Row(r.id, r.release_id, r.scope, r.section_slug, int(r.seq), r.withdrawn, _state(r))
+            for r in conn.execute(query)
+        ]
+        tagged = [(k, slug, scope) for k, slug, scope in conn.execute(tag_query)]
+    return rows, tagged
+
+
+def _state(row: Row[Any]) -> str:
+    return "\x1f".join(map(str, row[1:]))
+
+
+def _grouped(items: Iterable[T], by: Callable[[T], K]) -> list[tuple[K, list[T]]]:
+    groups: dict[K, list[T]] = {}
+    for item in items:
+        groups.setdefault(by(item), []).append(item)
+    return list(groups.items())
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()

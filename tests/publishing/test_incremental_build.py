@@ -1,0 +1,222 @@
+"""A second `feedsvc build` into the same export reuses what did not change (issue 18 item
+2): after each kind of change, the export equals, file for file and byte for byte, a cold
+build of the same store into a fresh folder; what did not change is the previous export's
+file (the same inode), what did is rendered again; a tampered or missing file is not
+trusted; a failed build leaves export and manifest as they were."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from feedsvc.build import build_site, site_of
+from feedsvc.publishing import manifest
+from feedsvc.publishing.export import ExportStats
+from feedsvc.publishing.groups import grouped_documents
+from feedsvc.publishing.site import Site
+from tests.conftest import Newsroom, make_newsroom
+from tests.publishing.test_tags import release
+
+
+@pytest.fixture
+def room(tmp_path: Path) -> Iterator[Newsroom]:
+    room = make_newsroom(
+        tmp_path,
+        languages={"zh": {"title": "外交部新闻发布"}},
+        feeds={"archive_page_size": 2},  # several archive and index pages from a few releases
+        pages={"per_page": 2},
+    )
+    room.write("a.md", release("Trade deal", "2026-11-20T10:00:00+08:00", ["Trade", "Climate"]))
+    room.write("b.md", release("Talks", "2026-11-21T10:00:00+08:00", ["Climate"], "Speeches"))
+    room.write("c.md", release("Old news", "2026-11-01T10:00:00+08:00", ["Trade"]))
+    room.write("d.md", release("Visit", "2026-11-02T10:00:00+08:00", []))
+    room.write("e.md", release("Summit", "2026-11-03T10:00:00+08:00", ["Climate"], "Speeches"))
+    room.write("a.zh.md", release("贸易协定", "2026-11-20T10:00:00+08:00", ["外交"]))
+    room.write(
+        "soon.md",
+        release(
+            "Embargoed",
+            "2026-11-28T09:00:00Z",
+            ["Trade"],
+            extra="publish_at: 2026-11-28T09:00:00Z\n",
+        ),
+    )
+    assert room.ingest().problems == []
+    yield room
+    room.store.close()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def inode(out: Path, file: str) -> int:
+    return (out / file).stat().st_ino
+
+
+class Builds:
+    """Builds of one newsroom: into `out` again and again, and cold into fresh folders."""
+
+    def __init__(self, room: Newsroom) -> None:
+        self.room = room
+        self.settings = room.settings
+        self.out = room.root / "public"
+        self.colds = 0
+
+    def again(self) -> ExportStats:
+        return build_site(self.settings, self.room.clock, self.out, parts=1)
+
+    def cold(self) -> dict[str, bytes]:
+        self.colds += 1
+        fresh = self.room.root / f"cold-{self.colds}"
+        stats = build_site(self.settings, self.room.clock, fresh, parts=2)
+        assert stats.reused == 0
+        return tree(fresh)
+
+    def check(self) -> ExportStats:
+        """A build into `out`, which must equal a cold one."""
+        stats = self.again()
+        assert tree(self.out) == self.cold()
+        return stats
+
+
+@pytest.fixture
+def builds(room: Newsroom) -> Builds:
+    builds = Builds(room)
+    first = builds.again()
+    assert first.reused == 0  # nothing to reuse yet
+    return builds
+
+
+def test_unchanged_store_reuses_every_keyed_document(builds: Builds) -> None:
+    before = inode(builds.out, "releases/a/index.html")
+    stats = builds.check()
+    assert stats.reused > stats.files // 2
+    assert inode(builds.out, "releases/a/index.html") == before
+
+
+def test_a_changed_release_is_rendered_and_the_rest_reused(builds: Builds) -> None:
+    out, room = builds.out, builds.room
+    same = {f: inode(out, f) for f in ("releases/b/index.html", "releases/c/index.html")}
+    changed = inode(out, "releases/a/index.html")
+    room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    assert room.ingest().changes.updated
+    stats = builds.check()
+    assert stats.reused > 0
+    assert {f: inode(out, f) for f in same} == same
+    assert inode(out, "releases/a/index.html") != changed
+    assert b"revised" in (out / "releases/a/index.html").read_bytes()
+
+
+def test_each_kind_of_change_equals_a_cold_build(builds: Builds) -> None:
+    room = builds.room
+    steps = [
+        lambda: room.write("f.md", release("New", "2026-11-25T10:00:00+08:00", ["Trade"])),
+        lambda: (room.items / "c.md").unlink(),  # withdrawn: a tombstone, a 410
+        lambda: room.write("b.zh.md", release("会谈", "2026-11-21T10:00:00+08:00", [])),
+        lambda: room.write("a.zh.md", release("贸易协定（修订）", "2026-11-20T10:00:00+08:00", [])),
+        lambda: room.clock.advance(days=1),  # the embargo of soon.md passes
+        lambda: room.clock.advance(days=31),  # the tombstone of c.md expires
+    ]
+    for step in steps:
+        step()
+        room.clock.advance(minutes=1)
+        room.ingest()
+        stats = builds.check()
+        assert stats.reused > 0, (step, stats)
+    assert (builds.out / "releases/soon/index.html").is_file()
+
+
+def test_a_setting_that_reaches_every_page_renders_them_all(builds: Builds) -> None:
+    site = dataclasses.replace(builds.settings.site, title="Renamed Press Office")
+    builds.settings = dataclasses.replace(builds.settings, site=site)
+    stats = builds.check()
+    assert stats.reused == 0
+    assert b"Renamed Press Office" in (builds.out / "releases/a/index.html").read_bytes()
+
+
+def test_a_tampered_or_missing_file_is_rendered_again(builds: Builds) -> None:
+    out = builds.out
+    page_a, page_b = out / "releases/a/index.html", out / "releases/b/index.html"
+    page_a.write_bytes(page_a.read_bytes()[::-1])  # the same size, edited in place
+    os.utime(page_a, ns=(page_a.stat().st_atime_ns, page_a.stat().st_mtime_ns + 10**9))
+    page_b.unlink()
+    archive = next(out.glob("archive/*/feed.xml.gz"))
+    archive.write_bytes(b"not gzip")
+    kept = inode(out, "releases/c/index.html")
+    stats = builds.check()
+    assert stats.reused > 0
+    assert inode(out, "releases/c/index.html") == kept
+
+
+def test_a_failed_build_leaves_export_and_manifest_as_they_were(
+    builds: Builds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    room, out = builds.room, builds.out
+    where = manifest.manifest_path(builds.settings, out)
+    assert where is not None and where.is_file()
+    before, kept = tree(out), where.read_bytes()
+    room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    room.ingest()
+
+    def explode(self: Site, stored: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(Site, "release_page", explode)
+        with pytest.raises(Exception, match="No space left on device"):
+            builds.again()
+    assert tree(out) == before and where.read_bytes() == kept
+    assert not [p for p in where.parent.iterdir() if p.name.endswith(".new")]
+    builds.check()
+
+
+def test_a_build_stopped_after_the_swap_leaves_a_manifest_no_one_trusts(
+    builds: Builds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest names the export folder it describes: one left from before the swap
+    (the build died between the two) describes another, and the next build is cold."""
+    room = builds.room
+    room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    room.ingest()
+    with monkeypatch.context() as m:
+        m.setattr(manifest, "commit", lambda pending, path: pending.unlink())
+        builds.again()
+    room.write("a.md", release("Trade deal", "2026-11-20T10:00:00+08:00", ["Trade", "Climate"]))
+    room.clock.advance(minutes=5)
+    room.ingest()
+    stats = builds.check()
+    assert stats.reused == 0
+
+
+def test_grouped_documents_are_the_sites_documents(room: Newsroom) -> None:
+    """A cold build goes through publishing/groups.py: every document Sites.documents has
+    (a new kind of document added there and not here fails this)."""
+    sites = site_of(room.settings, room.store.releases, room.clock)
+    ours = {doc.path: doc.body for _, doc in grouped_documents(sites, ())}
+    assert ours == {doc.path: doc.body for doc in sites.documents()}
+
+
+def test_the_replaced_export_is_set_aside_and_removed_by_the_next_build(builds: Builds) -> None:
+    """Removing the old export overlaps the next build's work (trash.py): it is renamed
+    into the cache folder, never left beside the export, and gone after one more build."""
+    where = manifest.manifest_path(builds.settings, builds.out)
+    assert where is not None
+    trash = where.with_suffix(".old")
+    builds.again()
+    first = set(trash.iterdir())
+    builds.again()
+    second = set(trash.iterdir())
+    assert len(first) == len(second) == 1 and first != second
+    assert [p.name for p in builds.room.root.iterdir() if "public" in p.name] == ["public"]
