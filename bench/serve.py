@@ -139,6 +139,9 @@ def bare() -> None:
 
     flags = {"loop": "uvloop", "http": "httptools", "access_log": False, "lifespan": "off"}
     flags |= {"log_level": "warning", "server_header": False, "host": "127.0.0.1"}
+    # Ours runs without uvicorn's proxy-header middleware (feedsvc/web/server.py): so does
+    # the baseline, or it carries ~3% of work ours does not (issue 18).
+    flags["proxy_headers"] = False
     uvicorn.run(app, port=int(sys.argv[2]), **flags)
 
 
