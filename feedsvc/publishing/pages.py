@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import gettext
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, Template, pass_context, select_autoescape
@@ -18,7 +20,7 @@ from feedsvc.config import AlertSettings, ShareSettings, SiteSettings
 from feedsvc.config.contacts import Contact
 from feedsvc.i18n import format_date, template_callables, translations
 from feedsvc.languages import Alternate, Language, Languages
-from feedsvc.model import FOLLOWED_TAG, ListedRelease, Release, StoredRelease
+from feedsvc.model import FOLLOWED_TAG, ListedRelease, Release, StoredRelease, is_release_id
 from feedsvc.publishing.folding import folded_environment
 from feedsvc.publishing.mailto import mailto_link
 from feedsvc.publishing.release_end import ending, mailto
@@ -49,6 +51,92 @@ def longdate(context: Context, value: dt.datetime) -> str:
     return format_date(value, context.get("date_locale") or "en")
 
 
+# Issue 18: the share and subscribe forms, rendered through their macros on every release
+# and index page, were a sixth of a build's rendering; on every page of one language they
+# differ only by the release id (the share form's URLs) and the section the subscribe form
+# offers. So each is rendered once per language, environment and section (`_Forms`), and a
+# release's share form is that one with its id put in place of _FORM_ID.
+_FORM_ID = "feedsvc-form-release-0"  # a valid release id: it needs no escaping or quoting
+_SHARE_FORM = (
+    '{% from "_share_form.html" import share_form with context %}'
+    "{{ share_form(release_id, share_rules) }}"
+)
+_SUBSCRIBE_FORM = (
+    '{% from "_subscribe_form.html" import subscribe_form with context %}'
+    "{{ subscribe_form(alert_rules, this_section=this_section, compact=True) }}"
+)
+
+
+class _Forms:
+    """One language's forms, made with `env` (the page template's own, so folded strings
+    or not, the forms say what the page would) and `context` (the page's base context)."""
+
+    def __init__(self, env: Environment, context: Mapping[str, Any]) -> None:
+        self._env = env
+        self._context = context
+        self._share: str | None = None
+        self._subscribe: dict[tuple[str, str] | None, Markup] = {}
+
+    def share(self, release_id: str) -> Markup:
+        if not is_release_id(release_id):  # never, for a stored release: said in full then
+            return self._render(_SHARE_FORM, release_id=release_id)
+        if self._share is None:
+            self._share = str(self._render(_SHARE_FORM, release_id=_FORM_ID))
+        return Markup(self._share.replace(_FORM_ID, release_id))
+
+    def subscribe(self, this_section: tuple[str, str] | None) -> Markup:
+        found = self._subscribe.get(this_section)
+        if found is None:
+            found = self._subscribe[this_section] = self._render(
+                _SUBSCRIBE_FORM, this_section=this_section
+            )
+        return found
+
+    def _render(self, source: str, **values: Any) -> Markup:
+        return Markup(self._env.from_string(source).render(**self._context, **values))
+
+
+Catalog = gettext.NullTranslations
+
+
+@cache
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("feedsvc", "templates"),
+        autoescape=select_autoescape(["html", "xml"]),
+        trim_blocks=False,
+        keep_trailing_newline=True,
+        # Templates ship with the package: no stat() of them on every render.
+        auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
+    )
+    # gettext/ngettext come with each render's context (i18n.template_callables).
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.filters["longdate"] = longdate
+    # Templates build their links with the URL layout, as the code does (issue 13).
+    env.globals["layout"] = layout
+    env.globals["mailto_uri"] = mailto  # RFC 6068 hrefs (release_end.py)
+    return env
+
+
+# A catalog's strings folded into the one environment (folding.py), each template compiled
+# on first use: by catalog (one a language, `_catalog`; a test's own is another).
+_FOLDED: dict[Catalog, Environment] = {}
+
+
+def _folded(catalog: Catalog) -> Environment:
+    found = _FOLDED.get(catalog)
+    if found is None:
+        found = _FOLDED[catalog] = folded_environment(_environment(), catalog)
+    return found
+
+
+@cache
+def _catalog(tag: str) -> Catalog:
+    """The catalog of `tag`, one object a process: the compiled templates are keyed by it."""
+    return translations(tag)
+
+
 @dataclass(frozen=True)
 class FeedLink:
     title: str
@@ -75,25 +163,16 @@ class Pages:
         self.files = files
         # Issue 17: the media contacts a release's front matter `contact` names.
         self.contacts: Mapping[str, Contact] = dict(contacts or {})
-        self.env = Environment(
-            loader=PackageLoader("feedsvc", "templates"),
-            autoescape=select_autoescape(["html", "xml"]),
-            trim_blocks=False,
-            keep_trailing_newline=True,
-            # Templates ship with the package: no stat() of them on every render.
-            auto_reload=False,
-            extensions=["jinja2.ext.i18n"],
-        )
-        # gettext/ngettext come with each render's context (i18n.template_callables).
-        self.env.newstyle_gettext = True  # type: ignore[attr-defined]
-        self.env.filters["longdate"] = longdate
-        # Templates build their links with the URL layout, as the code does (issue 13).
-        self.env.globals["layout"] = layout
-        self.env.globals["mailto_uri"] = mailto  # RFC 6068 hrefs (release_end.py)
+        # Issue 18: one environment and one set of compiled templates a process (each of
+        # a build's parts made its own Pages, and compiled them all again).
+        self.env = _environment()
         # The pages rendered by the thousand, per language with their fixed strings
-        # compiled in (folding.py), made on first use; shared by every in_language copy.
+        # compiled in (folding.py), made on first use (once a process: `_folded`); shared
+        # by every in_language copy.
         self._hot: dict[str, tuple[Template, Template]] = {}
         self._named: dict[tuple[str, str], Template] = {}  # other templates, likewise
+        # Issue 18: the forms say this site's settings: shared by in_language copies only.
+        self._forms: dict[tuple[Environment, str], _Forms] = {}
         self._speak(language or Languages(site).default)
 
     def in_language(self, language: Language) -> Pages:
@@ -107,7 +186,7 @@ class Pages:
     def _speak(self, language: Language) -> None:
         self.language = language
         self.site = site = language.site
-        self.translations = translations(language.tag)
+        self.translations = _catalog(language.tag)
         self.base: dict[str, Any] = {
             "site": site,
             "base_path": site.base_path,
@@ -129,9 +208,18 @@ class Pages:
         """release.html and index.html in this language, fixed strings compiled in."""
         found = self._hot.get(self.language.tag)
         if found is None:
-            env = folded_environment(self.env, self.translations)
+            env = _folded(self.translations)
             found = (env.get_template("release.html"), env.get_template("index.html"))
             self._hot[self.language.tag] = found
+        return found
+
+    def forms(self, page: Template) -> _Forms:
+        """The forms of `page` (a template of this language), made once (issue 18)."""
+        key = (page.environment, self.language.tag)
+        found = self._forms.get(key)
+        if found is None:
+            context = {**self.base, "share_rules": self.share if self.share.enabled else None}
+            found = self._forms[key] = _Forms(page.environment, context)
         return found
 
     def template(self, name: str) -> Template:
@@ -139,8 +227,7 @@ class Pages:
         key = (self.language.tag, name)
         found = self._named.get(key)
         if found is None:
-            env = folded_environment(self.env, self.translations)
-            found = self._named[key] = env.get_template(name)
+            found = self._named[key] = _folded(self.translations).get_template(name)
         return found
 
     def release_url(self, release_id: str) -> str:
@@ -185,6 +272,7 @@ class Pages:
             downloads=files.downloads if files else (),
             mailto=mailto_link(r.title, r.summary, url),
             share_rules=self.share if self.share.enabled else None,
+            forms=self.forms(page),
             # Issue 17: how a press release ends, and what search engines read of it.
             end=ending(r, self.contacts, self.site.boilerplate),
             structured=script_json(
@@ -248,8 +336,10 @@ class Pages:
         canonical: str | None = None,
         alternates: Sequence[Alternate] = (),
     ) -> bytes:
-        html = self._templates()[1].render(
+        template = self._templates()[1]
+        html = template.render(
             **{**self.base, "alternates": alternates},
+            forms=self.forms(template),
             releases=releases,
             tz=self.site.tz,
             page=page,

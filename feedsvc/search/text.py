@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 __all__ = ["MAX_TERMS", "index_text", "query_terms", "terms"]
 
@@ -85,6 +86,19 @@ def _tokens(text: str) -> list[str]:
     return found
 
 
+def _split_tokens(text: str) -> list[str]:
+    """_tokens(text), a whitespace-separated piece at a time, each piece's tokens kept
+    (issue 18): no token, CJK run or normalization step spans whitespace, so the pieces'
+    tokens are the text's; and prose says the same few thousand words again and again,
+    which a first import tokenized anew in every release (0.3 ms of its 0.5)."""
+    return [token for piece in text.split() for token in _piece_tokens(piece)]
+
+
+@lru_cache(maxsize=1 << 14)  # ~4 MiB at most
+def _piece_tokens(piece: str) -> tuple[str, ...]:
+    return tuple(_tokens(piece))
+
+
 def _plain(html_text: str) -> str:
     return html.unescape(_TAG.sub(" ", html_text))
 
@@ -93,7 +107,7 @@ def index_text(title: str, summary: str, body_html: str) -> str:
     """The stored search text of a release: the title's tokens, a newline, the summary's
     and body's tokens, each separated by one space."""
     body = f"{summary} {_plain(body_html)}"
-    return " ".join(_tokens(title)) + "\n" + " ".join(_tokens(body))
+    return " ".join(_tokens(title)) + "\n" + " ".join(_split_tokens(body))
 
 
 def query_terms(q: str) -> list[str]:

@@ -7,9 +7,18 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from feedsvc.model import (
     Changes,
@@ -20,7 +29,6 @@ from feedsvc.model import (
     Scheduled,
     scoped,
 )
-from feedsvc.search.text import index_text
 from feedsvc.store import facts, tags
 from feedsvc.store.connector import RELEASES_LOCK, writing
 from feedsvc.store.enqueue import enqueue
@@ -33,6 +41,7 @@ from feedsvc.store.release_reads import (
     stored_release,
 )
 from feedsvc.store.schema import releases, site_changes
+from feedsvc.store.search import index_published, pause_search, searchable
 from feedsvc.store.tags import write_tags
 
 __all__ = ["Announce", "Releases"]
@@ -197,6 +206,8 @@ class Releases(ReleaseReads):
             ).all()
         )
         by_key = update(releases).where(cols.id == bindparam("b_id"))
+        bulk = pause_search(conn, len(dated))
+        after = dict(tops)  # each scope's last seq before this publish
         for start in range(0, len(dated), 5000):  # bounded parameter lists
             seq_only, redated = [], []
             for at, key, scope, slug, updated in dated[start : start + 5000]:
@@ -210,6 +221,8 @@ class Releases(ReleaseReads):
             for params in (seq_only, redated):
                 if params:
                     conn.execute(by_key, params)
+        if bulk:
+            index_published(conn, after, {scope for _, _, scope, _, _ in dated})
         if len(dated) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
             # Statistics taken before this (when seq was NULL everywhere) would make `seq IS
             # NULL` look unselective, and every later publish_due scan the table.
@@ -328,7 +341,7 @@ def _position(logged: object) -> tuple[str | None, int]:
 def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:
     cols = releases.c
     if plan.added:
-        for rows in _searchable(plan.added):
+        for rows in searchable(plan.added):
             conn.execute(insert(releases), rows)
         if len(plan.added) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
             # Without statistics SQLite takes `withdrawn_at IS NULL` (true of nearly
@@ -336,7 +349,7 @@ def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:
             # PostgreSQL's autovacuum keeps its own statistics.
             conn.exec_driver_sql("ANALYZE")
     by_id = update(releases).where(cols.id == bindparam("b_id"))
-    for rows in _searchable(plan.edited):
+    for rows in searchable(plan.edited):
         conn.execute(by_id, [{k: v for k, v in u.items() if k != "id"} for u in rows])
     # One executemany per set of keys: only releases with files note a media_state.
     for with_media in (False, True):
@@ -345,25 +358,6 @@ def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:
     if plan.withdrawn:
         conn.execute(update(releases).where(cols.id.in_(plan.withdrawn)).values(withdrawn_at=now))
     write_tags(conn, plan.added, plan.edited, plan.withdrawn, plan.changes)
-
-
-_SEARCH_BATCH = 200  # rows a statement: what the driver holds at once, text and all
-
-
-def _searchable(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    """`rows` in batches, each with what search finds it by (issue 17 item 1), written (and
-    indexed) with the row. Made a small batch at a time: made for every row at once, a first
-    import of 20,000 releases peaked 26 MiB higher (223 MiB on PostgreSQL, over
-    tests/web/test_import_memory's bound), and in batches of 1,000 still 14 MiB (the driver
-    holds a statement's text); in batches of 200, as before search (197 / 191 MiB)."""
-    for start in range(0, len(rows), _SEARCH_BATCH):
-        yield [
-            {
-                **values,
-                "search_text": index_text(values["title"], values["summary"], values["body_html"]),
-            }
-            for values in rows[start : start + _SEARCH_BATCH]
-        ]
 
 
 def _moved(published: dt.datetime, at: dt.datetime, updated: dt.datetime) -> dt.datetime | None:
