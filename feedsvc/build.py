@@ -20,13 +20,10 @@ from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
-
 from feedsvc.clock import Clock, FixedClock
 from feedsvc.config import Settings
 from feedsvc.languages import Languages
 from feedsvc.media import MediaCache
-from feedsvc.model import StoredRelease
 from feedsvc.publishing import manifest
 from feedsvc.publishing.export import ExportStats, staged, write_documents, write_media
 from feedsvc.publishing.groups import grouped_documents
@@ -37,9 +34,8 @@ from feedsvc.publishing.site import Document
 from feedsvc.publishing.sites import Sites
 from feedsvc.publishing.trash import Trash
 from feedsvc.store import open_store
-from feedsvc.store.release_reads import VISIBLE, stored_release
+from feedsvc.store.build_reads import with_files
 from feedsvc.store.releases import Releases
-from feedsvc.store.schema import releases
 from feedsvc.workers import die_with_parent
 
 _done: Any = None  # shared counter of release pages written, set in each worker
@@ -169,15 +165,6 @@ def _export_media(settings: Settings, root: Path, workers: int) -> ExportStats:
     media = release_media(settings)
     with open_store(settings, upgrade=False) as store:
         return write_media(with_files(store.releases.engine), media, root, workers)
-
-
-def with_files(engine: Engine) -> Iterator[StoredRelease]:
-    """The visible releases that name files: only those have any to export, and reading
-    every release's row for them cost a second build as much as its whole rest (issue 18)."""
-    query = select(releases).where(VISIBLE, releases.c.media.is_not(None))
-    with engine.connect() as conn:
-        for row in conn.execution_options(yield_per=500).execute(query):
-            yield stored_release(row)
 
 
 def _init_worker(counter: Any, parent: int) -> None:

@@ -21,52 +21,14 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from typing import Any, NamedTuple, TypeVar
+from typing import TypeVar
 
-from sqlalchemy import Engine, Row, String, select, type_coerce
+from sqlalchemy import Engine
 
-from feedsvc.store.schema import release_tags, releases
+from feedsvc.store.build_reads import PublishedRow, published_rows
 
 T = TypeVar("T")
 K = TypeVar("K")
-
-# Every column a document may show, bar the texts (content_hash digests the file they were
-# read from) and what only search or ingest reads.
-_SHOWN = (
-    "id",
-    "release_id",
-    "scope",
-    "source",
-    "content_hash",
-    "title",
-    "section",
-    "section_slug",
-    "language",
-    "tags",
-    "author",
-    "published",
-    "updated",
-    "updated_in_file",
-    "publish_at",
-    "seq",
-    "tag_date",
-    "withdrawn_at",
-    "media",
-    "media_state",
-    "change_note",
-    "contact",
-    "notes_to_editors",
-)
-
-
-class _Row(NamedTuple):
-    key: str
-    release_id: str
-    scope: str
-    section_slug: str
-    seq: int
-    withdrawn_at: dt.datetime | None
-    state: str  # repr of the shown columns
 
 
 def release_group(key: str) -> str:
@@ -104,7 +66,7 @@ def document_keys(
     tombstone_cutoff: dt.datetime,
 ) -> dict[str, str]:
     """group -> key, for every keyed group a build of the store as it is now renders."""
-    rows, tagged = _read(engine)
+    rows, tagged = published_rows(engine)
     languages: dict[str, set[str]] = defaultdict(set)  # release id -> scopes visible in
     for row in rows:
         if row.withdrawn_at is None:
@@ -117,14 +79,14 @@ def document_keys(
         for row in rows
     }
 
-    def shown(row: _Row) -> str:
+    def shown(row: PublishedRow) -> str:
         return said[row.key]
 
     def key(*parts: object) -> str:
         return _digest(fingerprint, *parts)
 
     keys: dict[str, str] = {}
-    by_scope: dict[str, list[_Row]] = defaultdict(list)
+    by_scope: dict[str, list[PublishedRow]] = defaultdict(list)
     slug_scopes: dict[str, set[str]] = defaultdict(set)  # a section's alternates
     for row in rows:  # newest first within a scope: the index's order, as the store gives it
         by_scope[row.scope].append(row)
@@ -149,41 +111,6 @@ def document_keys(
         members = [by_key[k] for k, _, _ in members_keys if k in by_key]
         keys[tag_group(scope, slug)] = key("tag", slug, *map(shown, members))
     return keys
-
-
-def _read(engine: Engine) -> tuple[list[_Row], list[tuple[str, str, str]]]:
-    """Every release that was ever public, each language's newest first (the index's order:
-    the database's own, so its collation decides ties as it does for the pages); and the
-    tags of those releases, as (release key, slug, scope)."""
-    cols = releases.c
-    # As the driver gives them (no per-value conversion: 10,000 rows are read each build);
-    # only withdrawn_at is compared, with the tombstone cutoff.
-    query = (
-        select(
-            cols.withdrawn_at.label("withdrawn"),
-            *(type_coerce(cols[name], String).label(name) for name in _SHOWN),
-        )
-        .where(cols.seq.is_not(None))
-        .order_by(cols.scope, cols.published.desc(), cols.id.desc())
-    )
-    tags = release_tags.c
-    tag_query = (
-        select(tags.release_key, tags.slug, tags.scope)
-        .select_from(release_tags.join(releases, releases.c.id == tags.release_key))
-        .where(cols.seq.is_not(None))
-        .order_by(tags.scope, tags.slug, tags.release_key)
-    )
-    with engine.connect() as conn:
-        rows = [
-            _Row(r.id, r.release_id, r.scope, r.section_slug, int(r.seq), r.withdrawn, _state(r))
-            for r in conn.execute(query)
-        ]
-        tagged = [(k, slug, scope) for k, slug, scope in conn.execute(tag_query)]
-    return rows, tagged
-
-
-def _state(row: Row[Any]) -> str:
-    return "\x1f".join(map(str, row[1:]))
 
 
 def _grouped(items: Iterable[T], by: Callable[[T], K]) -> list[tuple[K, list[T]]]:
