@@ -54,9 +54,13 @@ def private_file(path: Path, create: bool = True) -> None:
     if create:
         # O_RDONLY: an existing file is not changed (or truncated), only created if absent.
         os.close(os.open(path, os.O_RDONLY | os.O_CREAT, FILE_MODE))
-    elif not path.exists():
-        return
-    _tighten(path, FILE_MODE)
+    try:
+        _tighten(path, FILE_MODE)
+    except FileNotFoundError:
+        if create:
+            raise
+        # Gone meanwhile: SQLite removes a -wal or -shm when another process closes the
+        # database's last connection, between any check and the chmod (a build's workers do).
 
 
 def _tighten(path: Path, mode: int) -> None:

@@ -101,3 +101,30 @@ def test_a_var_left_readable_by_others_is_tightened_at_start(office: Server) -> 
     wait_for(lambda: delivered(srv), 10, what="the email in the maildir")
     assert {mode(f) for f in (mail, mail / "tmp", mail / "new", mail / "cur")} == {0o700}
     assert srv.stop() in CLEAN_EXIT
+
+
+def test_a_wal_removed_while_it_is_tightened_is_no_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite removes the -wal when another process closes the database's last connection,
+    which a build's workers do at any moment: the one being made private meanwhile is
+    simply gone (a CI run's build failed on it, ENOENT on feedsvc.db-wal)."""
+    from feedsvc import privacy
+
+    wal = tmp_path / "feedsvc.db-wal"
+    wal.write_bytes(b"")
+    wal.chmod(0o644)
+    chmod = Path.chmod
+
+    def removed_first(path: Path, mode: int, **kw: object) -> None:
+        path.unlink(missing_ok=True)  # the other process closed its connection just now
+        chmod(path, mode, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "chmod", removed_first)
+    privacy.private_file(wal, create=False)
+    assert not wal.exists()
+    monkeypatch.undo()
+    # Not a blanket pass: a file the caller made and that vanished is still an error.
+    missing = tmp_path / "var-gone" / "feedsvc.db"
+    with pytest.raises(FileNotFoundError):
+        privacy.private_file(missing)

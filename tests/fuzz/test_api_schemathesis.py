@@ -3,8 +3,9 @@ serves (`/api/openapi.json`): no 5xx, and every answer as described - its status
 type, headers and body.
 
 Two services: one whose share limits are out of reach, so the fuzzer gets past them to the
-accepted shares; one with the default limits, where the fuzzer soon meets 429 and its
-Retry-After, which must be described too. Most share requests carry a fresh token for the
+accepted shares; one with tight limits, where the fuzzer soon meets 429 and its
+Retry-After, which must be described too (the default limits' 429 is checked on its own,
+below: how many of the fuzzer's random requests are accepted is luck). Most share requests carry a fresh token for the
 seed release (the fuzzer cannot make one), the rest whatever the fuzzer wrote.
 """
 
@@ -49,8 +50,11 @@ SHARE = {
         "per_sender_per_day": OUT_OF_REACH,
         "global_per_hour": OUT_OF_REACH,
     },
-    "default limits": {"min_fill_seconds": 0},
+    # Three an hour: a CI run's fuzzing once had 10 shares accepted, the default limit
+    # exactly, and never met the 11th's 429.
+    "tight limits": {"min_fill_seconds": 0, "per_ip_per_hour": 3},
 }
+DEFAULT_SHARE_LIMITS = {"min_fill_seconds": 0}
 # The subscribe form's (issue 16), alike: its API is fuzzed beside the share API.
 ALERTS = {
     "roomy": {
@@ -61,7 +65,7 @@ ALERTS = {
     },
     # Fewer subscribe requests reach the store than shares (most drawn are invalid): a
     # lower limit than the default 10 an hour, so the fuzzer meets it too.
-    "default limits": {"min_fill_seconds": 0, "per_ip_per_hour": 3},
+    "tight limits": {"min_fill_seconds": 0, "per_ip_per_hour": 3},
 }
 SHARES, SUBSCRIPTIONS = "/api/shares", "/api/subscriptions"
 # Statuses answered, per service and API, for the test that follows the fuzzing.
@@ -165,20 +169,20 @@ def test_what_the_fuzzer_does_not_send_is_as_described(
 
 def test_the_fuzzing_reached_acceptance_and_the_limits() -> None:
     """The token substitution works: shares and subscriptions were accepted, and the
-    default limits met."""
+    tight limits met."""
     if not any(any(counts.values()) for counts in seen.values()):
         pytest.skip("test_api did not run")
     for api in (SHARES, SUBSCRIPTIONS):
         if seen["roomy"][api]:
             assert seen["roomy"][api][202] > 0, seen
-        if seen["default limits"][api]:
-            assert seen["default limits"][api][429] > 0, seen
+        if seen["tight limits"][api]:
+            assert seen["tight limits"][api][429] > 0, seen
 
 
 def test_a_429_is_as_described(tmp_path: Any) -> None:
     """Past the per-address limit (10 an hour by default) the answer is 429 with Retry-After,
     as the description says; schemathesis checks it against the description."""
-    server = start(tmp_path, SHARE["default limits"], ALERTS["default limits"])
+    server = start(tmp_path, DEFAULT_SHARE_LIMITS, ALERTS["tight limits"])
     try:
         api = schemathesis.openapi.from_url(server.base + "/api/openapi.json")
         post = api["/api/shares"]["POST"]
