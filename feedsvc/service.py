@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from feedsvc.alerts.desk import SubscribeDesk
 from feedsvc.alerts.digests import DIGEST_FREQUENCIES, DigestRun, run_digest
-from feedsvc.announce import announcer_of
+from feedsvc.announce import announcing
 from feedsvc.build import release_media, site_of
 from feedsvc.channels import Channel
 from feedsvc.clock import Clock, SystemClock
@@ -337,15 +337,6 @@ class Service:
                 self._renderer.close()
             self.cache.close()
             self.store.close()
-
-
-def announcing(store: Store, settings: Settings) -> None:
-    """What a change of releases queues in its own transaction: webhooks and hub pings,
-    and (issue 16) the email alerts of its subscribers."""
-    store.announce = announcer_of(settings)
-    if settings.alerts.enabled:
-        max_age = dt.timedelta(days=settings.outbox.announce_max_age_days)
-        store.releases.fan_out = partial(store.alerts.fan_out, max_age=max_age)
 
 
 def channels(

@@ -1,6 +1,10 @@
 """feedsvc serve | build | check | ... — the composition root: the only place that wires the
 parts. One module a command family: site (build, serve, check, scheduled), admin (db,
-backup, restore), shares (share, stats), outbox, alerts (subscribers, alerts)."""
+backup, restore), shares (share, stats), outbox, alerts (subscribers, alerts), preview.
+
+Their options are declared in feedsvc.cli.parsers, which imports nothing heavy, and a
+family's module is imported only when one of its commands runs (issue 18 item 2: a second
+`feedsvc build` is timed whole, process start included)."""
 
 from __future__ import annotations
 
@@ -9,30 +13,42 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from PIL import Image
-
-from feedsvc.cli import admin, alerts, outbox, preview, shares, site
+from feedsvc.cli import parsers
 from feedsvc.cli.common import EXIT_PROBLEMS, EXIT_USAGE, settings_at
 from feedsvc.errors import ConfigError, ExportError
-from feedsvc.store.schema_version import SchemaError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    # Pillow warns past its own 89-megapixel guess at a bomb; feedsvc.media checks
-    # items.max_image_pixels from the header before anything is decoded, so in the log the
-    # warning would only be noise for a legitimate 90-100 MP photo (issue 14).
-    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
     parser = _parser()
     args = parser.parse_args(argv)
+    _quiet_bomb_warning()
     try:
         settings = settings_at(getattr(args, "config", None))
         return int(args.run(args, settings))
     except ConfigError as e:
         print(f"feedsvc: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except (ExportError, SchemaError) as e:
+    # An except clause's classes are looked up only when an exception reaches it: the store
+    # (and SQLAlchemy) is imported for SchemaError only then, or by a command that opens it.
+    except (ExportError, _schema_error()) as e:
         print(f"feedsvc: {e}", file=sys.stderr)
         return EXIT_PROBLEMS
+
+
+def _quiet_bomb_warning() -> None:
+    # Pillow warns past its own 89-megapixel guess at a bomb; feedsvc.media checks
+    # items.max_image_pixels from the header before anything is decoded, so in the log the
+    # warning would only be noise for a legitimate 90-100 MP photo (issue 14). Set once the
+    # arguments parsed: `--help` and usage errors need no Pillow (issue 18 item 2).
+    from PIL import Image
+
+    warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
+
+
+def _schema_error() -> type[Exception]:
+    from feedsvc.store.schema_version import SchemaError
+
+    return SchemaError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,10 +56,5 @@ def _parser() -> argparse.ArgumentParser:
         prog="feedsvc", description="Press releases in, RSS, Atom, JSON Feed and pages out."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    site.add_commands(commands)
-    admin.add_commands(commands)
-    shares.add_commands(commands)
-    outbox.add_commands(commands)
-    alerts.add_commands(commands)
-    preview.add_commands(commands)  # issue 17 item 6
+    parsers.add_commands(commands)
     return parser

@@ -7,42 +7,15 @@ import argparse
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 from sqlalchemy import Engine
 
 from feedsvc.backup import BackupError, Report, backup
-from feedsvc.cli.common import EXIT_OK, EXIT_PROBLEMS, Commands, config_option
+from feedsvc.cli.common import EXIT_OK, EXIT_PROBLEMS
 from feedsvc.clock import SystemClock
 from feedsvc.config import Settings, database_url
 from feedsvc.restore import restore
 from feedsvc.store import connector, schema_version
-
-
-def add_commands(commands: Commands) -> None:
-    db = commands.add_parser("db", help="the database schema (Alembic migrations)")
-    config_option(db)
-    db_steps = db.add_subparsers(dest="step", metavar="STEP", required=True)
-    upgrade = db_steps.add_parser("upgrade", help="bring the schema up to date")
-    config_option(upgrade)
-    upgrade.set_defaults(run=cmd_db_upgrade)
-    current = db_steps.add_parser("current", help="the schema's revision, and the newest")
-    config_option(current)
-    current.set_defaults(run=cmd_db_current)
-
-    saving = commands.add_parser(
-        "backup", help="copy the database and the signing key into a new folder, online"
-    )
-    config_option(saving)
-    saving.add_argument("dir", type=Path, metavar="DIR")
-    saving.set_defaults(run=cmd_backup)
-    putting_back = commands.add_parser("restore", help="put a backup made by `backup` in place")
-    config_option(putting_back)
-    putting_back.add_argument("dir", type=Path, metavar="DIR")
-    putting_back.add_argument(
-        "--force", action="store_true", help="replace an existing database and key"
-    )
-    putting_back.set_defaults(run=cmd_restore)
 
 
 @contextlib.contextmanager

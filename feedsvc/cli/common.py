@@ -7,9 +7,11 @@ import argparse
 import datetime as dt
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from feedsvc.config import Settings, load_settings
-from feedsvc.model import ReadProblem
+if TYPE_CHECKING:  # the parsers import this module: it stays light (issue 18 item 2)
+    from feedsvc.config import Settings
+    from feedsvc.model import ReadProblem
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
@@ -27,6 +29,8 @@ def config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_at(path: Path | None) -> Settings:
+    from feedsvc.config import load_settings
+
     if path is None and Path("config.toml").is_file():
         path = Path("config.toml")
     return load_settings(path)

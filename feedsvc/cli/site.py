@@ -9,17 +9,14 @@ import os
 import sys
 import tempfile
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from feedsvc.announce import announcing
 from feedsvc.build import build_site
 from feedsvc.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
-    Commands,
-    config_option,
     display,
-    given_moment,
     local_time,
     shown,
 )
@@ -29,7 +26,6 @@ from feedsvc.ingest import ingest
 from feedsvc.model import Changes
 from feedsvc.progress import Progress
 from feedsvc.reading import read_folder
-from feedsvc.reading.checks import duplicate_keys, script_warnings, slug_clashes
 from feedsvc.store import open_store
 
 if TYPE_CHECKING:  # serve imports these when it starts: `feedsvc check` stays quick
@@ -37,40 +33,6 @@ if TYPE_CHECKING:  # serve imports these when it starts: `feedsvc check` stays q
     from feedsvc.web.app import Dynamic
     from feedsvc.web.asgi import Answer, Receive, Scope, Send
     from feedsvc.web.clients import Clients
-
-
-def add_commands(commands: Commands) -> None:
-    build = commands.add_parser("build", help="write the site as static files")
-    config_option(build)
-    build.add_argument("--out", type=Path, help="output folder (default: build.out)")
-    build.add_argument(
-        "--now",
-        type=given_moment,
-        help="build as of this moment, e.g. 2026-12-01T09:00+01:00 (previews embargoes)",
-    )
-    build.add_argument(
-        "--jobs", type=int, metavar="N", help="processes to render with (default: one per CPU)"
-    )
-    build.add_argument(
-        "--strict", action="store_true", help="exit 1 when a release file has a problem"
-    )
-    build.set_defaults(run=cmd_build)
-
-    serve = commands.add_parser("serve", help="run the service: live feeds and pages over HTTP")
-    config_option(serve)
-    serve.add_argument("--host", help="address to listen on (default: server.host)")
-    serve.add_argument("--port", type=int, help="port to listen on (default: server.port)")
-    serve.set_defaults(run=cmd_serve)
-
-    check = commands.add_parser("check", help="read every release and report problems")
-    config_option(check)
-    check.set_defaults(run=cmd_check)
-
-    scheduled = commands.add_parser(
-        "scheduled", help="releases under embargo, and when they go live"
-    )
-    config_option(scheduled)
-    scheduled.set_defaults(run=cmd_scheduled)
 
 
 def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
@@ -87,8 +49,6 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
-    from feedsvc.service import announcing
-
     out = (args.out or settings.build.out).resolve()
     started = time.perf_counter()
     with open_store(settings) as store:
@@ -107,8 +67,8 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     c = result.changes
     print(
         f"{store_summary(total, c)}; wrote {stats.files:,} files to {display(out)} "
-        # Issue 18: how many came unchanged from the previous export (hard links).
-        + (f"({stats.reused:,} unchanged, linked) " if stats.reused else "")
+        # Issue 18: how many came unchanged from earlier exports (kept in the spare or linked).
+        + (f"({stats.reused:,} unchanged) " if stats.reused else "")
         + f"in {time.perf_counter() - started:.2f} s"
         + (f"; {len(waiting)} scheduled" if waiting else "")
         + (f"; {len(result.problems)} file(s) with problems" if result.problems else "")
@@ -284,6 +244,9 @@ def _access_log() -> TextIO:
 
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    # Imported here: a build never runs these checks (issue 18 item 2, its process start).
+    from feedsvc.reading.checks import duplicate_keys, script_warnings, slug_clashes
+
     bar = Progress("checking")
     folder = read_folder(settings, progress=bar)
     bar.close()
