@@ -10,8 +10,9 @@ release's tombstone shows for feeds.tombstone_days), the page's place (number, c
 the build's `fingerprint` (settings, code, templates, catalogs, libraries). A key errs
 towards moving: a missed reuse costs time, a wrong one would publish stale bytes.
 
-Groups without a key (the main feeds, the sitemaps, robots.txt, the assets, tags/, feeds/,
-404.html) are rendered by every build: they are few, and most show everything.
+Each sitemap file is a group too (sitemap_keys.py). Groups without a key (the main feeds,
+the news sitemap, robots.txt, the assets, tags/, feeds/, 404.html) are rendered by every
+build: they are few, and most show everything.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from feedsvc.publishing.sitemap_keys import sitemap_keys
 from feedsvc.store.build_reads import PublishedRow, published_rows
 
 T = TypeVar("T")
@@ -64,20 +66,18 @@ def document_keys(
     archive_page_size: int,
     per_page: int,
     tombstone_cutoff: dt.datetime,
+    feed_limit: int | None = None,
 ) -> dict[str, str]:
-    """group -> key, for every keyed group a build of the store as it is now renders."""
+    """group -> key, for every keyed group a build of the store as it is now renders.
+    `feed_limit` (feeds.limit): a section's key digests only the releases its feeds and
+    page show; None: every release it ever had."""
     rows, tagged = published_rows(engine)
     languages: dict[str, set[str]] = defaultdict(set)  # release id -> scopes visible in
     for row in rows:
         if row.withdrawn_at is None:
             languages[row.release_id].add(row.scope)
 
-    # What each release adds to the key of a document showing it, made once a release.
-    said = {
-        row.key: f"{row.state}|{sorted(languages.get(row.release_id, ()))}|"
-        f"{row.withdrawn_at is not None and row.withdrawn_at > tombstone_cutoff}"
-        for row in rows
-    }
+    said = _release_digests(rows, languages, fingerprint, tombstone_cutoff)
 
     def shown(row: PublishedRow) -> str:
         return said[row.key]
@@ -94,7 +94,7 @@ def document_keys(
     for scope, mine in by_scope.items():
         visible = [row for row in mine if row.withdrawn_at is None]
         for row in visible:
-            keys[release_group(row.key)] = key("release", shown(row))
+            keys[release_group(row.key)] = shown(row)
         last = math.ceil(max(row.seq for row in mine) / archive_page_size)
         for n, members in _grouped(mine, lambda r: (r.seq - 1) // archive_page_size + 1):
             members.sort(key=lambda r: r.seq)
@@ -105,12 +105,52 @@ def document_keys(
             keys[index_group(scope, n)] = key("index", n, total, *map(shown, page))
         for slug, members in _grouped(mine, lambda r: r.section_slug):
             scopes = sorted(slug_scopes[slug])
-            keys[section_group(scope, slug)] = key("section", slug, scopes, *map(shown, members))
+            showing = _section_shows(members, feed_limit, tombstone_cutoff)
+            # The name: members' state holds it when they all are in the key.
+            names = feed_limit and sorted({(row.section, str(row.published)) for row in members})
+            keys[section_group(scope, slug)] = key(
+                "section", slug, scopes, names, *map(shown, showing)
+            )
     by_key = {row.key: row for row in rows}
     for (scope, slug), members_keys in _grouped(tagged, lambda t: (t[2], t[1])):
         members = [by_key[k] for k, _, _ in members_keys if k in by_key]
         keys[tag_group(scope, slug)] = key("tag", slug, *map(shown, members))
+    keys.update(sitemap_keys(rows, languages, fingerprint, per_page=per_page))
     return keys
+
+
+def _release_digests(
+    rows: list[PublishedRow],
+    languages: dict[str, set[str]],
+    fingerprint: str,
+    tombstone_cutoff: dt.datetime,
+) -> dict[str, str]:
+    """release key -> what it adds to the key of a document showing it: a digest, so that
+    a page of 100 releases joins 100 short strings, not 100 rows' worth of columns (issue
+    18: this runs every build). The fingerprint is in it: it is a release page's own key."""
+    spoken = {rid: str(sorted(scopes)) for rid, scopes in languages.items()}
+    return {
+        row.key: _hash(
+            f"{fingerprint}\x1frelease\x1f{row.state}\x1f{spoken.get(row.release_id, '[]')}\x1f"
+            f"{row.withdrawn_at is not None and row.withdrawn_at > tombstone_cutoff}"
+        )
+        for row in rows
+    }
+
+
+def _section_shows(
+    members: list[PublishedRow], limit: int | None, cutoff: dt.datetime
+) -> list[PublishedRow]:
+    """What a section's feeds and page show (Site.section_documents): its newest `limit`
+    visible releases and the tombstones of those withdrawn after `cutoff`. A release
+    further down changed the key of its section, of 2,000 releases at 10,000, and the
+    section was rendered again for nothing (issue 18). The name the section goes by (the
+    spelling published last, withdrawn or not) is the caller's part of the key."""
+    if limit is None:
+        return members
+    visible = [row for row in members if row.withdrawn_at is None][:limit]
+    tombstones = [row for row in members if row.withdrawn_at and row.withdrawn_at > cutoff]
+    return visible + tombstones
 
 
 def _grouped(items: Iterable[T], by: Callable[[T], K]) -> list[tuple[K, list[T]]]:
@@ -121,4 +161,8 @@ def _grouped(items: Iterable[T], by: Callable[[T], K]) -> list[tuple[K, list[T]]
 
 
 def _digest(*parts: object) -> str:
-    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()
+    return _hash("\x1f".join(map(str, parts)))
+
+
+def _hash(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -6,9 +6,9 @@ through here too, and tests/publishing/test_incremental_build.py checks the two 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator
 
-from feedsvc.model import ListedRelease, unscoped
+from feedsvc.model import unscoped
 from feedsvc.publishing.doc_keys import (
     archive_group,
     index_group,
@@ -17,9 +17,12 @@ from feedsvc.publishing.doc_keys import (
     tag_group,
 )
 from feedsvc.publishing.site import Document, Site
+from feedsvc.publishing.sitemap_keys import sitemap_group
 from feedsvc.publishing.sites import Sites
+from feedsvc.store.build_reads import sitemap_listings
 
 Grouped = tuple[str | None, Document]  # None: a document every build renders
+FEW_INDEX_PAGES = 8  # more to render, and the language's whole listing is read once
 
 
 def grouped_documents(
@@ -33,17 +36,16 @@ def grouped_documents(
     """Every document of one of `parts` parts of the site but those of the groups in
     `skip`. `releases`: the keys of the only release pages to render (read one by one, in
     part 0), when the caller knows them to be few; else every visible release's."""
-    listings: dict[str | None, list[ListedRelease]] = {}
     if part == 0:
         yield from ((None, doc) for doc in sites.assets())
-        listings = {site.scope: site.store.listing() for site in sites.all}
-        yield from ((None, doc) for doc in sites.sitemaps(listings=listings))
+        if not _sitemap_reused(skip):
+            yield from _sitemaps(sites, skip)
         yield None, sites.news_sitemap().document
         yield None, sites.robots()
     for site in sites.all:
         site.translations.preload()
         if part == 0:
-            yield from _once(site, skip, listings.get(site.scope))
+            yield from _once(site, skip)
         for n in range(1 + part, site.archive_pages() + 1, parts):
             group = archive_group(site.scope, n)
             if group not in skip:
@@ -54,9 +56,29 @@ def grouped_documents(
             yield from _chosen_pages(site, releases, progress)
 
 
-def _once(
-    site: Site, skip: Collection[str], listing: Sequence[ListedRelease] | None
-) -> Iterator[Grouped]:
+def _sitemap_reused(skip: Collection[str]) -> bool:
+    """Whether every sitemap file is among the reused groups: sitemap.xml's group names how
+    many files there are (sitemap_keys.py), each of which must be reused too."""
+    for group in skip:
+        kind, _, parts = group.partition(" ")
+        if kind == "sitemap" and parts.isdigit():
+            return all(sitemap_group(int(parts), n) in skip for n in range(1, int(parts) + 1))
+    return False
+
+
+def _sitemaps(sites: Sites, skip: Collection[str]) -> Iterator[Grouped]:
+    """The sitemap files not reused, each its own group, from only what they show of each
+    language's listing (issue 18)."""
+    read = sitemap_listings(sites.store.engine)
+    listings = {site.scope: read.get(site.scope or "", []) for site in sites.all}
+    documents = sites.sitemap_documents(
+        lambda parts, n: sitemap_group(parts, n) not in skip, listings
+    )
+    for parts, n, doc in documents:
+        yield sitemap_group(parts, n), doc
+
+
+def _once(site: Site, skip: Collection[str]) -> Iterator[Grouped]:
     """What part 0 renders of a language, in Site.documents' order."""
     scope = site.scope
     yield from ((None, doc) for doc in site.main_feeds())
@@ -64,13 +86,7 @@ def _once(
         group = section_group(scope, slug)
         if group not in skip:
             yield from ((group, doc) for doc in site.section_documents(slug, name))
-    listing = site.store.listing() if listing is None else listing
-    per_page, total = site.per_page, site.index_page_count(len(listing))
-    for n in range(1, total + 1):
-        group = index_group(scope, n)
-        if group not in skip:
-            # Site.index_pages' one page, from the listing read once for them all.
-            yield group, site._index_page(n, total, listing[(n - 1) * per_page : n * per_page])
+    yield from _index_pages(site, skip)
     yield None, site.not_found_page()
     tags = site.store.tags()
     for slug, name, _ in tags:
@@ -81,6 +97,25 @@ def _once(
     yield None, site.tags.index(tags)
     yield None, site.directory.page()
     yield None, site.directory.opml()
+
+
+def _index_pages(site: Site, skip: Collection[str]) -> Iterator[Grouped]:
+    """The index pages not reused: from the language's whole listing when many are to
+    render, else each page's releases read alone (issue 18: reading the whole listing cost
+    a second build a fifth of a second for the one page a change moved)."""
+    per_page, scope = site.per_page, site.scope
+    total = site.index_page_count(site.store.visible_count())
+    pages = [n for n in range(1, total + 1) if index_group(scope, n) not in skip]
+    listing = site.store.listing() if len(pages) > FEW_INDEX_PAGES else None
+    for n in pages:
+        # Site.index_pages' one page, from the listing read once for them all.
+        start = (n - 1) * per_page
+        shown = (
+            site.store.listing(start, per_page)
+            if listing is None
+            else listing[start : start + per_page]
+        )
+        yield index_group(scope, n), site._index_page(n, total, shown)
 
 
 def _release_pages(

@@ -31,8 +31,13 @@ from feedsvc.publishing import news_sitemap, sitemap
 from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.pages import Pages
 from feedsvc.publishing.site import ASSETS, GZIP_HOT, XML, Document, Site
+from feedsvc.store.build_reads import SitemapEntry
 from feedsvc.store.news_reads import NewsReads
 from feedsvc.store.release_reads import ReleaseReads
+
+# A language's visible releases, newest first, as the sitemap reads them: the index pages'
+# listing, or only what the sitemap shows of it (issue 18, groups.py).
+Listing = Sequence[ListedRelease] | Sequence[SitemapEntry]
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class _Listed:
     site: Site
     sections: list[tuple[str, str]]
     first: int  # index of its first section page among the URLs
-    listing: Sequence[ListedRelease] | None
+    listing: Listing | None
 
 
 class Sites:
@@ -159,13 +164,41 @@ class Sites:
     def sitemaps(
         self,
         only: str | None = None,
-        listings: Mapping[str | None, Sequence[ListedRelease]] | None = None,
+        listings: Mapping[str | None, Listing] | None = None,
     ) -> Iterator[Document]:
         """sitemap.xml: every language's index pages, section pages and release pages, each
         with the newest `updated` it shows, a release's translations as xhtml:link
         alternates (Google's hreflang in sitemaps); a sitemap index past 50,000 URLs. With
         `only`, just the document at that path (if any). `listings` (every visible release
         of each language, newest first, by scope) when the caller has read them."""
+        urls, dating, newest = self._sitemap_urls(listings)
+        pages = self.default.pages
+        for path, body in sitemap.bodies(urls, only, dating, pages, self.root.base_url):
+            yield Document(path, XML, body, GZIP_HOT, newest)
+
+    def sitemap_documents(
+        self,
+        wanted: Callable[[int, int | None], bool],
+        listings: Mapping[str | None, Listing] | None = None,
+    ) -> Iterator[tuple[int, int | None, Document]]:
+        """sitemaps()' documents that `wanted(parts, n)` asks for, as (parts, n, document):
+        sitemap.xml is n None, sitemaps/<n>.xml is n, of `parts` such files (0: sitemap.xml
+        holds every URL). Only the wanted are rendered (issue 18: a build reuses the
+        others, doc_keys.py)."""
+        urls, dating, newest = self._sitemap_urls(listings)
+        parts = sitemap.sitemap_parts(len(urls))
+        pages, base_url = self.default.pages, self.root.base_url
+        for n in [*range(1, parts + 1), None]:  # sitemaps()' order: the index last
+            if wanted(parts, n):
+                path = layout.sitemap() if n is None else layout.sitemap(n)
+                for _, body in sitemap.bodies(urls, path, dating, pages, base_url):
+                    yield parts, n, Document(path, XML, body, GZIP_HOT, newest)
+
+    def _sitemap_urls(
+        self, listings: Mapping[str | None, Listing] | None
+    ) -> tuple[list[sitemap.Url], Callable[[int, int], None], dt.datetime | None]:
+        """Every URL of the sitemap in order; what dates the section pages among
+        urls[start:stop]; the newest `updated` of all."""
         urls: list[sitemap.Url] = []
         parts: list[_Listed] = []
         moments: list[dt.datetime] = []
@@ -189,11 +222,7 @@ class Sites:
                     if rid in translated
                     else ()
                 )
-                urls.append(
-                    sitemap.Url(
-                        site.pages.release_url(rid), sitemap.day([(rid, updated)]), alternates
-                    )
-                )
+                urls.append(sitemap.Url(site.pages.release_url(rid), _day(updated), alternates))
             moments.extend(updated for _, updated in entries)
         newest = max(moments, default=None)
 
@@ -206,9 +235,7 @@ class Sites:
                 for i, (slug, _) in enumerate(listed.sections, start=listed.first):
                     urls[i] = urls[i]._replace(lastmod=days.get(slug))
 
-        pages = self.default.pages
-        for path, body in sitemap.bodies(urls, only, with_section_days, pages, self.root.base_url):
-            yield Document(path, XML, body, GZIP_HOT, newest)
+        return urls, with_section_days, newest
 
     def news_sitemap(self) -> NewsSitemap:
         """news-sitemap.xml as of now (issue 17): every language's visible releases of the
@@ -261,6 +288,11 @@ def _index_urls(site: Site, entries: Sequence[tuple[str, dt.datetime]]) -> list[
         )
         for n in range(1, site.index_page_count(len(entries)) + 1)
     ]
+
+
+def _day(updated: dt.datetime) -> str:
+    """sitemap.day of one release, without its list and max: 10,000 a build (issue 18)."""
+    return updated.astimezone(dt.UTC).date().isoformat()
 
 
 def _section_days(listed: _Listed, limit: int) -> dict[str, str]:
