@@ -6,9 +6,10 @@ one staging folder that is swapped in atomically when every part has succeeded. 
 releases' files (issue 14) go in first, their variants made in parallel into the media
 cache that `serve` shares.
 
-Issue 18 item 2: a build into an existing export first hard-links from it every group of
-documents whose version key did not move (publishing/reuse.py), and renders the rest;
-when those are few, in this process alone.
+Issue 18 item 2: a build into an existing export starts from the export before it (the
+spare, publishing/spare.py) and keeps there, or hard-links from the current export, every
+group of documents whose version key did not move (publishing/reuse.py); it renders the
+rest, when those are few in this process alone.
 """
 
 from __future__ import annotations
@@ -25,13 +26,20 @@ from feedsvc.config import Settings
 from feedsvc.languages import Languages
 from feedsvc.media import MediaCache
 from feedsvc.publishing import manifest
-from feedsvc.publishing.export import ExportStats, staged, write_documents, write_media
+from feedsvc.publishing.export import (
+    ExportStats,
+    media_files,
+    place_media,
+    staged,
+    write_documents,
+)
 from feedsvc.publishing.groups import grouped_documents
 from feedsvc.publishing.manifest import manifest_path
 from feedsvc.publishing.media import ReleaseMedia
 from feedsvc.publishing.reuse import Plan, plan_build
 from feedsvc.publishing.site import Document
 from feedsvc.publishing.sites import Sites
+from feedsvc.publishing.spare import Spare
 from feedsvc.publishing.trash import Trash
 from feedsvc.store import open_store
 from feedsvc.store.build_reads import with_files
@@ -54,11 +62,14 @@ def build_site(
     where = manifest_path(settings, out)
     trash = Trash(None if where is None else where.with_suffix(".old"))
     trash.empty_meanwhile()
+    spare = None if where is None else Spare(where, trash.put)
     pending: Path | None = None
     try:
-        with staged(out, discard=trash.put) as staging:
-            total = _export_media(settings, staging, workers)
-            plan = plan_build(settings, clock, out, staging, where)
+        with staged(out, discard=trash.put if spare is None else spare.keep) as staging:
+            held = None if spare is None else spare.take(staging)
+            media = _media_files(settings, workers)
+            plan = plan_build(settings, clock, out, staging, where, held, media)
+            total = place_media(media, staging, plan.placed)
             rendered: dict[str, list[str]] = {}
             total += _render(settings, clock, staging, workers, plan, rendered, progress)
             pending = _pending_manifest(where, staging, plan, rendered)
@@ -68,8 +79,8 @@ def build_site(
         raise
     finally:
         trash.wait()
-    if pending is not None and where is not None:
-        manifest.commit(pending, where)
+    if pending is not None and spare is not None:
+        spare.commit(pending)
     return total
 
 
@@ -161,10 +172,9 @@ def site_of(
     )
 
 
-def _export_media(settings: Settings, root: Path, workers: int) -> ExportStats:
-    media = release_media(settings)
+def _media_files(settings: Settings, workers: int) -> list[tuple[str, Path]]:
     with open_store(settings, upgrade=False) as store:
-        return write_media(with_files(store.releases.engine), media, root, workers)
+        return media_files(with_files(store.releases.engine), release_media(settings), workers)
 
 
 def _init_worker(counter: Any, parent: int) -> None:

@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -123,13 +123,12 @@ def write_documents(documents: Iterable[Document], root: Path, threads: int = 4)
     return ExportStats(files, size)
 
 
-def write_media(
-    releases: Iterable[StoredRelease], media: ReleaseMedia, root: Path, workers: int
-) -> ExportStats:
-    """Every file of `releases` at releases/<id>/<name> (issue 14): attachments, pictures'
-    own names and every variant. Missing variants are made first, `workers` at a time, into
-    the media cache; each file is then hard-linked from there (copied across file systems),
-    so an export costs no second copy of its pictures and videos."""
+def media_files(
+    releases: Iterable[StoredRelease], media: ReleaseMedia, workers: int
+) -> list[tuple[str, Path]]:
+    """Every file of `releases` (issue 14): its place in the export, releases/<id>/<name>
+    (attachments, pictures' own names and every variant), and the media cache's file it is.
+    Missing variants are made first, `workers` at a time."""
     files: list[tuple[str, Found]] = []
     jobs: dict[str, Job] = {}
     for stored in releases:
@@ -144,10 +143,22 @@ def write_media(
                 jobs[ref.sha256] = Job(ref.sha256, media.items_dir / ref.source, recipes)
     try:
         media.cache.process_all(jobs.values(), workers=workers)
-        size = sum(_place(media.file_of(found), root / path) for path, found in files)
+        return [(path, media.file_of(found)) for path, found in files]
     except (SourceChanged, MediaError, ValueError) as e:
         raise ExportError(f"cannot export a release's file: {e}; run the build again") from None
-    return ExportStats(len(files), size)
+
+
+def place_media(
+    files: Iterable[tuple[str, Path]], root: Path, present: Mapping[str, int]
+) -> ExportStats:
+    """Each file hard-linked from the media cache (copied across file systems), so an
+    export costs no second copy of its pictures and videos; but those `present` already
+    (path -> size: the same file, kept in a spare export)."""
+    count = size = 0
+    for path, source in files:
+        count += 1
+        size += present[path] if path in present else _place(source, root / path)
+    return ExportStats(count, size)
 
 
 def _place(source: Path, target: Path) -> int:

@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from feedsvc.build import build_site, site_of
-from feedsvc.publishing import manifest
+from feedsvc.publishing import manifest, spare
 from feedsvc.publishing.export import ExportStats
 from feedsvc.publishing.groups import grouped_documents
 from feedsvc.publishing.site import Site
 from tests.conftest import Newsroom, make_newsroom
 from tests.publishing.test_tags import release
+from tests.web.media_items import JPEG, PDF, bundle
 
 
 @pytest.fixture
@@ -50,11 +52,12 @@ def room(tmp_path: Path) -> Iterator[Newsroom]:
     room.store.close()
 
 
-def tree(root: Path) -> dict[str, bytes]:
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every file's bytes, and every folder (None): a folder a cold build would not make
+    is a difference too."""
     return {
-        p.relative_to(root).as_posix(): p.read_bytes()
+        p.relative_to(root).as_posix(): p.read_bytes() if p.is_file() else None
         for p in sorted(root.rglob("*"))
-        if p.is_file()
     }
 
 
@@ -74,17 +77,26 @@ class Builds:
     def again(self) -> ExportStats:
         return build_site(self.settings, self.room.clock, self.out, parts=1)
 
-    def cold(self) -> dict[str, bytes]:
+    def cold(self) -> dict[str, bytes | None]:
         self.colds += 1
         fresh = self.room.root / f"cold-{self.colds}"
         stats = build_site(self.settings, self.room.clock, fresh, parts=2)
         assert stats.reused == 0
         return tree(fresh)
 
+    @property
+    def spare(self) -> Path:
+        where = manifest.manifest_path(self.settings, self.out)
+        assert where is not None
+        return where.with_suffix(".spare")
+
     def check(self) -> ExportStats:
-        """A build into `out`, which must equal a cold one."""
+        """A build into `out`, which must equal a cold one; the export it replaced is set
+        aside as the spare exactly as it was served (nothing written through its files)."""
+        served = tree(self.out)
         stats = self.again()
         assert tree(self.out) == self.cold()
+        assert tree(self.spare) == served
         return stats
 
 
@@ -191,7 +203,8 @@ def test_a_build_stopped_after_the_swap_leaves_a_manifest_no_one_trusts(
     room.clock.advance(minutes=5)
     room.ingest()
     with monkeypatch.context() as m:
-        m.setattr(manifest, "commit", lambda pending, path: pending.unlink())
+        # Stopped right after the swap: no manifest moved or committed.
+        m.setattr(spare.Spare, "commit", lambda self, pending: pending.unlink())
         builds.again()
     room.write("a.md", release("Trade deal", "2026-11-20T10:00:00+08:00", ["Trade", "Climate"]))
     room.clock.advance(minutes=5)
@@ -208,15 +221,81 @@ def test_grouped_documents_are_the_sites_documents(room: Newsroom) -> None:
     assert ours == {doc.path: doc.body for doc in sites.documents()}
 
 
-def test_the_replaced_export_is_set_aside_and_removed_by_the_next_build(builds: Builds) -> None:
-    """Removing the old export overlaps the next build's work (trash.py): it is renamed
-    into the cache folder, never left beside the export, and gone after one more build."""
-    where = manifest.manifest_path(builds.settings, builds.out)
-    assert where is not None
-    trash = where.with_suffix(".old")
+def test_the_replaced_export_is_the_next_builds_spare(builds: Builds) -> None:
+    """The replaced export is kept in the cache folder, never beside the export, and the
+    next build brings it up to date in place (spare.py): the two folders take turns."""
+    first = builds.out.stat().st_ino
     builds.again()
-    first = set(trash.iterdir())
-    builds.again()
-    second = set(trash.iterdir())
-    assert len(first) == len(second) == 1 and first != second
+    second = builds.out.stat().st_ino
+    assert builds.spare.stat().st_ino == first != second
+    stats = builds.check()
+    assert builds.out.stat().st_ino == first and builds.spare.stat().st_ino == second
+    assert stats.reused > stats.files // 2
     assert [p.name for p in builds.room.root.iterdir() if "public" in p.name] == ["public"]
+
+
+def test_what_nobody_wrote_into_the_export_is_not_kept(builds: Builds) -> None:
+    """A file or folder dropped into the served export (an operator's, a web server's) is
+    in no manifest: when that export is next updated as the spare, it goes."""
+    (builds.out / "google1234.html").write_text("verification")
+    (builds.out / "releases/a/notes").mkdir()
+    (builds.out / "releases/a/notes/draft.txt").write_text("draft")
+    (builds.out / "empty").mkdir()
+    builds.again()  # that export becomes the spare
+    builds.check()  # ...and is brought up to date: it must equal a cold build
+
+
+def test_a_spare_half_brought_up_to_date_is_never_trusted(
+    builds: Builds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds.again()
+    room = builds.room
+    room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    room.ingest()
+
+    def explode(self: Site, stored: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(Site, "release_page", explode)  # after the spare was taken and pruned
+        with pytest.raises(Exception, match="No space left on device"):
+            builds.again()
+    assert not builds.spare.exists()
+    assert not [p for p in builds.spare.parent.iterdir() if p.name.endswith(".spare.json")]
+    builds.again()
+    builds.check()
+
+
+def test_find_lists_the_spare_as_python_would(builds: Builds) -> None:
+    """`find`'s sizes, inodes and nanosecond mtimes are os.lstat's (a wrong one would keep
+    nothing, or the wrong file); without `find`, the walk in this process gives the same."""
+    (builds.out / "link").symlink_to("index.html")
+    files, folders = spare.Listing(builds.out).read()
+    walked, walked_folders = spare._walk(builds.out)
+    assert files == walked and sorted(folders) == sorted(walked_folders)
+    st = (builds.out / "index.html").stat()
+    assert files["index.html"] == (st.st_size, st.st_ino, st.st_mtime_ns)
+    assert files["link"] == (-1, -1, -1) and "releases/a" in folders
+
+
+def test_a_releases_files_stay_in_the_spare_while_they_are_the_same(builds: Builds) -> None:
+    """A picture and a PDF: kept in the spare while they are the media cache's very file,
+    gone with their release, as a cold build has them."""
+    room = builds.room
+    bundle(room.items / "visit", "visit", {"photo.jpg": JPEG, "statement.pdf": PDF})
+    room.clock.advance(minutes=1)
+    assert room.ingest().problems == []
+    builds.check()
+    pdf = builds.out / "releases/visit/statement.pdf"
+    same = {p.name: p.stat().st_ino for p in pdf.parent.iterdir() if p.name != "index.html"}
+    assert "photo.jpg" in same and len(same) > 2  # the picture's variants too
+    builds.check()
+    builds.check()  # the spare held them: kept, not linked again
+    assert {p.name: p.stat().st_ino for p in pdf.parent.iterdir() if p.name in same} == same
+    shutil.rmtree(room.items / "visit")
+    room.clock.advance(minutes=1)
+    room.ingest()
+    builds.check()
+    builds.check()
+    assert not pdf.exists()

@@ -1,0 +1,218 @@
+"""The spare export (issue 18 item 2): the export a build replaced, kept in the server's
+cache folder, and brought up to date in place by the next build instead of a fresh tree.
+
+A fresh staging folder costs a second build a mkdir for each of the 10,000 releases' folders,
+a hard link for each file kept, and removing the 10,000 folders of the export it replaces:
+more than everything else that build does. The export before the current one, by contrast,
+is a tree that differs from the next export only in what changed in two builds. So the
+replaced export is renamed to `export-<h>.spare` beside the manifest (`manifest_path`),
+with its manifest (`export-<h>.spare.json`: the one that described it while it was served,
+by device and inode, so it is never confused with another folder). The next build:
+
+- takes it (`Spare.take`): its manifest is removed first, for good (a build that dies half
+  way leaves a folder nobody trusts, removed with the other leftovers), and the folder is
+  renamed over the build's empty staging folder beside the export;
+- lists it with `find` in another process while the store is keyed (`Listing`);
+- keeps each group whose key did not move and whose files are exactly as written (size,
+  inode, mtime); removes every other file, and every folder that no longer holds a kept file,
+  whatever it was: a stale group, a document every build renders, a release's file, or a
+  file nobody wrote (one an operator dropped into the export while it was served: a cold
+  build would not have it);
+- then links from the current export and renders the rest, as into a fresh folder.
+
+Nothing is ever written into a kept file: its inode may also be the current export's. Where
+the cache folder is on another file system than the export, there is no spare (the rename
+fails) and the replaced export is removed, as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from feedsvc.publishing import manifest
+from feedsvc.publishing.manifest import Entry, Manifest
+
+Stat = tuple[int, int, int]  # size, inode, mtime_ns
+
+
+@dataclass
+class Spare:
+    """The spare of the export whose manifest is at `where`."""
+
+    where: Path  # the export's manifest
+    discard: Callable[[Path], None]  # removes what cannot be kept (Trash.put)
+    set_aside: bool = field(default=False, init=False)  # the replaced export became the spare
+
+    @property
+    def folder(self) -> Path:
+        return self.where.with_suffix(".spare")
+
+    @property
+    def manifest(self) -> Path:
+        return self.where.with_name(f"{self.where.stem}.spare.json")
+
+    def take(self, staging: Path) -> Manifest | None:
+        """Move a trustworthy spare onto the empty folder `staging`; what it held, or None
+        (none, or none to trust: `staging` stays empty)."""
+        previous = manifest.load(self.manifest, self.folder)
+        try:
+            self.manifest.unlink(missing_ok=True)  # from here on, never trusted again
+        except OSError:
+            return None
+        if previous is None:
+            if self.folder.exists():
+                self.discard(self.folder)
+            return None
+        try:
+            os.rename(self.folder, staging)  # over an empty folder: allowed, atomic
+        except OSError:
+            self.discard(self.folder)
+            return None
+        return previous
+
+    def keep(self, old: Path) -> None:
+        """Set the replaced export `old` aside as the next build's spare (Callable for
+        export.staged's `discard`)."""
+        try:
+            if self.folder.exists():
+                self.discard(self.folder)  # a leftover nobody took
+            os.rename(old, self.folder)
+        except OSError:
+            self.discard(old)  # another file system: no spare
+            return
+        self.set_aside = True
+
+    def commit(self, pending: Path) -> None:
+        """After the swap: the export's manifest becomes the spare's (it describes the
+        folder just set aside, by its inode), and `pending` the export's."""
+        if self.set_aside:
+            # Where the replaced export had none, the spare has none: it is not trusted.
+            with contextlib.suppress(FileNotFoundError):
+                os.replace(self.where, self.manifest)
+        manifest.commit(pending, self.where)
+
+
+class Listing:
+    """Every file and folder under `root`, listed by `find` in another process (the build
+    keys the store meanwhile); in this one where `find` cannot run."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        fmt = "%y %s %i %T@ %P\\0"
+        try:
+            self._find: subprocess.Popen[bytes] | None = subprocess.Popen(
+                ["find", str(root), "-mindepth", "1", "-printf", fmt],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+        except OSError:
+            self._find = None
+
+    def close(self) -> None:
+        if self._find is not None and self._find.poll() is None:
+            self._find.kill()
+            self._find.communicate()
+
+    def read(self) -> tuple[dict[str, Stat], list[str]]:
+        """Files (regular ones with their stat; anything else with None's place taken by
+        (-1, -1, -1)) and folders, as paths relative to the root."""
+        if self._find is not None:
+            out, _ = self._find.communicate()
+            if self._find.returncode == 0:
+                return _parse(out)
+        return _walk(self.root)
+
+
+def _parse(out: bytes) -> tuple[dict[str, Stat], list[str]]:
+    files: dict[str, Stat] = {}
+    folders: list[str] = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        kind, size, inode, mtime, name = record.split(b" ", 4)
+        path = os.fsdecode(name)
+        if kind == b"d":
+            folders.append(path)
+        elif kind == b"f":
+            seconds, _, fraction = mtime.partition(b".")
+            ns = int(seconds) * 10**9 + int(fraction[:9].ljust(9, b"0") or b"0")
+            files[path] = (int(size), int(inode), ns)
+        else:
+            files[path] = (-1, -1, -1)  # a link, a pipe...: never a kept document
+    return files, folders
+
+
+def _walk(root: Path) -> tuple[dict[str, Stat], list[str]]:
+    files: dict[str, Stat] = {}
+    folders: list[str] = []
+    base = len(str(root)) + 1
+    for folder, dirs, names in os.walk(root):
+        rel = folder[base:]
+        folders += [f"{rel}/{d}" if rel else d for d in dirs]
+        for name in names:
+            path = os.path.join(folder, name)
+            st = os.lstat(path)
+            regular = st.st_mode & 0o170000 == 0o100000
+            stat = (st.st_size, st.st_ino, st.st_mtime_ns) if regular else (-1, -1, -1)
+            files[path[base:]] = stat
+    return files, folders
+
+
+def bring_up_to_date(
+    root: Path,
+    listing: Listing,
+    previous: Manifest,
+    keys: Mapping[str, str],
+    media: Iterable[tuple[str, Path]] = (),
+) -> tuple[dict[str, Entry], dict[str, int]]:
+    """Keep in the spare at `root` the groups of `previous` whose key is still `keys`' and
+    whose files are as written, and the releases' files (`media`: path, the media cache's
+    file) that are the very file they must be; remove everything else. The groups kept, and
+    the releases' files kept with their sizes."""
+    files, folders = listing.read()
+    placed = _same_files(files, media)
+    kept: dict[str, Entry] = {}
+    keep: set[str] = set()
+    for group, (key, entry_files) in previous.groups.items():
+        if not entry_files or keys.get(group) != key:
+            continue
+        if all(files.get(name) == (size, ino, mtime) for name, size, ino, mtime in entry_files):
+            kept[group] = (key, entry_files)
+            keep.update(name for name, *_ in entry_files)
+    keep.update(placed)
+    prefix = f"{root}/"
+    for name in files.keys() - keep:
+        os.unlink(prefix + name)
+    needed = {name.rpartition("/")[0] for name in keep}
+    for folder in list(needed):
+        while (folder := folder.rpartition("/")[0]) and folder not in needed:
+            needed.add(folder)
+    for folder in sorted(set(folders) - needed, key=lambda f: f.count("/"), reverse=True):
+        try:
+            os.rmdir(prefix + folder)
+        except OSError:
+            shutil.rmtree(prefix + folder, ignore_errors=True)  # what find could not list
+    return kept, placed
+
+
+def _same_files(files: Mapping[str, Stat], media: Iterable[tuple[str, Path]]) -> dict[str, int]:
+    """The releases' files already in place: the same inode as the media cache's file (a
+    copy, made across file systems, is made again)."""
+    placed: dict[str, int] = {}
+    for path, source in media:
+        found = files.get(path)
+        if found is None or found[0] < 0:
+            continue
+        try:
+            st = os.stat(source)
+        except OSError:
+            continue
+        if (st.st_ino, st.st_size) == (found[1], found[0]):
+            placed[path] = found[0]
+    return placed
