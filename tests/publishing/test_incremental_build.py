@@ -170,13 +170,9 @@ def test_a_tampered_or_missing_file_is_rendered_again(builds: Builds) -> None:
     assert inode(out, "releases/c/index.html") == kept
 
 
-def test_a_failed_build_leaves_export_and_manifest_as_they_were(
-    builds: Builds, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    room, out = builds.room, builds.out
-    where = manifest.manifest_path(builds.settings, out)
-    assert where is not None and where.is_file()
-    before, kept = tree(out), where.read_bytes()
+def fail_after_a_change(builds: Builds, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A release changes, and the next build fails writing its page (the disk full)."""
+    room = builds.room
     room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
     room.clock.advance(minutes=5)
     room.ingest()
@@ -188,6 +184,16 @@ def test_a_failed_build_leaves_export_and_manifest_as_they_were(
         m.setattr(Site, "release_page", explode)
         with pytest.raises(Exception, match="No space left on device"):
             builds.again()
+
+
+def test_a_failed_build_leaves_export_and_manifest_as_they_were(
+    builds: Builds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = builds.out
+    where = manifest.manifest_path(builds.settings, out)
+    assert where is not None and where.is_file()
+    before, kept = tree(out), where.read_bytes()
+    fail_after_a_change(builds, monkeypatch)
     assert tree(out) == before and where.read_bytes() == kept
     assert not [p for p in where.parent.iterdir() if p.name.endswith(".new")]
     builds.check()
@@ -249,18 +255,7 @@ def test_a_spare_half_brought_up_to_date_is_never_trusted(
     builds: Builds, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builds.again()
-    room = builds.room
-    room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
-    room.clock.advance(minutes=5)
-    room.ingest()
-
-    def explode(self: Site, stored: object) -> None:
-        raise OSError(28, "No space left on device")
-
-    with monkeypatch.context() as m:
-        m.setattr(Site, "release_page", explode)  # after the spare was taken and pruned
-        with pytest.raises(Exception, match="No space left on device"):
-            builds.again()
+    fail_after_a_change(builds, monkeypatch)  # after the spare was taken and pruned
     assert not builds.spare.exists()
     assert not [p for p in builds.spare.parent.iterdir() if p.name.endswith(".spare.json")]
     builds.again()

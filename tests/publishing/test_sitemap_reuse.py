@@ -70,15 +70,19 @@ def second_build(builds: Builds, rendered: list[str]) -> list[str]:
     return mine
 
 
-def sitemap_keys_now(room: Newsroom) -> dict[str, str]:
-    keys = document_keys(
+def keys_now(room: Newsroom, **options: int) -> dict[str, str]:
+    return document_keys(
         room.store.releases.engine,
         "fingerprint",
         archive_page_size=room.settings.feeds.archive_page_size,
         per_page=room.settings.pages.per_page,
         tombstone_cutoff=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+        **options,
     )
-    return {group: key for group, key in keys.items() if group.startswith("sitemap")}
+
+
+def sitemap_keys_now(room: Newsroom) -> dict[str, str]:
+    return {group: key for group, key in keys_now(room).items() if group.startswith("sitemap")}
 
 
 def test_a_change_the_sitemap_does_not_show_reuses_it(builds: Builds, rendered: list[str]) -> None:
@@ -150,14 +154,7 @@ def test_past_the_limit_in_several_languages_every_file_moves(
 
 def section_now(room: Newsroom) -> tuple[str, list[bytes]]:
     """The key of the section's group (feeds.limit given) and its documents' bytes."""
-    keys = document_keys(
-        room.store.releases.engine,
-        "fingerprint",
-        archive_page_size=room.settings.feeds.archive_page_size,
-        per_page=room.settings.pages.per_page,
-        tombstone_cutoff=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
-        feed_limit=room.settings.feeds.limit,
-    )
+    keys = keys_now(room, feed_limit=room.settings.feeds.limit)
     site = site_of(room.settings, room.store.releases, room.clock).default
     docs = site.section_documents("press-releases", "Press Releases")
     return keys[section_group(None, "press-releases")], [doc.body for doc in docs]
