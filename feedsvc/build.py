@@ -62,7 +62,7 @@ def build_site(
     where = manifest_path(settings, out)
     trash = Trash(None if where is None else where.with_suffix(".old"))
     trash.empty_meanwhile()
-    spare = None if where is None else Spare(where, trash.put)
+    spare = None if where is None else Spare(where, out, trash.put)
     pending: Path | None = None
     try:
         with staged(out, discard=trash.put if spare is None else spare.keep) as staging:

@@ -21,8 +21,9 @@ by device and inode, so it is never confused with another folder). The next buil
 - then links from the current export and renders the rest, as into a fresh folder.
 
 Nothing is ever written into a kept file: its inode may also be the current export's. Where
-the cache folder is on another file system than the export, there is no spare (the rename
-fails) and the replaced export is removed, as before.
+the cache folder is on another file system or mount than the export, the spare is kept as
+a hidden folder beside the export (`Spare.folders`); where neither can be renamed into, the
+replaced export is removed, as before.
 """
 
 from __future__ import annotations
@@ -43,15 +44,20 @@ Stat = tuple[int, int, int]  # size, inode, mtime_ns
 
 @dataclass
 class Spare:
-    """The spare of the export whose manifest is at `where`."""
+    """The spare of the export at `out`, whose manifest is at `where`."""
 
     where: Path  # the export's manifest
+    out: Path  # the export
     discard: Callable[[Path], None]  # removes what cannot be kept (Trash.put)
     set_aside: bool = field(default=False, init=False)  # the replaced export became the spare
 
     @property
-    def folder(self) -> Path:
-        return self.where.with_suffix(".spare")
+    def folders(self) -> tuple[Path, Path]:
+        """Where a spare is kept: the cache folder; else, where a rename cannot reach it
+        from the export (another file system, or another mount: systemd's ReadWritePaths
+        and CacheDirectory are), a hidden folder beside the export. A web server serving
+        the export (deploy/nginx.conf: root is the export) never serves either."""
+        return self.where.with_suffix(".spare"), self.out.with_name(f".{self.out.name}.spare")
 
     @property
     def manifest(self) -> Path:
@@ -60,33 +66,37 @@ class Spare:
     def take(self, staging: Path) -> Manifest | None:
         """Move a trustworthy spare onto the empty folder `staging`; what it held, or None
         (none, or none to trust: `staging` stays empty)."""
-        previous = manifest.load(self.manifest, self.folder)
+        found = [(folder, manifest.load(self.manifest, folder)) for folder in self.folders]
         try:
             self.manifest.unlink(missing_ok=True)  # from here on, never trusted again
         except OSError:
             return None
-        if previous is None:
-            if self.folder.exists():
-                self.discard(self.folder)
-            return None
-        try:
-            os.rename(self.folder, staging)  # over an empty folder: allowed, atomic
-        except OSError:
-            self.discard(self.folder)
-            return None
-        return previous
+        taken = None
+        for folder, previous in found:
+            if previous is not None and taken is None:
+                try:
+                    os.rename(folder, staging)  # over an empty folder: allowed, atomic
+                    taken = previous
+                    continue
+                except OSError:
+                    pass
+            if folder.exists():
+                self.discard(folder)  # not trusted, or not taken: nobody else will be
+        return taken
 
     def keep(self, old: Path) -> None:
         """Set the replaced export `old` aside as the next build's spare (Callable for
         export.staged's `discard`)."""
-        try:
-            if self.folder.exists():
-                self.discard(self.folder)  # a leftover nobody took
-            os.rename(old, self.folder)
-        except OSError:
-            self.discard(old)  # another file system: no spare
+        for folder in self.folders:
+            try:
+                if folder.exists():
+                    self.discard(folder)  # a leftover nobody took
+                os.rename(old, folder)
+            except OSError:
+                continue  # another file system or mount: the next place
+            self.set_aside = True
             return
-        self.set_aside = True
+        self.discard(old)
 
     def commit(self, pending: Path) -> None:
         """After the swap: the export's manifest becomes the spare's (it describes the

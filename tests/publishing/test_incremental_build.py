@@ -7,6 +7,7 @@ trusted; a failed build leaves export and manifest as they were."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import shutil
 from collections.abc import Iterator
@@ -88,7 +89,8 @@ class Builds:
     def spare(self) -> Path:
         where = manifest.manifest_path(self.settings, self.out)
         assert where is not None
-        return where.with_suffix(".spare")
+        folders = spare.Spare(where, self.out, lambda _: None).folders
+        return next((folder for folder in folders if folder.exists()), folders[0])
 
     def check(self) -> ExportStats:
         """A build into `out`, which must equal a cold one; the export it replaced is set
@@ -294,3 +296,31 @@ def test_a_releases_files_stay_in_the_spare_while_they_are_the_same(builds: Buil
     builds.check()
     builds.check()
     assert not pdf.exists()
+
+
+def test_a_cache_folder_on_another_mount_keeps_the_spare_beside_the_export(
+    builds: Builds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under deploy/feedsvc-export.service the cache folder and the export's folder are
+    different mounts (CacheDirectory, ReadWritePaths): no rename crosses them (EXDEV). The
+    spare is then a hidden folder beside the export, which nginx, serving the export
+    itself, never serves."""
+    cache = builds.settings.server.cache_dir.resolve()
+    rename = os.rename
+
+    def mounts_apart(src: object, dst: object) -> None:
+        a, b = Path(str(src)).resolve(), Path(str(dst)).resolve()
+        if a.is_relative_to(cache) != b.is_relative_to(cache):
+            raise OSError(errno.EXDEV, "Invalid cross-device link")
+        rename(src, dst)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "rename", mounts_apart)
+    builds.again()
+    assert builds.spare == builds.out.with_name(".public.spare")
+    builds.room.write("f.md", release("New", "2026-11-25T10:00:00+08:00", ["Trade"]))
+    builds.room.clock.advance(minutes=1)
+    builds.room.ingest()
+    stats = builds.check()
+    assert stats.reused > stats.files // 2
+    names = sorted(p.name for p in builds.room.root.iterdir() if "public" in p.name)
+    assert names == [".public.spare", "public"]
