@@ -10,9 +10,9 @@ release's tombstone shows for feeds.tombstone_days), the page's place (number, c
 the build's `fingerprint` (settings, code, templates, catalogs, libraries). A key errs
 towards moving: a missed reuse costs time, a wrong one would publish stale bytes.
 
-Each sitemap file is a group too (sitemap_keys.py). Groups without a key (the main feeds,
-the news sitemap, robots.txt, the assets, tags/, feeds/, 404.html) are rendered by every
-build: they are few, and most show everything.
+Each sitemap file is a group too (sitemap_keys.py), and so are a language's main feeds.
+Groups without a key (the news sitemap, robots.txt, the assets, tags/, feeds/, 404.html)
+are rendered by every build: they are few, and most show everything.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ def index_group(scope: str | None, n: int) -> str:
     return f"index {scope or ''} {n}"
 
 
+def main_group(scope: str | None) -> str:
+    return f"main {scope or ''}"
+
+
 def section_group(scope: str | None, slug: str) -> str:
     return f"section {scope or ''} {slug}"
 
@@ -70,7 +74,8 @@ def document_keys(
 ) -> dict[str, str]:
     """group -> key, for every keyed group a build of the store as it is now renders.
     `feed_limit` (feeds.limit): a section's key digests only the releases its feeds and
-    page show; None: every release it ever had."""
+    page show, and the main feeds are keyed likewise; None: a section's key digests every
+    release it ever had, and the main feeds have none (rendered every build)."""
     rows, tagged = published_rows(engine)
     languages: dict[str, set[str]] = defaultdict(set)  # release id -> scopes visible in
     for row in rows:
@@ -99,6 +104,12 @@ def document_keys(
         for n, members in _grouped(mine, lambda r: (r.seq - 1) // archive_page_size + 1):
             members.sort(key=lambda r: r.seq)
             keys[archive_group(scope, n)] = key("archive", n, last, *map(shown, members))
+        if feed_limit is not None:
+            # The main feeds show the newest feeds.limit, the tombstones and the archive
+            # page before them (max seq names it): a change further down leaves them.
+            showing = _section_shows(mine, feed_limit, tombstone_cutoff)
+            top = max(row.seq for row in mine)
+            keys[main_group(scope)] = key("main", top, *map(shown, showing))
         total = max(1, math.ceil(len(visible) / per_page))
         for n in range(1, total + 1):
             page = visible[(n - 1) * per_page : n * per_page]

@@ -12,6 +12,7 @@ from feedsvc.model import unscoped
 from feedsvc.publishing.doc_keys import (
     archive_group,
     index_group,
+    main_group,
     release_group,
     section_group,
     tag_group,
@@ -81,7 +82,8 @@ def _sitemaps(sites: Sites, skip: Collection[str]) -> Iterator[Grouped]:
 def _once(site: Site, skip: Collection[str]) -> Iterator[Grouped]:
     """What part 0 renders of a language, in Site.documents' order."""
     scope = site.scope
-    yield from ((None, doc) for doc in site.main_feeds())
+    if main_group(scope) not in skip:
+        yield from ((main_group(scope), doc) for doc in site.main_feeds())
     for slug, name in site.store.sections():
         group = section_group(scope, slug)
         if group not in skip:

@@ -324,3 +324,30 @@ def test_a_cache_folder_on_another_mount_keeps_the_spare_beside_the_export(
     assert stats.reused > stats.files // 2
     names = sorted(p.name for p in builds.room.root.iterdir() if "public" in p.name)
     assert names == [".public.spare", "public"]
+
+
+def test_the_main_feeds_move_only_with_what_they_show(builds: Builds) -> None:
+    """The main feeds show the newest feeds.limit releases and the tombstones: an edit
+    further down leaves them as they were (the same files), one among them moves them."""
+    feeds = dataclasses.replace(builds.settings.feeds, limit=2)  # b and a, the newest
+    builds.settings = dataclasses.replace(builds.settings, feeds=feeds)
+    builds.again()
+    out, room = builds.out, builds.room
+    main = {f: inode(out, f) for f in ("feed.xml", "atom.xml.gz", "feed.json")}
+    room.write("c.md", release("Old news, revised", "2026-11-01T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    assert room.ingest().changes.updated
+    builds.check()
+    assert {f: inode(out, f) for f in main} == main
+    room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    assert room.ingest().changes.updated
+    builds.check()
+    assert b"revised" in (out / "feed.xml").read_bytes()
+    # Releases dated far back: not among the newest, but they open a new archive page,
+    # which the main feeds link to (RFC 5005 prev-archive).
+    for name in ("x", "y"):
+        room.write(f"{name}.md", release(name, "2026-10-01T10:00:00+08:00", []))
+        room.clock.advance(minutes=5)
+        room.ingest()
+        builds.check()
