@@ -130,8 +130,8 @@ class Listing:
             self._find.communicate()
 
     def read(self) -> tuple[dict[str, Stat], list[str]]:
-        """Files (regular ones with their stat; anything else with None's place taken by
-        (-1, -1, -1)) and folders, as paths relative to the root."""
+        """Files (regular ones with their size, inode and mtime; anything else, links
+        included, as (-1, -1, -1)) and folders, as paths relative to the root."""
         if self._find is not None:
             out, _ = self._find.communicate()
             if self._find.returncode == 0:
@@ -164,8 +164,11 @@ def _walk(root: Path) -> tuple[dict[str, Stat], list[str]]:
     base = len(str(root)) + 1
     for folder, dirs, names in os.walk(root):
         rel = folder[base:]
+        # A link to a folder is listed with the folders (and not followed): a file here.
+        links = [d for d in dirs if os.path.islink(os.path.join(folder, d))]
+        dirs[:] = [d for d in dirs if d not in links]
         folders += [f"{rel}/{d}" if rel else d for d in dirs]
-        for name in names:
+        for name in [*names, *links]:
             path = os.path.join(folder, name)
             st = os.lstat(path)
             regular = st.st_mode & 0o170000 == 0o100000

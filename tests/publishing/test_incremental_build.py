@@ -268,12 +268,13 @@ def test_find_lists_the_spare_as_python_would(builds: Builds) -> None:
     """`find`'s sizes, inodes and nanosecond mtimes are os.lstat's (a wrong one would keep
     nothing, or the wrong file); without `find`, the walk in this process gives the same."""
     (builds.out / "link").symlink_to("index.html")
+    (builds.out / "folder-link").symlink_to("releases")
     files, folders = spare.Listing(builds.out).read()
     walked, walked_folders = spare._walk(builds.out)
     assert files == walked and sorted(folders) == sorted(walked_folders)
     st = (builds.out / "index.html").stat()
     assert files["index.html"] == (st.st_size, st.st_ino, st.st_mtime_ns)
-    assert files["link"] == (-1, -1, -1) and "releases/a" in folders
+    assert files["link"] == files["folder-link"] == (-1, -1, -1) and "releases/a" in folders
 
 
 def test_a_releases_files_stay_in_the_spare_while_they_are_the_same(builds: Builds) -> None:
