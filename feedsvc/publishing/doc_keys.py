@@ -18,7 +18,6 @@ are rendered by every build: they are few, and most show everything.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -26,6 +25,7 @@ from typing import TypeVar
 
 from sqlalchemy import Engine
 
+from feedsvc.publishing.fingerprint import digest, hashed
 from feedsvc.publishing.sitemap_keys import sitemap_keys
 from feedsvc.store.build_reads import PublishedRow, published_rows
 
@@ -88,7 +88,7 @@ def document_keys(
         return said[row.key]
 
     def key(*parts: object) -> str:
-        return _digest(fingerprint, *parts)
+        return digest(fingerprint, *parts)
 
     keys: dict[str, str] = {}
     by_scope: dict[str, list[PublishedRow]] = defaultdict(list)
@@ -141,7 +141,7 @@ def _release_digests(
     18: this runs every build). The fingerprint is in it: it is a release page's own key."""
     spoken = {rid: str(sorted(scopes)) for rid, scopes in languages.items()}
     return {
-        row.key: _hash(
+        row.key: hashed(
             f"{fingerprint}\x1frelease\x1f{row.state}\x1f{spoken.get(row.release_id, '[]')}\x1f"
             f"{row.withdrawn_at is not None and row.withdrawn_at > tombstone_cutoff}"
         )
@@ -169,11 +169,3 @@ def _grouped(items: Iterable[T], by: Callable[[T], K]) -> list[tuple[K, list[T]]
     for item in items:
         groups.setdefault(by(item), []).append(item)
     return list(groups.items())
-
-
-def _digest(*parts: object) -> str:
-    return _hash("\x1f".join(map(str, parts)))
-
-
-def _hash(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

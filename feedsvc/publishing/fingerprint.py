@@ -52,3 +52,12 @@ def _libraries() -> list[str]:
         if entry.endswith(("site-packages", "dist-packages")) and os.path.isdir(entry):
             names += sorted(n for n in os.listdir(entry) if n.endswith((".dist-info", ".egg-info")))
     return names
+
+
+def digest(*parts: object) -> str:
+    """A document key's digest (doc_keys.py, sitemap_keys.py): the parts as text, joined."""
+    return hashed("\x1f".join(map(str, parts)))
+
+
+def hashed(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=16).hexdigest()

@@ -101,7 +101,12 @@ def section_days(listing: Sequence[ListedRelease], limit: int) -> dict[str, str]
 def day(shown: Sequence[tuple[str, dt.datetime]]) -> str | None:
     """A sitemap's <lastmod>: the UTC day of the newest `updated` among (id, updated)."""
     newest = max((updated for _, updated in shown), default=None)
-    return None if newest is None else newest.astimezone(dt.UTC).date().isoformat()
+    return None if newest is None else utc_day(newest)
+
+
+def utc_day(moment: dt.datetime) -> str:
+    """A <lastmod> of one moment (a release's own: 10,000 a build, issue 18)."""
+    return moment.astimezone(dt.UTC).date().isoformat()
 
 
 def robots_txt(base_url: str, prefixes: Sequence[str]) -> bytes:

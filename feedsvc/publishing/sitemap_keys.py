@@ -14,12 +14,12 @@ then every file's key digests every URL (a key errs towards moving).
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from feedsvc.publishing import sitemap
+from feedsvc.publishing.fingerprint import digest
 from feedsvc.store.build_reads import PublishedRow
 
 
@@ -47,16 +47,16 @@ def sitemap_keys(
         urls += _scope_urls(scope, mine, languages, per_page)
     parts = sitemap.sitemap_parts(len(urls))
     if parts == 0:
-        return {sitemap_group(0): _digest(fingerprint, "sitemap", *urls)}
+        return {sitemap_group(0): digest(fingerprint, "sitemap", *urls)}
     size = sitemap.SITEMAP_MAX_URLS
-    whole = _digest(*urls) if len(by_scope) > 1 else None
+    whole = digest(*urls) if len(by_scope) > 1 else None
     keys = {
-        sitemap_group(parts, n): _digest(
-            fingerprint, "sitemap", parts, n, whole or _digest(*urls[start : start + size])
+        sitemap_group(parts, n): digest(
+            fingerprint, "sitemap", parts, n, whole or digest(*urls[start : start + size])
         )
         for n, start in enumerate(range(0, len(urls), size), start=1)
     }
-    keys[sitemap_group(parts)] = _digest(fingerprint, "sitemap index", *keys.values())
+    keys[sitemap_group(parts)] = digest(fingerprint, "sitemap index", *keys.values())
     return keys
 
 
@@ -70,7 +70,7 @@ def _scope_urls(
     # Which name a section goes by: the spelling most recently published (every one, with
     # when, for the store decides by its own comparison of dates).
     named = sorted({(row.section_slug, row.section, str(row.published)) for row in mine})
-    head = _digest(
+    head = digest(
         scope,
         per_page,
         named,
@@ -82,7 +82,3 @@ def _scope_urls(
         f"{scope}\x1e{row.release_id}\x1e{row.updated}\x1e{sorted(languages[row.release_id])}"
         for row in visible
     ]
-
-
-def _digest(*parts: object) -> str:
-    return hashlib.blake2b("\x1f".join(map(str, parts)).encode(), digest_size=16).hexdigest()

@@ -222,7 +222,9 @@ class Sites:
                     if rid in translated
                     else ()
                 )
-                urls.append(sitemap.Url(site.pages.release_url(rid), _day(updated), alternates))
+                urls.append(
+                    sitemap.Url(site.pages.release_url(rid), sitemap.utc_day(updated), alternates)
+                )
             moments.extend(updated for _, updated in entries)
         newest = max(moments, default=None)
 
@@ -290,11 +292,6 @@ def _index_urls(site: Site, entries: Sequence[tuple[str, dt.datetime]]) -> list[
     ]
 
 
-def _day(updated: dt.datetime) -> str:
-    """sitemap.day of one release, without its list and max: 10,000 a build (issue 18)."""
-    return updated.astimezone(dt.UTC).date().isoformat()
-
-
 def _section_days(listed: _Listed, limit: int) -> dict[str, str]:
     if listed.listing is not None:
         return sitemap.section_days(listed.listing, limit)
@@ -304,6 +301,6 @@ def _section_days(listed: _Listed, limit: int) -> dict[str, str]:
     days = {}
     for slug, _ in listed.sections:
         at = store.newest_updated(slug, limit)
-        if at is not None and (day := sitemap.day([(slug, at)])) is not None:
-            days[slug] = day
+        if at is not None:
+            days[slug] = sitemap.utc_day(at)
     return days
