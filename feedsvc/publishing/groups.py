@@ -110,7 +110,7 @@ def _index_pages(site: Site, skip: Collection[str]) -> Iterator[Grouped]:
     pages = [n for n in range(1, total + 1) if index_group(scope, n) not in skip]
     listing = site.store.listing() if len(pages) > FEW_INDEX_PAGES else None
     for n in pages:
-        # Site.index_pages' one page, from the listing read once for them all.
+        # Site.index_pages' one page: from the listing read once, or read alone.
         start = (n - 1) * per_page
         shown = (
             site.store.listing(start, per_page)

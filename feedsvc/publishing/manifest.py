@@ -50,22 +50,33 @@ def manifest_path(settings: Settings, out: Path) -> Path | None:
 def load(path: Path | None, out: Path) -> Manifest | None:
     """The manifest of the export now at `out`, or None (none yet, unreadable, or of
     another export)."""
+    found = load_of(path, (out,))
+    return None if found is None else found[1]
+
+
+def load_of(path: Path | None, folders: Iterable[Path]) -> tuple[Path, Manifest] | None:
+    """The manifest at `path` and the one of `folders` it describes, read once; None when
+    there is none, it cannot be read, or it describes none of them."""
     if path is None:
         return None
     try:
         data = json.loads(path.read_bytes())
-        here = os.stat(out)
     except (OSError, ValueError):
         return None
     if not isinstance(data, dict) or data.get("version") != _VERSION:
         return None
-    if data.get("folder") != [here.st_dev, here.st_ino]:
-        return None
-    groups = {
-        group: (key, [(f[0], f[1], f[2], f[3]) for f in files])
-        for group, (key, files) in data["groups"].items()
-    }
-    return Manifest((here.st_dev, here.st_ino), groups)
+    for folder in folders:
+        try:
+            here = os.stat(folder)
+        except OSError:
+            continue
+        if data.get("folder") == [here.st_dev, here.st_ino]:
+            groups = {
+                group: (key, [(f[0], f[1], f[2], f[3]) for f in files])
+                for group, (key, files) in data["groups"].items()
+            }
+            return folder, Manifest((here.st_dev, here.st_ino), groups)
+    return None
 
 
 def link_unchanged(

@@ -66,20 +66,17 @@ class Spare:
     def take(self, staging: Path) -> Manifest | None:
         """Move a trustworthy spare onto the empty folder `staging`; what it held, or None
         (none, or none to trust: `staging` stays empty)."""
-        found = [(folder, manifest.load(self.manifest, folder)) for folder in self.folders]
+        found = manifest.load_of(self.manifest, self.folders)
         try:
             self.manifest.unlink(missing_ok=True)  # from here on, never trusted again
         except OSError:
             return None
         taken = None
-        for folder, previous in found:
-            if previous is not None and taken is None:
-                try:
-                    os.rename(folder, staging)  # over an empty folder: allowed, atomic
-                    taken = previous
-                    continue
-                except OSError:
-                    pass
+        if found is not None:
+            with contextlib.suppress(OSError):
+                os.rename(found[0], staging)  # over an empty folder: allowed, atomic
+                taken = found[1]
+        for folder in self.folders:
             if folder.exists():
                 self.discard(folder)  # not trusted, or not taken: nobody else will be
         return taken
