@@ -32,6 +32,7 @@ from feedsvc.privacy import private_folder
 from feedsvc.publishing.cache import DocumentCache
 from feedsvc.publishing.file_lookup import FileLookup
 from feedsvc.publishing.hot import render_hot
+from feedsvc.publishing.pages import keep_compiled_templates
 from feedsvc.scanner import Look, Scanner
 from feedsvc.sharing.desk import ShareDesk
 from feedsvc.sharing.keys import Signer, load_key
@@ -62,6 +63,7 @@ class Service:
         # SQLite the database and the maildir) is its owner's only, whatever the database.
         private_folder(settings.server.secret_key_file.parent)
         private_folder(settings.server.cache_dir)
+        keep_compiled_templates(settings.server.cache_dir / "templates")
         self.store = open_store(settings)
         announcing(self.store, settings)
         self.signer = Signer(load_key(settings))

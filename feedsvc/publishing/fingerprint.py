@@ -13,6 +13,7 @@ import dataclasses
 import hashlib
 import os
 import sys
+from functools import cache
 from pathlib import Path
 
 import feedsvc
@@ -27,6 +28,15 @@ def build_fingerprint(settings: Settings) -> str:
         if f.name != "database"
     ]
     digest.update(repr(shown).encode())
+    digest.update(code_fingerprint().encode())
+    return digest.hexdigest()
+
+
+@cache
+def code_fingerprint() -> str:
+    """feedsvc's own files, the libraries' versions and Python's, as one digest: read once
+    a process (a build's and the compiled templates' keys both have it)."""
+    digest = hashlib.blake2b(digest_size=16)
     digest.update(sys.version.encode())
     for name in _libraries():
         digest.update(name.encode() + b"\0")

@@ -9,6 +9,7 @@ import gettext
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, Template, pass_context, select_autoescape
@@ -129,6 +130,14 @@ def _folded(catalog: Catalog) -> Environment:
     if found is None:
         found = _FOLDED[catalog] = folded_environment(_environment(), catalog)
     return found
+
+
+def keep_compiled_templates(folder: Path) -> None:
+    """Templates compiled once and kept in `folder` between processes (compiled.py), for
+    the pages' environment and each language's."""
+    from feedsvc.publishing.compiled import keep_compiled
+
+    keep_compiled([_environment(), *_FOLDED.values()], folder)
 
 
 @cache
