@@ -36,10 +36,11 @@ from feedsvc.publishing.export import (
 from feedsvc.publishing.groups import grouped_documents
 from feedsvc.publishing.manifest import manifest_path
 from feedsvc.publishing.media import ReleaseMedia
+from feedsvc.publishing.pages import keep_compiled_templates
 from feedsvc.publishing.reuse import Plan, plan_build
 from feedsvc.publishing.site import Document
 from feedsvc.publishing.sites import Sites
-from feedsvc.publishing.spare import Spare
+from feedsvc.publishing.spare import Listing, Spare
 from feedsvc.publishing.trash import Trash
 from feedsvc.store import open_store
 from feedsvc.store.build_reads import with_files
@@ -55,6 +56,7 @@ def build_site(
     out: Path,
     parts: int | None = None,  # processes; default one per CPU
     progress: Callable[[int], None] | None = None,
+    ahead: Listing | None = None,  # spare.list_ahead's, started by the caller
 ) -> ExportStats:
     workers = max(1, parts or os.cpu_count() or 1)
     clock = FixedClock(clock.now())  # one moment for the keys and every render (tombstones)
@@ -62,13 +64,16 @@ def build_site(
     where = manifest_path(settings, out)
     trash = Trash(None if where is None else where.with_suffix(".old"))
     trash.empty_meanwhile()
-    spare = None if where is None else Spare(where, out, trash.put)
+    spare = None if where is None else Spare(where, out, trash.put, ahead)
+    if where is not None:  # an absolute cache folder (manifest_path)
+        keep_compiled_templates(settings.server.cache_dir / "templates")
     pending: Path | None = None
     try:
         with staged(out, discard=trash.put if spare is None else spare.keep) as staging:
             held = None if spare is None else spare.take(staging)
+            listing = None if spare is None or held is None else spare.listing(staging)
             media = _media_files(settings, workers)
-            plan = plan_build(settings, clock, out, staging, where, held, media)
+            plan = plan_build(settings, clock, out, staging, where, held, media, listing)
             total = place_media(media, staging, plan.placed)
             rendered: dict[str, list[str]] = {}
             total += _render(settings, clock, staging, workers, plan, rendered, progress)
@@ -78,6 +83,8 @@ def build_site(
             pending.unlink(missing_ok=True)
         raise
     finally:
+        if ahead is not None:
+            ahead.close()  # not taken (or no spare to take): no `find` left running
         trash.wait()
     if pending is not None and spare is not None:
         spare.commit(pending)

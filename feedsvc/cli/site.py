@@ -9,10 +9,9 @@ import os
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from feedsvc.announce import announcing
-from feedsvc.build import build_site
 from feedsvc.cli.common import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -22,13 +21,11 @@ from feedsvc.cli.common import (
 )
 from feedsvc.clock import Clock, FixedClock, SystemClock
 from feedsvc.config import DatabaseSettings, Settings
-from feedsvc.ingest import ingest
 from feedsvc.model import Changes
 from feedsvc.progress import Progress
-from feedsvc.reading import read_folder
-from feedsvc.store import open_store
 
 if TYPE_CHECKING:  # serve imports these when it starts: `feedsvc check` stays quick
+    from feedsvc.publishing.spare import Listing
     from feedsvc.service import Service
     from feedsvc.web.app import Dynamic
     from feedsvc.web.asgi import Answer, Receive, Scope, Send
@@ -51,6 +48,31 @@ def cmd_build(args: argparse.Namespace, settings: Settings) -> int:
 def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     out = (args.out or settings.build.out).resolve()
     started = time.perf_counter()
+    # The spare export listed from now on (issue 18 item 2), before the imports below.
+    from feedsvc.publishing.manifest import manifest_path
+    from feedsvc.publishing.spare import list_ahead
+
+    ahead = list_ahead(manifest_path(settings, out), out)
+    try:
+        return _build_listed(args, settings, clock, out, started, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()
+
+
+def _build_listed(
+    args: argparse.Namespace,
+    settings: Settings,
+    clock: Clock,
+    out: Path,
+    started: float,
+    ahead: Listing | None,
+) -> int:
+    from feedsvc.announce import announcing
+    from feedsvc.build import build_site
+    from feedsvc.ingest import ingest
+    from feedsvc.store import open_store
+
     with open_store(settings) as store:
         if args.now is None:
             announcing(store, settings)
@@ -62,7 +84,9 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
         total = store.releases.visible_count()
         waiting = store.releases.scheduled()
     bar = Progress("writing pages")
-    stats = build_site(settings, clock, out, parts=args.jobs, progress=lambda n: bar(n, total))
+    stats = build_site(
+        settings, clock, out, parts=args.jobs, progress=lambda n: bar(n, total), ahead=ahead
+    )
     bar.close()
     c = result.changes
     print(
@@ -85,6 +109,7 @@ def _announce_build(settings: Settings, clock: Clock) -> None:
     """Tell hubs and webhooks about the new export now that it is in place (a hub fetching
     the feed before the swap would find the old one)."""
     from feedsvc.service import channels, dispatcher
+    from feedsvc.store import open_store
 
     with open_store(settings) as store:
         # Hubs, webhooks and share emails; not the email alerts of a fan-out (issue 16):
@@ -245,6 +270,7 @@ def _access_log() -> TextIO:
 
 def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: a build never runs these checks (issue 18 item 2, its process start).
+    from feedsvc.reading import read_folder
     from feedsvc.reading.checks import duplicate_keys, script_warnings, slug_clashes
 
     bar = Progress("checking")
@@ -273,6 +299,8 @@ def cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_scheduled(args: argparse.Namespace, settings: Settings) -> int:
+    from feedsvc.store import open_store
+
     with open_store(settings) as store:
         waiting = store.releases.scheduled()
     if not waiting:

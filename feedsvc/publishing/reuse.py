@@ -51,12 +51,16 @@ def plan_build(
     where: Path | None,
     spare: manifest.Manifest | None = None,
     media: Sequence[tuple[str, Path]] = (),
+    listing: Listing | None = None,
 ) -> Plan:
     """Bring `staging` up to date with what did not change: the groups of the `spare` it
     holds kept, others linked from the export at `out`; what is left to render."""
     if where is None:
         return Plan({}, {}, None)
-    listing = Listing(staging) if spare is not None else None  # runs while keys are read
+    if spare is None:
+        listing = None
+    elif listing is None:
+        listing = Listing(staging)  # runs while keys are read
     try:
         keys = _keys(settings, clock)
     except BaseException:

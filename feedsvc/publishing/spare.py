@@ -12,7 +12,10 @@ by device and inode, so it is never confused with another folder). The next buil
 - takes it (`Spare.take`): its manifest is removed first, for good (a build that dies half
   way leaves a folder nobody trusts, removed with the other leftovers), and the folder is
   renamed over the build's empty staging folder beside the export;
-- lists it with `find` in another process while the store is keyed (`Listing`);
+- lists it with `find` in another process (`Listing`): from the start of `feedsvc build`
+  (`list_ahead`: the listing is done by the time the folder is read and the store keyed,
+  which took a second build a fifth of a second while it waited for `find`), or while the
+  store is keyed;
 - keeps each group whose key did not move and whose files are exactly as written (size,
   inode, mtime); removes every other file, and every folder that no longer holds a kept file,
   whatever it was: a stale group, a document every build renders, a release's file, or a
@@ -32,6 +35,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,15 +53,13 @@ class Spare:
     where: Path  # the export's manifest
     out: Path  # the export
     discard: Callable[[Path], None]  # removes what cannot be kept (Trash.put)
+    ahead: Listing | None = None  # list_ahead's, of the spare before it was taken
     set_aside: bool = field(default=False, init=False)  # the replaced export became the spare
+    listed: Listing | None = field(default=None, init=False)  # of the spare taken, if any
 
     @property
     def folders(self) -> tuple[Path, Path]:
-        """Where a spare is kept: the cache folder; else, where a rename cannot reach it
-        from the export (another file system, or another mount: systemd's ReadWritePaths
-        and CacheDirectory are), a hidden folder beside the export. A web server serving
-        the export (deploy/nginx.conf: root is the export) never serves either."""
-        return self.where.with_suffix(".spare"), self.out.with_name(f".{self.out.name}.spare")
+        return spare_folders(self.where, self.out)
 
     @property
     def manifest(self) -> Path:
@@ -66,6 +68,14 @@ class Spare:
     def take(self, staging: Path) -> Manifest | None:
         """Move a trustworthy spare onto the empty folder `staging`; what it held, or None
         (none, or none to trust: `staging` stays empty)."""
+        ahead, self.ahead = self.ahead, None
+        try:
+            return self._take(staging, ahead)
+        finally:
+            if ahead is not None and self.listed is not ahead:
+                ahead.close()  # of a folder not taken: no `find` is left running
+
+    def _take(self, staging: Path, ahead: Listing | None) -> Manifest | None:
         found = manifest.load_of(self.manifest, self.folders)
         try:
             self.manifest.unlink(missing_ok=True)  # from here on, never trusted again
@@ -73,13 +83,21 @@ class Spare:
             return None
         taken = None
         if found is not None:
+            if ahead is not None and ahead.lists(found[0]):
+                ahead.read()  # all of it, before the folder moves (find walks it by name)
             with contextlib.suppress(OSError):
                 os.rename(found[0], staging)  # over an empty folder: allowed, atomic
                 taken = found[1]
+                self.listed = ahead if ahead is not None and ahead.lists(staging) else None
         for folder in self.folders:
             if folder.exists():
                 self.discard(folder)  # not trusted, or not taken: nobody else will be
         return taken
+
+    def listing(self, staging: Path) -> Listing:
+        """The listing of the spare taken into `staging`: list_ahead's, or one started now."""
+        listed, self.listed = self.listed, None
+        return Listing(staging) if listed is None else listed
 
     def keep(self, old: Path) -> None:
         """Set the replaced export `old` aside as the next build's spare (Callable for
@@ -105,17 +123,44 @@ class Spare:
         manifest.commit(pending, self.where)
 
 
+def spare_folders(where: Path, out: Path) -> tuple[Path, Path]:
+    """Where the spare of the export at `out` (manifest at `where`) is kept: the cache
+    folder; else, where a rename cannot reach it from the export (another file system, or
+    another mount: systemd's ReadWritePaths and CacheDirectory are), a hidden folder beside
+    the export. A web server serving the export (deploy/nginx.conf: root is the export)
+    never serves either."""
+    return where.with_suffix(".spare"), out.with_name(f".{out.name}.spare")
+
+
+def list_ahead(where: Path | None, out: Path) -> Listing | None:
+    """The spare of the export at `out` listed from now, in another process, while the
+    build reads the folder and keys the store; None without one. Spare.take uses it if it
+    takes the very folder listed (its device and inode), and closes it otherwise."""
+    if where is None:
+        return None
+    for folder in spare_folders(where, out):
+        with contextlib.suppress(OSError):
+            return Listing(folder)
+    return None
+
+
 class Listing:
     """Every file and folder under `root`, listed by `find` in another process (the build
-    keys the store meanwhile); in this one where `find` cannot run."""
+    keys the store meanwhile); in this one where `find` cannot run. Read once."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        st = os.stat(root)  # OSError: nothing to list
+        self._identity = (st.st_dev, st.st_ino)
+        self._read: tuple[dict[str, Stat], list[str]] | None = None
         fmt = "%y %s %i %T@ %P\\0"
+        # Into a file, not a pipe: find would stop at the pipe's 64 KiB until read, and a
+        # listing of 10,000 releases' folders is 1.3 MB (issue 18).
+        self._out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by read or close)
         try:
             self._find: subprocess.Popen[bytes] | None = subprocess.Popen(
                 ["find", str(root), "-mindepth", "1", "-printf", fmt],
-                stdout=subprocess.PIPE,
+                stdout=self._out,
                 stderr=subprocess.DEVNULL,
             )
         except OSError:
@@ -124,16 +169,29 @@ class Listing:
     def close(self) -> None:
         if self._find is not None and self._find.poll() is None:
             self._find.kill()
-            self._find.communicate()
+            self._find.wait()
+        self._out.close()
+
+    def lists(self, folder: Path) -> bool:
+        """Whether `folder` is the very folder listed (by device and inode: the one at the
+        root's path then, wherever it has moved since)."""
+        try:
+            st = os.stat(folder)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._identity
 
     def read(self) -> tuple[dict[str, Stat], list[str]]:
         """Files (regular ones with their size, inode and mtime; anything else, links
         included, as (-1, -1, -1)) and folders, as paths relative to the root."""
-        if self._find is not None:
-            out, _ = self._find.communicate()
-            if self._find.returncode == 0:
-                return _parse(out)
-        return _walk(self.root)
+        if self._read is None:
+            if self._find is not None and self._find.wait() == 0:
+                self._out.seek(0)
+                self._read = _parse(self._out.read())
+            self._out.close()
+            if self._read is None:
+                self._read = _walk(self.root)
+        return self._read
 
 
 def _parse(out: bytes) -> tuple[dict[str, Stat], list[str]]:

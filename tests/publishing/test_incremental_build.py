@@ -75,8 +75,12 @@ class Builds:
         self.out = room.root / "public"
         self.colds = 0
 
-    def again(self) -> ExportStats:
-        return build_site(self.settings, self.room.clock, self.out, parts=1)
+    def again(self, ahead: spare.Listing | None = None) -> ExportStats:
+        return build_site(self.settings, self.room.clock, self.out, parts=1, ahead=ahead)
+
+    def ahead(self) -> spare.Listing | None:
+        """The spare listed from now on, as `feedsvc build` lists it at its start."""
+        return spare.list_ahead(manifest.manifest_path(self.settings, self.out), self.out)
 
     def cold(self) -> dict[str, bytes | None]:
         self.colds += 1
@@ -92,11 +96,11 @@ class Builds:
         folders = spare.Spare(where, self.out, lambda _: None).folders
         return next((folder for folder in folders if folder.exists()), folders[0])
 
-    def check(self) -> ExportStats:
+    def check(self, ahead: spare.Listing | None = None) -> ExportStats:
         """A build into `out`, which must equal a cold one; the export it replaced is set
         aside as the spare exactly as it was served (nothing written through its files)."""
         served = tree(self.out)
-        stats = self.again()
+        stats = self.again(ahead)
         assert tree(self.out) == self.cold()
         assert tree(self.spare) == served
         return stats
@@ -275,6 +279,64 @@ def test_find_lists_the_spare_as_python_would(builds: Builds) -> None:
     st = (builds.out / "index.html").stat()
     assert files["index.html"] == (st.st_size, st.st_ino, st.st_mtime_ns)
     assert files["link"] == files["folder-link"] == (-1, -1, -1) and "releases/a" in folders
+
+
+def test_a_listing_is_never_held_up_by_its_reader(tmp_path: Path) -> None:
+    """`find` writes its listing into a file: into a pipe it would stop at 64 KiB until
+    read, and a listing begun at the start of `feedsvc build` would get no further while
+    the build reads the folder and keys the store (issue 18)."""
+    root = tmp_path / "many"
+    root.mkdir()
+    for i in range(1500):  # ~150 KB of listing
+        (root / f"{'x' * 80}-{i:05d}.html").write_bytes(b"")
+    listing = spare.Listing(root)
+    assert listing._find is not None
+    listing._find.wait(timeout=60)  # nobody has read a byte
+    files, _ = listing.read()
+    assert len(files) == 1500
+
+
+def test_the_spare_listed_before_the_build_is_not_listed_again(
+    builds: Builds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builds.again()
+    room = builds.room
+    room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    assert room.ingest().changes.updated
+    ahead = builds.ahead()
+    assert ahead is not None and ahead.lists(builds.spare)
+
+    def listed_twice(root: Path) -> None:
+        raise AssertionError(f"{root} listed again")
+
+    with monkeypatch.context() as m:
+        m.setattr("feedsvc.publishing.reuse.Listing", listed_twice)
+        stats = builds.check(ahead)
+    assert stats.reused > 0
+
+
+def test_a_listing_of_a_spare_another_build_took_is_not_used(builds: Builds) -> None:
+    """Listed, then taken by another build, whose replaced export is the spare now (at
+    the same path, with a manifest that fits it, and with a release the listing lacks):
+    that one is listed anew."""
+    room = builds.room
+    room.write("f.md", release("New", "2026-11-25T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    room.ingest()
+    builds.again()  # the export has f; the spare, not yet
+    ahead = builds.ahead()
+    assert ahead is not None and not (builds.spare / "releases/f").exists()
+    room.write("b.md", release("Talks, moved", "2026-11-21T10:00:00+08:00", ["Climate"]))
+    room.clock.advance(minutes=5)
+    room.ingest()
+    builds.check()  # took the spare listed; the export with f is the spare now
+    assert (builds.spare / "releases/f").exists() and not ahead.lists(builds.spare)
+    room.write("a.md", release("Trade deal, revised", "2026-11-20T10:00:00+08:00", ["Trade"]))
+    room.clock.advance(minutes=5)
+    room.ingest()
+    stats = builds.check(ahead)
+    assert stats.reused > 0
 
 
 def test_a_releases_files_stay_in_the_spare_while_they_are_the_same(builds: Builds) -> None:
