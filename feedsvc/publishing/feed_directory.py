@@ -16,6 +16,7 @@ from feedsvc.i18n import N_, Message, translate
 from feedsvc.publishing.opml import OPML, Outline, render_opml
 from feedsvc.publishing.pages import FeedLink
 from feedsvc.publishing.site import HTML, Document, Site
+from feedsvc.store.release_reads import TagCount
 
 
 @dataclass(frozen=True)
@@ -43,8 +44,13 @@ class FeedDirectory:
     def __init__(self, site: Site) -> None:
         self.site = site
 
-    def groups(self) -> list[Group]:
-        """The main feeds and the archive's start, then each section's, then each tag's."""
+    def groups(
+        self,
+        sections: list[tuple[str, str]] | None = None,
+        tags: list[TagCount] | None = None,
+    ) -> list[Group]:
+        """The main feeds and the archive's start, then each section's, then each tag's;
+        `sections` and `tags` as the store gives them, when the caller has read them."""
         site = self.site
         title = site.site.title
         main = [Listed(title, "", N_("Every release, newest first."))]
@@ -63,21 +69,22 @@ class FeedDirectory:
                 layout.section(slug),
                 N_("The releases of this section."),
             )
-            for slug, name in site.store.sections()
+            for slug, name in (site.store.sections() if sections is None else sections)
         )
         tags = tuple(
             Listed(f"{title}: {name}", layout.tag_page(slug), N_("The releases with this tag."))
-            for slug, name, _ in site.store.tags()
+            for slug, name, _ in (site.store.tags() if tags is None else tags)
         )
         found = [Group(N_("All releases"), tuple(main))]
         found += [Group(N_("Sections"), sections)] if sections else []
         found += [Group(N_("Tags"), tags, discover=False)] if tags else []
         return found
 
-    def page(self) -> Document:
-        """feeds/: every feed, with autodiscovery of the main and section feeds."""
+    def page(self, groups: list[Group] | None = None) -> Document:
+        """feeds/: every feed, with autodiscovery of the main and section feeds; `groups`
+        when the caller has them (a build reads the sections and tags once, issue 18)."""
         site, pages = self.site, self.site.pages
-        groups = self.groups()
+        groups = self.groups() if groups is None else groups
         base_url = site.site.base_url
         body = pages.env.get_template("feeds.html").render(
             **pages.base,
@@ -93,9 +100,10 @@ class FeedDirectory:
         )
         return Document(site.prefix + layout.feeds_page(), HTML, body.encode("utf-8"))
 
-    def opml(self) -> Document:
+    def opml(self, groups: list[Group] | None = None) -> Document:
         """feeds.opml: the RSS feed of each, grouped as on the page (OPML 2.0)."""
         site = self.site
+        modified = self._modified()
         said = site.pages.translations
         base_url = site.site.base_url
         outlines = [
@@ -107,17 +115,17 @@ class FeedDirectory:
                     if f.subscribe
                 ),
             )
-            for group in self.groups()
+            for group in (self.groups() if groups is None else groups)
         ]
         body = render_opml(
             title=f"{site.site.title}: {translate(N_('Feeds'), said)}",
             created=site.epoch,
-            modified=self._modified(),
+            modified=modified,
             owner=site.site.author or site.site.title,
             language=site.site.language,
             outlines=outlines,
         )
-        return Document(site.prefix + layout.opml(), OPML, body, modified=self._modified())
+        return Document(site.prefix + layout.opml(), OPML, body, modified=modified)
 
     def _modified(self) -> dt.datetime:
         """The newest release's last change: when a section or tag last could appear."""

@@ -84,7 +84,8 @@ def _once(site: Site, skip: Collection[str]) -> Iterator[Grouped]:
     scope = site.scope
     if main_group(scope) not in skip:
         yield from ((main_group(scope), doc) for doc in site.main_feeds())
-    for slug, name in site.store.sections():
+    sections = site.store.sections()
+    for slug, name in sections:
         group = section_group(scope, slug)
         if group not in skip:
             yield from ((group, doc) for doc in site.section_documents(slug, name))
@@ -97,8 +98,10 @@ def _once(site: Site, skip: Collection[str]) -> Iterator[Grouped]:
             yield from ((group, doc) for doc in site.tags.feeds(slug, name))
             yield group, site.tags.page(slug, name)
     yield None, site.tags.index(tags)
-    yield None, site.directory.page()
-    yield None, site.directory.opml()
+    # The sections and tags as read above: each read scans every release's row (issue 18).
+    listed = site.directory.groups(sections, tags)
+    yield None, site.directory.page(listed)
+    yield None, site.directory.opml(listed)
 
 
 def _index_pages(site: Site, skip: Collection[str]) -> Iterator[Grouped]:

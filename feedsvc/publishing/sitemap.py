@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple, Protocol
 from urllib.parse import urlsplit
@@ -32,15 +33,24 @@ class Writer(Protocol):
     def sitemap_index(self, sitemaps: Sequence[tuple[str, str]]) -> bytes: ...
 
 
+_SPECIAL = re.compile(r"[&<>\"']")  # what markupsafe.escape escapes
+
+
+def _escaped(text: str) -> str:
+    """markupsafe.escape's text: a URL rarely needs any, and 20,000 calls of it cost a
+    10,000-release sitemap 30 ms (issue 18)."""
+    return str(escape(text)) if _SPECIAL.search(text) else text
+
+
 def urlset(urls: Sequence[Url]) -> bytes:
     """One sitemap document. The xhtml namespace only when a URL has alternates, so a site
     of one language keeps its bytes."""
     multilingual = any(u.alternates for u in urls)
     out = ['<?xml version="1.0" encoding="UTF-8"?>\n', _URLSET, _XHTML if multilingual else "", ">"]
     for loc, lastmod, alternates in urls:
-        out.append(f"\n<url><loc>{escape(loc)}</loc>")
+        out.append(f"\n<url><loc>{_escaped(loc)}</loc>")
         if lastmod:
-            out.append(f"<lastmod>{escape(lastmod)}</lastmod>")
+            out.append(f"<lastmod>{_escaped(lastmod)}</lastmod>")
         for tag, href in alternates:
             out.append(
                 f'<xhtml:link rel="alternate" hreflang="{escape(tag)}" href="{escape(href)}"/>'
