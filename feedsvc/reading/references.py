@@ -12,11 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-from markdown_it.token import Token
+from typing import TYPE_CHECKING, Any
 
 from feedsvc.errors import ReleaseError
+
+if TYPE_CHECKING:  # markdown-it is imported when a Markdown file is read (issue 18)
+    from markdown_it.token import Token
 
 _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
 _EXTENSION = re.compile(r"\.[A-Za-z0-9_-]{1,20}$")

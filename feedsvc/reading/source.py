@@ -5,10 +5,8 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, NoReturn
-
-import yaml
-from yaml.reader import ReaderError
 
 from feedsvc.errors import ReleaseError
 
@@ -18,15 +16,22 @@ _TOML_WHERE = re.compile(r"\s*\(at (?:line (\d+)[^)]*|end of document)\)")
 _FENCES = {"+++": "TOML", "---": "YAML"}
 
 
-class _YamlLoader(yaml.SafeLoader):
+@cache
+def _yaml_loader() -> Any:
     """SafeLoader that leaves timestamps as text: PyYAML raises a bare ValueError for an
-    impossible one, and we parse dates ourselves, with the key and line in the message."""
+    impossible one, and we parse dates ourselves, with the key and line in the message.
+    Made when YAML front matter is first read: PyYAML costs every command's start ~10 ms,
+    and a build reads only the files that changed (issue 18)."""
+    import yaml
 
+    class YamlLoader(yaml.SafeLoader):
+        pass
 
-_YamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+    YamlLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return YamlLoader
 
 
 @dataclass(frozen=True)
@@ -139,8 +144,11 @@ def _parse_toml(path: str, raw: str, count: int) -> Any:
 
 
 def _parse_yaml(path: str, raw: str) -> Any:
+    import yaml
+    from yaml.reader import ReaderError
+
     try:
-        return yaml.load(raw, Loader=_YamlLoader)  # a SafeLoader subclass
+        return yaml.load(raw, Loader=_yaml_loader())  # a SafeLoader subclass
     except ReaderError as e:
         # A character YAML refuses (a control character): no mark, but its position.
         line = raw.count("\n", 0, e.position) + 2
