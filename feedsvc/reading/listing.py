@@ -46,7 +46,8 @@ def is_release_name(name: str) -> bool:
     """Hidden files and editors' backups and locks are not releases."""
     if name.startswith((".", "~", "#")) or name.endswith("~"):
         return False
-    return os.path.splitext(name)[1].lower() in READER_EXTENSIONS
+    dot = name.rfind(".")  # os.path.splitext's extension (the name cannot start with one)
+    return dot > 0 and name[dot:].lower() in READER_EXTENSIONS
 
 
 def is_bundle_index(rel: str) -> bool:

@@ -85,8 +85,8 @@ def published_rows(engine: Engine) -> tuple[list[PublishedRow], list[tuple[str, 
     with engine.connect() as conn:
         # By position, one tuple a row: attribute access on 10,000 rows cost a second build
         # a tenth of a second (issue 18).
-        rows = [_row(withdrawn, shown) for withdrawn, *shown in conn.execute(query)]
-        tagged = [(k, slug, scope) for k, slug, scope in conn.execute(tag_query)]
+        rows = [_row(withdrawn, shown) for withdrawn, *shown in conn.execute(query).all()]
+        tagged = [(k, slug, scope) for k, slug, scope in conn.execute(tag_query).all()]
     return rows, tagged
 
 
