@@ -39,6 +39,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from feedsvc.publishing import manifest
 from feedsvc.publishing.manifest import Entry, Manifest
@@ -154,23 +155,26 @@ class Listing:
         self._identity = (st.st_dev, st.st_ino)
         self._read: tuple[dict[str, Stat], list[str]] | None = None
         fmt = "%y %s %i %T@ %P\\0"
-        # Into a file, not a pipe: find would stop at the pipe's 64 KiB until read, and a
-        # listing of 10,000 releases' folders is 1.3 MB (issue 18).
-        self._out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by read or close)
+        self._out: IO[bytes] | None = None
+        self._find: subprocess.Popen[bytes] | None = None
         try:
-            self._find: subprocess.Popen[bytes] | None = subprocess.Popen(
+            # Into a file, not a pipe: find would stop at the pipe's 64 KiB until read, and
+            # a listing of 10,000 releases' folders is 1.3 MB (issue 18).
+            self._out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by read or close)
+            self._find = subprocess.Popen(
                 ["find", str(root), "-mindepth", "1", "-printf", fmt],
                 stdout=self._out,
                 stderr=subprocess.DEVNULL,
             )
-        except OSError:
+        except OSError:  # no find, or no room for its listing: walked in this process
             self._find = None
 
     def close(self) -> None:
         if self._find is not None and self._find.poll() is None:
             self._find.kill()
             self._find.wait()
-        self._out.close()
+        if self._out is not None:
+            self._out.close()
 
     def lists(self, folder: Path) -> bool:
         """Whether `folder` is the very folder listed (by device and inode: the one at the
@@ -185,10 +189,11 @@ class Listing:
         """Files (regular ones with their size, inode and mtime; anything else, links
         included, as (-1, -1, -1)) and folders, as paths relative to the root."""
         if self._read is None:
-            if self._find is not None and self._find.wait() == 0:
+            if self._find is not None and self._out is not None and self._find.wait() == 0:
                 self._out.seek(0)
                 self._read = _parse(self._out.read())
-            self._out.close()
+            if self._out is not None:
+                self._out.close()
             if self._read is None:
                 self._read = _walk(self.root)
         return self._read

@@ -296,6 +296,28 @@ def test_a_listing_is_never_held_up_by_its_reader(tmp_path: Path) -> None:
     assert len(files) == 1500
 
 
+def test_without_room_for_finds_listing_the_spare_is_walked(
+    builds: Builds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A full or missing temporary folder costs the listing's speed, never the build."""
+    walked = spare._walk(builds.out)
+
+    def no_room() -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(spare.tempfile, "TemporaryFile", no_room)
+        listing = spare.Listing(builds.out)
+        assert listing.read() == walked
+        listing.close()
+        builds.again()
+        room = builds.room
+        room.write("a.md", release("Trade deal, again", "2026-11-20T10:00:00+08:00", ["Trade"]))
+        room.clock.advance(minutes=5)
+        room.ingest()
+        assert builds.check().reused > 0
+
+
 def test_the_spare_listed_before_the_build_is_not_listed_again(
     builds: Builds, monkeypatch: pytest.MonkeyPatch
 ) -> None:
