@@ -43,7 +43,7 @@ from feedsvc.publishing.sites import Sites
 from feedsvc.publishing.spare import Listing, Spare
 from feedsvc.publishing.trash import Trash
 from feedsvc.store import open_store
-from feedsvc.store.build_reads import with_files
+from feedsvc.store.build_reads import PublishedRow, with_files
 from feedsvc.store.releases import Releases
 from feedsvc.workers import die_with_parent
 
@@ -105,7 +105,7 @@ def _render(
     linked = ExportStats(plan.linked, 0, plan.linked)
     if workers == 1 or plan.few:
         stats, mine = _render_part(
-            settings, clock, staging, 0, 1, plan.skip, plan.releases, progress
+            settings, clock, staging, 0, 1, plan.skip, plan.releases, progress, plan.rows
         )
         rendered.update(mine)
         return linked + stats
@@ -204,16 +204,18 @@ def _render_part(
     skip: Collection[str],
     releases: Collection[str] | None,
     progress: Callable[[int], None] | None = None,
+    rows: list[PublishedRow] | None = None,
 ) -> tuple[ExportStats, dict[str, list[str]]]:
     """One part's documents, bar the groups in `skip`; and the files of each keyed group
-    it rendered, for the manifest."""
+    it rendered, for the manifest. `rows`: the plan's, in the build's own process."""
     rendered: dict[str, list[str]] = {}
     with open_store(settings, upgrade=False) as store:  # the parent upgraded it
         sites = site_of(settings, store.releases, clock, release_media(settings))
         counted = progress if _done is None else _count
 
         def documents() -> Iterator[Document]:
-            for group, doc in grouped_documents(sites, skip, part, parts, counted, releases):
+            found = grouped_documents(sites, skip, part, parts, counted, releases, rows)
+            for group, doc in found:
                 if group is not None:
                     rendered.setdefault(group, []).append(doc.file)
                 yield doc

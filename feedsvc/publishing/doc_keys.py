@@ -71,12 +71,14 @@ def document_keys(
     per_page: int,
     tombstone_cutoff: dt.datetime,
     feed_limit: int | None = None,
+    read: tuple[list[PublishedRow], list[tuple[str, str, str]]] | None = None,
 ) -> dict[str, str]:
     """group -> key, for every keyed group a build of the store as it is now renders.
     `feed_limit` (feeds.limit): a section's key digests only the releases its feeds and
     page show, and the main feeds are keyed likewise; None: a section's key digests every
-    release it ever had, and the main feeds have none (rendered every build)."""
-    rows, tagged = published_rows(engine)
+    release it ever had, and the main feeds have none (rendered every build). `read`:
+    published_rows(engine), when the caller has read it."""
+    rows, tagged = published_rows(engine) if read is None else read
     languages: dict[str, set[str]] = defaultdict(set)  # release id -> scopes visible in
     for row in rows:
         if row.withdrawn_at is None:

@@ -20,7 +20,7 @@ from feedsvc.publishing.doc_keys import (
 from feedsvc.publishing.site import Document, Site
 from feedsvc.publishing.sitemap_keys import sitemap_group
 from feedsvc.publishing.sites import Sites
-from feedsvc.store.build_reads import sitemap_listings
+from feedsvc.store.build_reads import PublishedRow, sitemap_listings, sitemap_reads
 
 Grouped = tuple[str | None, Document]  # None: a document every build renders
 FEW_INDEX_PAGES = 8  # more to render, and the language's whole listing is read once
@@ -33,14 +33,17 @@ def grouped_documents(
     parts: int = 1,
     progress: Callable[[int], None] | None = None,
     releases: Collection[str] | None = None,
+    rows: list[PublishedRow] | None = None,
 ) -> Iterator[Grouped]:
     """Every document of one of `parts` parts of the site but those of the groups in
     `skip`. `releases`: the keys of the only release pages to render (read one by one, in
-    part 0), when the caller knows them to be few; else every visible release's."""
+    part 0), when the caller knows them to be few; else every visible release's. `rows`:
+    published_rows' as the keys were made from them, when the caller has them (the
+    sitemap is made from them, not read again)."""
     if part == 0:
         yield from ((None, doc) for doc in sites.assets())
         if not _sitemap_reused(skip):
-            yield from _sitemaps(sites, skip)
+            yield from _sitemaps(sites, skip, rows)
         yield None, sites.news_sitemap().document
         yield None, sites.robots()
     for site in sites.all:
@@ -67,13 +70,20 @@ def _sitemap_reused(skip: Collection[str]) -> bool:
     return False
 
 
-def _sitemaps(sites: Sites, skip: Collection[str]) -> Iterator[Grouped]:
+def _sitemaps(
+    sites: Sites, skip: Collection[str], rows: list[PublishedRow] | None
+) -> Iterator[Grouped]:
     """The sitemap files not reused, each its own group, from only what they show of each
-    language's listing (issue 18)."""
-    read = sitemap_listings(sites.store.engine)
+    language's listing (issue 18): read, or from the keys' rows."""
+    slugs = None
+    if rows is None:
+        read = sitemap_listings(sites.store.engine)
+    else:
+        read, found = sitemap_reads(sites.store.engine, rows)
+        slugs = {site.scope: found.get(site.scope or "", []) for site in sites.all}
     listings = {site.scope: read.get(site.scope or "", []) for site in sites.all}
     documents = sites.sitemap_documents(
-        lambda parts, n: sitemap_group(parts, n) not in skip, listings
+        lambda parts, n: sitemap_group(parts, n) not in skip, listings, slugs
     )
     for parts, n, doc in documents:
         yield sitemap_group(parts, n), doc

@@ -17,6 +17,7 @@ from feedsvc.publishing.doc_keys import document_keys, release_of
 from feedsvc.publishing.fingerprint import build_fingerprint
 from feedsvc.publishing.spare import Listing, bring_up_to_date
 from feedsvc.store import open_store
+from feedsvc.store.build_reads import PublishedRow, published_rows
 
 # Up to this many release pages to render, they are read one by one in the build's own
 # process; more, and every visible release streams through a pool of processes.
@@ -29,6 +30,7 @@ class Plan:
     reused: dict[str, manifest.Entry]  # groups kept in the spare or linked from the export
     releases: list[str] | None  # keys of the release pages to render, when few
     placed: dict[str, int] = field(default_factory=dict)  # releases' files kept: size
+    rows: list[PublishedRow] | None = None  # what the keys were made from
 
     @property
     def skip(self) -> frozenset[str]:
@@ -62,7 +64,7 @@ def plan_build(
     elif listing is None:
         listing = Listing(staging)  # runs while keys are read
     try:
-        keys = _keys(settings, clock)
+        keys, rows = _keys(settings, clock)
     except BaseException:
         if listing is not None:
             listing.close()  # a failed build leaves no `find` running
@@ -78,17 +80,21 @@ def plan_build(
         )
         reused |= manifest.link_unchanged(rest, keys, out, staging)
     stale = [key for group in keys if group not in reused and (key := release_of(group))]
-    return Plan(keys, reused, stale if len(stale) <= FEW_RELEASES else None, placed)
+    few = stale if len(stale) <= FEW_RELEASES else None
+    return Plan(keys, reused, few, placed, rows)
 
 
-def _keys(settings: Settings, clock: Clock) -> dict[str, str]:
+def _keys(settings: Settings, clock: Clock) -> tuple[dict[str, str], list[PublishedRow]]:
     cutoff = clock.now() - dt.timedelta(days=settings.feeds.tombstone_days)
     with open_store(settings, upgrade=False) as store:
-        return document_keys(
+        read = published_rows(store.releases.engine)
+        keys = document_keys(
             store.releases.engine,
             build_fingerprint(settings),
             archive_page_size=settings.feeds.archive_page_size,
             per_page=settings.pages.per_page,
             tombstone_cutoff=cutoff,
             feed_limit=settings.feeds.limit,
+            read=read,
         )
+        return keys, read[0]

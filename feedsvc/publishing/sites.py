@@ -46,7 +46,7 @@ class _Listed:
     dated only when a sitemap document showing them is made."""
 
     site: Site
-    sections: list[tuple[str, str]]
+    sections: list[str]  # slugs
     first: int  # index of its first section page among the URLs
     listing: Listing | None
 
@@ -180,12 +180,14 @@ class Sites:
         self,
         wanted: Callable[[int, int | None], bool],
         listings: Mapping[str | None, Listing] | None = None,
+        slugs: Mapping[str | None, list[str]] | None = None,
     ) -> Iterator[tuple[int, int | None, Document]]:
         """sitemaps()' documents that `wanted(parts, n)` asks for, as (parts, n, document):
         sitemap.xml is n None, sitemaps/<n>.xml is n, of `parts` such files (0: sitemap.xml
         holds every URL). Only the wanted are rendered (issue 18: a build reuses the
-        others, doc_keys.py)."""
-        urls, dating, newest = self._sitemap_urls(listings)
+        others, doc_keys.py). `slugs`: each language's section slugs, sorted, when the
+        caller has them (else read)."""
+        urls, dating, newest = self._sitemap_urls(listings, slugs)
         parts = sitemap.sitemap_parts(len(urls))
         pages, base_url = self.default.pages, self.root.base_url
         for n in [*range(1, parts + 1), None]:  # sitemaps()' order: the index last
@@ -195,7 +197,9 @@ class Sites:
                     yield parts, n, Document(path, XML, body, GZIP_HOT, newest)
 
     def _sitemap_urls(
-        self, listings: Mapping[str | None, Listing] | None
+        self,
+        listings: Mapping[str | None, Listing] | None,
+        slugs: Mapping[str | None, list[str]] | None = None,
     ) -> tuple[list[sitemap.Url], Callable[[int, int], None], dt.datetime | None]:
         """Every URL of the sitemap in order; what dates the section pages among
         urls[start:stop]; the newest `updated` of all."""
@@ -208,9 +212,11 @@ class Sites:
                 [(r.id, r.updated) for r in listing] if listing else site.store.sitemap_entries()
             )
             urls += _index_urls(site, entries)
-            sections = site.store.sections()
+            sections = (
+                [slug for slug, _ in site.store.sections()] if slugs is None else slugs[site.scope]
+            )
             parts.append(_Listed(site, sections, len(urls), listing))
-            urls += [sitemap.Url(site.site.base_url + layout.section(s), None) for s, _ in sections]
+            urls += [sitemap.Url(site.site.base_url + layout.section(s), None) for s in sections]
             translated = site.translations.scopes([rid for rid, _ in entries])
             for rid, updated in entries:
                 alternates = (
@@ -234,7 +240,7 @@ class Sites:
                 if start >= end or stop <= listed.first or not listed.sections:
                     continue
                 days = _section_days(listed, self.feeds.limit)
-                for i, (slug, _) in enumerate(listed.sections, start=listed.first):
+                for i, slug in enumerate(listed.sections, start=listed.first):
                     urls[i] = urls[i]._replace(lastmod=days.get(slug))
 
         return urls, with_section_days, newest
@@ -299,7 +305,7 @@ def _section_days(listed: _Listed, limit: int) -> dict[str, str]:
     # 100,000 releases for a sitemap served live (issue 12).
     store = listed.site.store
     days = {}
-    for slug, _ in listed.sections:
+    for slug in listed.sections:
         at = store.newest_updated(slug, limit)
         if at is not None:
             days[slug] = sitemap.utc_day(at)

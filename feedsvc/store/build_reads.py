@@ -15,7 +15,14 @@ from feedsvc.model import StoredRelease
 from feedsvc.store.release_reads import VISIBLE, stored_release
 from feedsvc.store.schema import release_tags, releases
 
-__all__ = ["PublishedRow", "SitemapEntry", "published_rows", "sitemap_listings", "with_files"]
+__all__ = [
+    "PublishedRow",
+    "SitemapEntry",
+    "published_rows",
+    "sitemap_listings",
+    "sitemap_reads",
+    "with_files",
+]
 
 # Every column a document may show, bar the texts (content_hash digests the file they were
 # read from) and what only search or ingest reads.
@@ -132,6 +139,29 @@ def sitemap_listings(engine: Engine) -> dict[str, list[SitemapEntry]]:
         for scope, *entry in conn.execute(query):
             listings.setdefault(scope, []).append(SitemapEntry(*entry))
     return listings
+
+
+def sitemap_reads(
+    engine: Engine, rows: list[PublishedRow]
+) -> tuple[dict[str, list[SitemapEntry]], dict[str, list[str]]]:
+    """What `sitemap_listings` and each language's section slugs read, from the rows
+    `published_rows` read for the keys (issue 18: the build read both again, ~60 ms at
+    10,000): scope -> its visible releases in the same order (published_rows' order, less
+    the withdrawn), and scope -> the slug of every section a published release ever had,
+    sorted (ReleaseReads.sections' slugs: the sitemap shows no names)."""
+    convert = releases.c.updated.type.dialect_impl(engine.dialect).result_processor(
+        engine.dialect, None
+    )
+    listings: dict[str, list[SitemapEntry]] = {}
+    slugs: dict[str, set[str]] = {}
+    for row in rows:
+        slugs.setdefault(row.scope, set()).add(row.section_slug)
+        if row.withdrawn_at is None:
+            updated = row.updated if convert is None else convert(row.updated)
+            listings.setdefault(row.scope, []).append(
+                SitemapEntry(row.release_id, row.section_slug, updated)
+            )
+    return listings, {scope: sorted(found) for scope, found in slugs.items()}
 
 
 def with_files(engine: Engine) -> Iterator[StoredRelease]:

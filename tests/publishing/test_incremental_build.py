@@ -20,6 +20,7 @@ from feedsvc.publishing import manifest, spare
 from feedsvc.publishing.export import ExportStats
 from feedsvc.publishing.groups import grouped_documents
 from feedsvc.publishing.site import Site
+from feedsvc.store.build_reads import published_rows, sitemap_listings, sitemap_reads
 from tests.conftest import Newsroom, make_newsroom
 from tests.publishing.test_tags import release
 from tests.web.media_items import JPEG, PDF, bundle
@@ -231,6 +232,30 @@ def test_grouped_documents_are_the_sites_documents(room: Newsroom) -> None:
     sites = site_of(room.settings, room.store.releases, room.clock)
     ours = {doc.path: doc.body for _, doc in grouped_documents(sites, ())}
     assert ours == {doc.path: doc.body for doc in sites.documents()}
+
+
+def test_the_sitemap_from_the_keys_rows_is_the_sitemap_read(room: Newsroom) -> None:
+    """A build makes the sitemap from the rows it keyed the store with (no second read):
+    the same listings, the same section slugs, the same bytes; a withdrawn release and
+    a section only it had are in neither listing but the section stays (its tombstones)."""
+    room.write("w.md", release("Withdrawn soon", "2026-11-04T10:00:00+08:00", [], "Notes"))
+    room.clock.advance(minutes=1)
+    room.ingest()
+    (room.items / "w.md").unlink()
+    room.clock.advance(minutes=1)
+    assert room.ingest().changes.withdrawn
+    engine = room.store.releases.engine
+    rows = published_rows(engine)[0]
+    listings, slugs = sitemap_reads(engine, rows)
+    assert listings == sitemap_listings(engine)
+    sites = site_of(room.settings, room.store.releases, room.clock)
+    for site in sites.all:
+        assert slugs[site.scope or ""] == [slug for slug, _ in site.store.sections()]
+    assert "notes" in slugs[""] and "w" not in [e.id for e in listings[""]]
+    read = {doc.path: doc.body for _, doc in grouped_documents(sites, ()) if _ is not None}
+    made = {doc.path: doc.body for _, doc in grouped_documents(sites, (), rows=rows) if _}
+    sitemap = [path for path in read if "sitemap" in path and "news" not in path]
+    assert sitemap and {p: made[p] for p in sitemap} == {p: read[p] for p in sitemap}
 
 
 def test_the_replaced_export_is_the_next_builds_spare(builds: Builds) -> None:
