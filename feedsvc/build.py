@@ -56,7 +56,7 @@ def build_site(
     out: Path,
     parts: int | None = None,  # processes; default one per CPU
     progress: Callable[[int], None] | None = None,
-    ahead: Listing | None = None,  # spare.list_ahead's, started by the caller
+    ahead: Listing | None = None,  # spare.list_ahead's, started (and closed) by the caller
 ) -> ExportStats:
     workers = max(1, parts or os.cpu_count() or 1)
     clock = FixedClock(clock.now())  # one moment for the keys and every render (tombstones)
@@ -71,7 +71,7 @@ def build_site(
     try:
         with staged(out, discard=trash.put if spare is None else spare.keep) as staging:
             held = None if spare is None else spare.take(staging)
-            listing = None if spare is None or held is None else spare.listing(staging)
+            listing = None if spare is None else spare.listed  # else made by plan_build
             media = _media_files(settings, workers)
             plan = plan_build(settings, clock, out, staging, where, held, media, listing)
             total = place_media(media, staging, plan.placed)
@@ -83,8 +83,6 @@ def build_site(
             pending.unlink(missing_ok=True)
         raise
     finally:
-        if ahead is not None:
-            ahead.close()  # not taken (or no spare to take): no `find` left running
         trash.wait()
     if pending is not None and spare is not None:
         spare.commit(pending)

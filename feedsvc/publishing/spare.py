@@ -54,9 +54,9 @@ class Spare:
     where: Path  # the export's manifest
     out: Path  # the export
     discard: Callable[[Path], None]  # removes what cannot be kept (Trash.put)
-    ahead: Listing | None = None  # list_ahead's, of the spare before it was taken
+    ahead: Listing | None = None  # list_ahead's (its caller closes it), of a spare
     set_aside: bool = field(default=False, init=False)  # the replaced export became the spare
-    listed: Listing | None = field(default=None, init=False)  # of the spare taken, if any
+    listed: Listing | None = field(default=None, init=False)  # `ahead`, if of the spare taken
 
     @property
     def folders(self) -> tuple[Path, Path]:
@@ -69,14 +69,6 @@ class Spare:
     def take(self, staging: Path) -> Manifest | None:
         """Move a trustworthy spare onto the empty folder `staging`; what it held, or None
         (none, or none to trust: `staging` stays empty)."""
-        ahead, self.ahead = self.ahead, None
-        try:
-            return self._take(staging, ahead)
-        finally:
-            if ahead is not None and self.listed is not ahead:
-                ahead.close()  # of a folder not taken: no `find` is left running
-
-    def _take(self, staging: Path, ahead: Listing | None) -> Manifest | None:
         found = manifest.load_of(self.manifest, self.folders)
         try:
             self.manifest.unlink(missing_ok=True)  # from here on, never trusted again
@@ -84,21 +76,17 @@ class Spare:
             return None
         taken = None
         if found is not None:
-            if ahead is not None and ahead.lists(found[0]):
+            ahead = self.ahead if self.ahead is not None and self.ahead.lists(found[0]) else None
+            if ahead is not None:
                 ahead.read()  # all of it, before the folder moves (find walks it by name)
             with contextlib.suppress(OSError):
                 os.rename(found[0], staging)  # over an empty folder: allowed, atomic
                 taken = found[1]
-                self.listed = ahead if ahead is not None and ahead.lists(staging) else None
+                self.listed = ahead
         for folder in self.folders:
             if folder.exists():
                 self.discard(folder)  # not trusted, or not taken: nobody else will be
         return taken
-
-    def listing(self, staging: Path) -> Listing:
-        """The listing of the spare taken into `staging`: list_ahead's, or one started now."""
-        listed, self.listed = self.listed, None
-        return Listing(staging) if listed is None else listed
 
     def keep(self, old: Path) -> None:
         """Set the replaced export `old` aside as the next build's spare (Callable for
@@ -136,7 +124,7 @@ def spare_folders(where: Path, out: Path) -> tuple[Path, Path]:
 def list_ahead(where: Path | None, out: Path) -> Listing | None:
     """The spare of the export at `out` listed from now, in another process, while the
     build reads the folder and keys the store; None without one. Spare.take uses it if it
-    takes the very folder listed (its device and inode), and closes it otherwise."""
+    takes the very folder listed (its device and inode); the caller closes it."""
     if where is None:
         return None
     for folder in spare_folders(where, out):

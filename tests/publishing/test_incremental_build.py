@@ -383,6 +383,7 @@ def test_a_listing_of_a_spare_another_build_took_is_not_used(builds: Builds) -> 
     room.clock.advance(minutes=5)
     room.ingest()
     stats = builds.check(ahead)
+    ahead.close()  # as feedsvc build does: its creator closes it
     assert stats.reused > 0
 
 
