@@ -9,15 +9,21 @@ import multiprocessing
 import os
 import posixpath
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from itertools import repeat
 
 from feedsvc.clock import Clock
 from feedsvc.config import Settings
 from feedsvc.model import Changes, FileState, ReadProblem
-from feedsvc.reading import FolderRead, file_at, read_files, reading_languages, release_files
+from feedsvc.reading import (
+    FolderRead,
+    file_at,
+    read_files,
+    read_indexed,
+    reading_languages,
+    release_files,
+)
 from feedsvc.reading.file_states import MediaSeen, with_media
 from feedsvc.reading.listing import INDEX_NAMES, bundle_indexes, is_release_name
 from feedsvc.store import Store
@@ -37,7 +43,9 @@ class IngestResult:
 
 
 READ_WITH = "reading.languages"  # the store fact: the languages the folder was read with
-BATCH = 2000  # files read and stored per transaction: memory stays flat on a first import
+# Files stored a transaction. A first import reads the next batch while it stores one, so
+# two are held at once (issue 18): 1,000 keeps its peak where one batch of 2,000 had it.
+BATCH = 1000
 
 
 def ingest(
@@ -98,23 +106,16 @@ def store_files(
     new release must not go out cut)."""
     changes, problems, stored, media = Changes(), [], {}, {}
     held: dict[str, MediaSeen] = {}
-    done = 0
-    for start in range(0, max(len(files), 1), BATCH):
-        batch = files[start : start + BATCH]
-
-        def step(n: int, _total: int, base: int = done) -> None:
-            if progress is not None:
-                progress(base + n, len(files))
-
-        folder = read_many(settings, batch, step)
+    for n, folder in enumerate(_read_batches(settings, files, progress)):
         if hold is not None:
             held |= _held(folder, hold)
         part = store.releases.sync(
             folder.releases,
-            gone if start == 0 else set(),
+            gone if n == 0 else set(),
             clock.now(),
             settings.site.tz,
             publish=False,
+            search_texts=folder.search_texts,
         )
         changes.merge(part)
         problems += folder.problems
@@ -129,7 +130,6 @@ def store_files(
             for release, state in folder.releases
             if release.source not in clashes
         )
-        done += len(batch)
     # The last batch (its releases, bodies and all) is not held while everything is
     # published: a first import's peak is there (issue 12).
     del folder, part
@@ -162,45 +162,64 @@ def _give_back_memory() -> None:
         trim(0)
 
 
-def read_many(
+_PARALLEL_FROM = 1000  # files to read; below it a process pool costs more than it saves
+_CHUNK = 250  # files a worker reads at a time
+
+
+def _read_batches(
     settings: Settings,
     files: list[tuple[str, str, FileState]],
     progress: Callable[[int, int], None] | None = None,
-) -> FolderRead:
-    """Read these files: a large batch (a first import) in one process per CPU."""
-    if len(files) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1:
-        return _read_in_parallel(settings, files, progress)
-    return read_files(settings, files, progress=progress)
-
-
-_PARALLEL_FROM = 1000  # files to read; below it a process pool costs more than it saves
-_CHUNK = 250
-
-
-def _read_in_parallel(
-    settings: Settings,
-    files: list[tuple[str, str, FileState]],
-    progress: Callable[[int, int], None] | None,
-) -> FolderRead:
-    out = FolderRead()
-    chunks = [files[i : i + _CHUNK] for i in range(0, len(files), _CHUNK)]
+) -> Iterator[FolderRead]:
+    """`files` read BATCH at a time, in order (one empty read for no files). A large read
+    (a first import) is done by one process per CPU for all its batches: they read the next
+    batch while the caller stores this one (one batch ahead, no more: memory stays flat,
+    issue 12), and make each release's search text, which cost storing it as much as
+    reading it (issue 18)."""
+    batches = [files[i : i + BATCH] for i in range(0, len(files), BATCH)] or [[]]
+    if len(files) < _PARALLEL_FROM or (os.cpu_count() or 1) == 1:
+        done = 0
+        for batch in batches:
+            yield read_files(settings, batch, progress=_offset(progress, done, len(files)))
+            done += len(batch)
+        return
     # fork is fastest, but forking a process that runs other threads (the live service)
     # can copy a lock some other thread holds: spawn there.
     single = threading.active_count() == 1
     context = multiprocessing.get_context("fork" if os.name == "posix" and single else "spawn")
-    done = 0
     with ProcessPoolExecutor(
         os.cpu_count(), mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        for chunk, part in zip(chunks, pool.map(read_files, repeat(settings), chunks), strict=True):
-            out.releases += part.releases
-            out.problems += part.problems
-            out.present |= part.present
-            out.media |= part.media
-            done += len(chunk)
-            if progress is not None:
-                progress(done, len(files))
-    return out
+
+        def submit(batch: list[tuple[str, str, FileState]]) -> list[Future[FolderRead]]:
+            chunks = [batch[i : i + _CHUNK] for i in range(0, len(batch), _CHUNK)]
+            return [pool.submit(read_indexed, settings, chunk) for chunk in chunks]
+
+        done = 0
+        ahead = submit(batches[0])
+        for n, batch in enumerate(batches):
+            reading, ahead = ahead, submit(batches[n + 1]) if n + 1 < len(batches) else []
+            out = FolderRead()
+            for future, size in zip(reading, range(0, len(batch), _CHUNK), strict=True):
+                part = future.result()
+                out.releases += part.releases
+                out.problems += part.problems
+                out.present |= part.present
+                out.media |= part.media
+                out.search_texts |= part.search_texts
+                done += min(_CHUNK, len(batch) - size)
+                if progress is not None:
+                    progress(done, len(files))
+            yield out
+
+
+def _offset(
+    progress: Callable[[int, int], None] | None, base: int, total: int
+) -> Callable[[int, int], None] | None:
+    """A batch's progress as the whole read's."""
+    if progress is None:
+        return None
+    return lambda n, _batch: progress(base + n, total)
 
 
 def ingest_files(

@@ -31,6 +31,7 @@ from feedsvc.reading.media_refs import BadMedia, Limits, release_media
 from feedsvc.reading.newsroom import read_newsroom_text
 from feedsvc.reading.references import front_matter_references
 from feedsvc.reading.source import Source, decode, split_front_matter, too_big
+from feedsvc.search.text import index_text
 
 __all__ = [
     "READERS",
@@ -145,6 +146,8 @@ class FolderRead:
     # know when it must be read again (reading/file_states.py)
     media: dict[str, MediaSeen] = field(default_factory=dict)
     unchanged: int = 0  # files skipped because their state had not changed
+    # release file -> its search text, when the reading process made it (ingest.py)
+    search_texts: dict[str, str] = field(default_factory=dict)
 
 
 def read_folder(
@@ -185,6 +188,18 @@ def read_files(
         if progress is not None:
             progress(done, len(files))
     return out
+
+
+def read_indexed(settings: Settings, files: list[tuple[str, str, FileState]]) -> FolderRead:
+    """read_files, and each good release's search text made (issue 18): what a first
+    import's reading processes run. Here, not in ingest.py, so a spawned reading process
+    imports the readers and search/text.py, not the store (27 MiB more a process)."""
+    folder = read_files(settings, files)
+    folder.search_texts = {
+        release.source: index_text(release.title, release.summary, release.body_html)
+        for release, _ in folder.releases
+    }
+    return folder
 
 
 def _assemble(source: Source, parsed: Parsed, settings: Settings, digest: str) -> Release:

@@ -118,11 +118,13 @@ class Releases(ReleaseReads):
         now: dt.datetime,
         tz: dt.tzinfo,
         publish: bool = True,
+        search_texts: Mapping[str, str] | None = None,
     ) -> Changes:
         """Bring the store in line with the files: insert new releases, update edited ones,
         withdraw those whose file is `gone`. Files that are present but unreadable (bad)
         are simply not in `read`: their last good release stays as it was. Only the rows
-        that `read` and `gone` name are looked at, so the cost follows the change."""
+        that `read` and `gone` name are looked at, so the cost follows the change.
+        `search_texts` are the search texts already made of these releases, by file."""
         read = sorted(read, key=lambda item: item[0].source)
         gone = set(gone)
         if not read and not gone:
@@ -131,7 +133,7 @@ class Releases(ReleaseReads):
         with writing(self.engine, RELEASES_LOCK) as conn:
             known, live = _known(conn, read, gone)
             plan = plan_sync(known, live, read, gone, now, tz, _tag_dates(conn, read, known))
-            _execute(conn, plan, now)
+            _execute(conn, plan, now, search_texts or {})
             if publish:
                 self._publish_due(conn, now, plan.changes)
             self._announce(conn, plan.changes, now)
@@ -338,10 +340,12 @@ def _position(logged: object) -> tuple[str | None, int]:
     return (None, int(logged))  # type: ignore[call-overload]
 
 
-def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:
+def _execute(
+    conn: Connection, plan: SyncPlan, now: dt.datetime, search_texts: Mapping[str, str]
+) -> None:
     cols = releases.c
     if plan.added:
-        for rows in searchable(plan.added):
+        for rows in searchable(plan.added, search_texts):
             conn.execute(insert(releases), rows)
         if len(plan.added) >= _ANALYZE_AFTER and conn.dialect.name == "sqlite":
             # Without statistics SQLite takes `withdrawn_at IS NULL` (true of nearly
@@ -349,7 +353,7 @@ def _execute(conn: Connection, plan: SyncPlan, now: dt.datetime) -> None:
             # PostgreSQL's autovacuum keeps its own statistics.
             conn.exec_driver_sql("ANALYZE")
     by_id = update(releases).where(cols.id == bindparam("b_id"))
-    for rows in searchable(plan.edited):
+    for rows in searchable(plan.edited, search_texts):
         conn.execute(by_id, [{k: v for k, v in u.items() if k != "id"} for u in rows])
     # One executemany per set of keys: only releases with files note a media_state.
     for with_media in (False, True):

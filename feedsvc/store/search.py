@@ -193,17 +193,23 @@ _BULK_INDEX = 200  # releases published at once from which SQLite indexes them i
 _SEARCH_BATCH = 200  # rows a statement: what the driver holds at once, text and all
 
 
-def searchable(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+def searchable(
+    rows: list[dict[str, Any]], made: Mapping[str, str] | None = None
+) -> Iterator[list[dict[str, Any]]]:
     """`rows` in batches, each with what search finds it by (issue 17 item 1), written (and
-    indexed) with the row. Made a small batch at a time: made for every row at once, a first
-    import of 20,000 releases peaked 26 MiB higher (223 MiB on PostgreSQL, over
-    tests/web/test_import_memory's bound), and in batches of 1,000 still 14 MiB (the driver
-    holds a statement's text); in batches of 200, as before search (197 / 191 MiB)."""
+    indexed) with the row; `made` has the search texts already made, by source file (a
+    first import makes them in its reading processes, issue 18). Made a small batch at a
+    time: made for every row at once, a first import of 20,000 releases peaked 26 MiB
+    higher (223 MiB on PostgreSQL, over tests/web/test_import_memory's bound), and in
+    batches of 1,000 still 14 MiB (the driver holds a statement's text); in batches of
+    200, as before search (197 / 191 MiB)."""
+    made = made or {}
     for start in range(0, len(rows), _SEARCH_BATCH):
         yield [
             {
                 **values,
-                "search_text": index_text(values["title"], values["summary"], values["body_html"]),
+                "search_text": made.get(values["source"])
+                or index_text(values["title"], values["summary"], values["body_html"]),
             }
             for values in rows[start : start + _SEARCH_BATCH]
         ]

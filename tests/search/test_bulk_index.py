@@ -57,3 +57,40 @@ def test_a_bulk_publish_indexes_as_the_trigger_does_and_keeps_the_trigger(
     newsroom.clock.at = dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC)
     newsroom.store.releases.publish_due(newsroom.clock.at)
     assert found(newsroom, "zebrafish")[0] == ["later"]
+
+
+def test_a_parallel_import_indexes_what_its_reading_processes_made(
+    newsroom: Newsroom, monkeypatch
+) -> None:
+    """Issue 18: a large import makes each release's search text in the processes that read
+    it, a batch read ahead while the one before is stored. Each text must be its own
+    release's (not another file's of the same chunk or batch), and must be the text the
+    store would make itself, Chinese bigrams and accents included."""
+    import feedsvc.ingest
+    import feedsvc.store.search
+
+    made: list[str] = []
+    real = feedsvc.store.search.index_text
+    monkeypatch.setattr(
+        feedsvc.store.search, "index_text", lambda *a: made.append(a[0]) or real(*a)
+    )
+    monkeypatch.setattr(feedsvc.ingest, "_PARALLEL_FROM", 2)
+    monkeypatch.setattr(feedsvc.ingest, "_CHUNK", 3)
+    monkeypatch.setattr(feedsvc.ingest, "BATCH", 4)
+    for n in range(11):
+        newsroom.write(f"r{n:02d}.md", md(f"Café {n}", f"北京合作 w{n}x harbour", n))
+    newsroom.write("bad.md", "+++\ntitle = \n+++\n")
+    result = newsroom.ingest()
+    assert len(result.changes.published) == 11
+    assert [p.path for p in result.problems] == ["bad.md"]
+    assert made == []  # every text came from a reading process
+    for n in range(11):
+        assert found(newsroom, f"w{n}x")[0] == [f"r{n:02d}"]
+    assert found(newsroom, "北京")[1] == 11 and found(newsroom, "cafe 7")[0] == ["r07"]
+    with newsroom.store.releases.engine.connect() as conn:
+        stored = dict(conn.exec_driver_sql("SELECT id, search_text FROM releases").all())
+    for n in range(11):
+        release = newsroom.store.releases.get(f"r{n:02d}")
+        assert release is not None
+        got = release.release
+        assert stored[f"r{n:02d}"] == real(got.title, got.summary, got.body_html)
