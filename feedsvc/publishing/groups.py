@@ -39,7 +39,13 @@ def grouped_documents(
     `skip`. `releases`: the keys of the only release pages to render (read one by one, in
     part 0), when the caller knows them to be few; else every visible release's. `rows`:
     published_rows' as the keys were made from them, when the caller has them (the
-    sitemap is made from them, not read again)."""
+    sitemap is made from them, not read again). Of several parts, part 0 renders what is
+    rendered once (the assets, sitemaps, feeds, index, section and tag pages) and the others
+    the archive and release pages, shared out: so the parts that make up most of the work
+    are alike, and a pool evens them out (issue 18)."""
+    # The archive and release pages are shared out among parts 1..parts-1 (all of them
+    # in a single part); the few chosen release pages are part 0's.
+    slot, slots = (part - 1, parts - 1) if parts > 1 else (0, 1)
     if part == 0:
         yield from ((None, doc) for doc in sites.assets())
         if not _sitemap_reused(skip):
@@ -50,13 +56,14 @@ def grouped_documents(
         site.translations.preload()
         if part == 0:
             yield from _once(site, skip)
-        for n in range(1 + part, site.archive_pages() + 1, parts):
-            group = archive_group(site.scope, n)
-            if group not in skip:
-                yield from ((group, doc) for doc in site.archive_documents([n]))
-        if releases is None:
-            yield from _release_pages(site, skip, part, parts, progress)
-        elif part == 0:
+        if slot >= 0:
+            for n in range(1 + slot, site.archive_pages() + 1, slots):
+                group = archive_group(site.scope, n)
+                if group not in skip:
+                    yield from ((group, doc) for doc in site.archive_documents([n]))
+            if releases is None:
+                yield from _release_pages(site, skip, slot, slots, progress)
+        if releases is not None and part == 0:
             yield from _chosen_pages(site, releases, progress)
 
 

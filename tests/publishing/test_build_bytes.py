@@ -6,7 +6,10 @@ Whatever the faster build shares or reuses between documents, the parts must not
 from __future__ import annotations
 
 import os
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import pytest
 
 from feedsvc.build import build_site
 from tests.conftest import Newsroom, make_newsroom
@@ -86,3 +89,34 @@ def test_two_parts_write_the_bytes_one_part_writes(tmp_path: Path) -> None:
     assert not [path for path in first if "later" in path]
     assert b"at:deleted-entry" in first["atom.xml"]  # the withdrawn one's tombstone
     assert os.path.getsize(one / "index.html") > 0
+
+
+def test_a_pool_of_parts_writes_the_bytes_one_part_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, through the process pool a large build uses (issue 18: part 0 renders what
+    is made once, the other parts share out the archive and release pages). Here the site
+    is small, so its few releases would be rendered in one process: that shortcut is off."""
+    import feedsvc.build
+    import feedsvc.publishing.reuse
+
+    monkeypatch.setattr(feedsvc.publishing.reuse, "FEW_RELEASES", 0)
+    parts: list[tuple[int, int]] = []
+
+    class Recording(ProcessPoolExecutor):
+        def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def]
+            parts.append(args[3:5])  # _render_part(settings, clock, root, part, parts, ...)
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(feedsvc.build, "ProcessPoolExecutor", Recording)
+    room = office(tmp_path)
+    try:
+        one, pool = tmp_path / "one", tmp_path / "pool"
+        build_site(room.settings, room.clock, one, parts=1)
+        build_site(room.settings, room.clock, pool, parts=2)
+    finally:
+        room.store.close()
+    assert parts == [(n, 8) for n in range(8)]  # two processes, eight parts
+    first, second = files_of(one), files_of(pool)
+    assert sorted(first) == sorted(second)
+    assert [path for path in first if first[path] != second[path]] == []
