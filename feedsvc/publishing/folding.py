@@ -6,8 +6,9 @@ build renders by the thousand (release and index pages) each language gets its o
 compiled templates with those strings already in them: `{{ _("Send") }}` and a
 `{% trans %}` block without values become template text at compile time, said and escaped
 exactly as the runtime gettext (i18n.template_callables) says them; anything with values
-stays a call. `tests/publishing/test_folding.py` renders every page both ways and compares
-the bytes."""
+stays a call. So does a path of the URL layout called with no value or one literal,
+`{{ layout.asset("style.css") }}` (issue 18). `tests/publishing/test_folding.py` renders
+every page both ways and compares the bytes."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from collections.abc import Iterator
 from jinja2 import Environment
 from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
+from markupsafe import escape
 
+from feedsvc import layout
 from feedsvc.i18n import as_markup
 
 _CALLS = ("_", "gettext")
@@ -52,6 +55,9 @@ def _fold(
         if name.value in _CALLS:
             said = _said(catalog, literal.value, escaping)
             return None if said is None else (6, Token(window[-6].lineno, "data", said))
+    layout_call = _layout_call(window, escaping)
+    if layout_call is not None:
+        return layout_call
     kinds = [t.type for t in window[-7:]]
     if kinds == ["block_begin", "name", "block_end", "data", "block_begin", "name", "block_end"]:
         opening, text, closing = window[-6], window[-4], window[-2]
@@ -59,6 +65,29 @@ def _fold(
             # The i18n extension writes a block's '%' as '%%' in its msgid.
             said = _said(catalog, text.value.replace("%", "%%"), escaping)
             return None if said is None else (7, Token(window[-7].lineno, "data", said))
+    return None
+
+
+# `{{ layout.name() }}` and `{{ layout.name("literal") }}`: a path of the URL layout
+# (feedsvc/layout.py, pure functions of their arguments) that is the same on every page.
+_LAYOUT_CALL = ["variable_begin", "name", "dot", "name", "lparen", "rparen", "variable_end"]
+_LAYOUT_CALL_OF = [*_LAYOUT_CALL[:5], "string", *_LAYOUT_CALL[5:]]
+
+
+def _layout_call(window: list[Token], escaping: bool) -> tuple[int, Token] | None:
+    """(tokens, data token) for a layout path called with no value or one literal: what
+    the runtime call would write (issue 18: seven such calls a page went through Jinja's
+    call machinery on every release page)."""
+    for pattern in (_LAYOUT_CALL, _LAYOUT_CALL_OF):
+        tokens = window[-len(pattern) :]
+        if [t.type for t in tokens] != pattern or tokens[1].value != "layout":
+            continue
+        function = getattr(layout, tokens[3].value, None)
+        if not callable(function):
+            return None
+        path = str(function(*(t.value for t in tokens[5:-2])))
+        said = str(escape(path)) if escaping else path
+        return len(pattern), Token(tokens[0].lineno, "data", said)
     return None
 
 

@@ -114,3 +114,17 @@ def test_folding_says_and_escapes_exactly_as_the_runtime_does(name: str) -> None
     assert "'Send'" not in compiled and "100%% sure" not in compiled  # folded, not called
     if name.endswith(".html"):
         assert "&lt;b&gt;Envoyer&lt;/b&gt; &amp; &#39;co&#39;" in folded
+
+
+def test_layout_paths_of_literals_are_folded_and_the_rest_stay_calls(room: Newsroom) -> None:
+    """Issue 18: `{{ layout.asset("style.css") }}` and `{{ layout.feeds_page() }}` become
+    template text; `{{ layout.release(r.id) }}` (a value) stays a call."""
+    pages = Pages(room.settings.site, room.settings.share)
+    release, _ = pages._templates()
+    env = release.environment
+    base = env.loader.get_source(env, "base.html")[0]  # type: ignore[union-attr]
+    compiled = env.compile(base, "base.html", raw=True)
+    assert "'asset'" not in compiled and "'feeds_page'" not in compiled
+    assert "assets/style.css" in compiled and "feeds/" in compiled
+    page = env.loader.get_source(env, "release.html")[0]  # type: ignore[union-attr]
+    assert "'section'" in env.compile(page, "release.html", raw=True)  # r.section_slug
