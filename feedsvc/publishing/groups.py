@@ -57,12 +57,7 @@ def grouped_documents(
         if part == 0:
             yield from _once(site, skip)
         if slot >= 0:
-            for n in range(1 + slot, site.archive_pages() + 1, slots):
-                group = archive_group(site.scope, n)
-                if group not in skip:
-                    yield from ((group, doc) for doc in site.archive_documents([n]))
-            if releases is None:
-                yield from _release_pages(site, skip, slot, slots, progress)
+            yield from _archive_pages(site, skip, slot, slots, releases is None, progress)
         if releases is not None and part == 0:
             yield from _chosen_pages(site, releases, progress)
 
@@ -140,22 +135,35 @@ def _index_pages(site: Site, skip: Collection[str]) -> Iterator[Grouped]:
         yield index_group(scope, n), site._index_page(n, total, shown)
 
 
-def _release_pages(
+def _archive_pages(
     site: Site,
     skip: Collection[str],
-    part: int,
-    parts: int,
+    slot: int,
+    slots: int,
+    with_releases: bool,
     progress: Callable[[int], None] | None,
 ) -> Iterator[Grouped]:
-    done = 0
-    for stored in site.store.iter_visible(part=part, parts=parts):
-        group = release_group(stored.key)
-        if group in skip:
+    """Every `slots`-th archive page from `slot`, and (`with_releases`) the release pages
+    of the releases it holds, from one read of them (issue 18: every visible release is on
+    one archive page; each was read twice, for its page and for its archive page)."""
+    last, done = site.archive_pages(), 0
+    for n in range(1 + slot, last + 1, slots):
+        group = archive_group(site.scope, n)
+        if group in skip and not with_releases:
             continue
-        yield group, site.release_page(stored)
-        done += 1
-        if progress is not None:
-            progress(done)
+        held = site.archive_releases(n)
+        if group not in skip:
+            yield from ((group, doc) for doc in site.archive_page(n, last, held))
+        if not with_releases:
+            continue
+        for stored in held:
+            page = release_group(stored.key)
+            if page in skip:
+                continue
+            yield page, site.release_page(stored)
+            done += 1
+            if progress is not None:
+                progress(done)
 
 
 def _chosen_pages(

@@ -247,24 +247,32 @@ class Site:
     def archive_documents(self, numbers: Iterable[int]) -> Iterator[Document]:
         """RFC 5005 archive pages: page n holds the releases first published n-th in
         archive_page_size order, so a full page never changes unless a release on it does."""
-        site, size = self.site, self.feeds.archive_page_size
         last = self.archive_pages()
         for n in numbers:
-            if not 1 <= n <= last:
-                continue
-            yield from self.render_feed(
-                self.make_feed(
-                    feed_id=self.feed_id(f"feed:archive:{n}"),
-                    title=f"{site.title} (archive page {n})",  # no total: full pages never change
-                    folder=layout.archive(n),
-                    home_url=site.base_url,
-                    releases=self.store.by_seq((n - 1) * size + 1, n * size),
-                    prev_archive=layout.archive(n - 1) if n > 1 else None,
-                    next_archive=layout.archive(n + 1) if n < last else None,
-                    current="",
-                    is_archive=True,
-                )
+            if 1 <= n <= last:
+                yield from self.archive_page(n, last, self.archive_releases(n))
+
+    def archive_releases(self, n: int) -> list[StoredRelease]:
+        """The releases archive page `n` holds (every visible release is on one page)."""
+        size = self.feeds.archive_page_size
+        return self.store.by_seq((n - 1) * size + 1, n * size)
+
+    def archive_page(self, n: int, last: int, releases: list[StoredRelease]) -> Iterator[Document]:
+        """Archive page `n` of `last`, of its `releases` (archive_releases(n))."""
+        site = self.site
+        yield from self.render_feed(
+            self.make_feed(
+                feed_id=self.feed_id(f"feed:archive:{n}"),
+                title=f"{site.title} (archive page {n})",  # no total: full pages never change
+                folder=layout.archive(n),
+                home_url=site.base_url,
+                releases=releases,
+                prev_archive=layout.archive(n - 1) if n > 1 else None,
+                next_archive=layout.archive(n + 1) if n < last else None,
+                current="",
+                is_archive=True,
             )
+        )
 
     def make_feed(
         self,

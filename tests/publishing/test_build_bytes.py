@@ -120,3 +120,42 @@ def test_a_pool_of_parts_writes_the_bytes_one_part_writes(
     first, second = files_of(one), files_of(pool)
     assert sorted(first) == sorted(second)
     assert [path for path in first if first[path] != second[path]] == []
+
+
+def test_a_build_reads_each_release_once_for_its_page_and_its_archive_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: the release pages are rendered from the rows their archive page was read
+    from, not from a second read of every release; the bytes are the plain path's."""
+    import feedsvc.publishing.reuse
+    from feedsvc.store.release_reads import ReleaseReads
+
+    monkeypatch.setattr(feedsvc.publishing.reuse, "FEW_RELEASES", 0)
+    read: list[int] = []
+    by_seq = ReleaseReads.by_seq
+
+    def counted(self: ReleaseReads, first: int, last: int) -> list:  # type: ignore[type-arg]
+        found = by_seq(self, first, last)
+        read.extend(1 for _ in found)
+        return found
+
+    def refused(*_args: object, **_named: object) -> None:
+        raise AssertionError("every visible release read again")
+
+    room = office(tmp_path)
+    try:
+        from feedsvc.build import release_media, site_of
+
+        sites = site_of(
+            room.settings, room.store.releases, room.clock, release_media(room.settings)
+        )
+        plain = {doc.file: doc.body for doc in sites.documents()}
+        monkeypatch.setattr(ReleaseReads, "by_seq", counted)
+        monkeypatch.setattr(ReleaseReads, "iter_visible", refused)
+        build_site(room.settings, room.clock, tmp_path / "out", parts=1)
+    finally:
+        room.store.close()
+    built = files_of(tmp_path / "out")
+    pages = [path for path in plain if path.startswith(("releases/", "zh/releases/"))]
+    assert len(pages) >= 8 and all(built[path] == plain[path] for path in pages)
+    assert len(read) == len(pages)  # one read of each, on its archive page
