@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Engine, String, select, type_coerce
 
 from feedsvc.model import StoredRelease
-from feedsvc.store.release_reads import VISIBLE, stored_release
+from feedsvc.store.release_reads import STORED, VISIBLE, stored_release
 from feedsvc.store.schema import release_tags, releases
 
 __all__ = [
@@ -167,7 +167,7 @@ def sitemap_reads(
 def with_files(engine: Engine) -> Iterator[StoredRelease]:
     """The visible releases that name files: only those have any to export, and reading
     every release's row for them cost a second build as much as its whole rest (issue 18)."""
-    query = select(releases).where(VISIBLE, releases.c.media.is_not(None))
+    query = select(*STORED).where(VISIBLE, releases.c.media.is_not(None))
     with engine.connect() as conn:
         for row in conn.execution_options(yield_per=500).execute(query):
             yield stored_release(row)

@@ -23,6 +23,12 @@ __all__ = [
 ]
 
 VISIBLE = and_(releases.c.seq.is_not(None), releases.c.withdrawn_at.is_(None))
+# What stored_release reads: every column but the search columns, which are as long as
+# the text again (search_text) or tsvectors (PostgreSQL), and which nothing read as a
+# release shows (issue 18: they were a third of each row a build or page read).
+STORED = tuple(
+    c for c in releases.c if c.name not in ("search_text", "search_vector", "search_title")
+)
 # A release's tag rows, joined to the release (issue 17): visibility is the release's.
 _TAGGED = releases.join(release_tags, release_tags.c.release_key == releases.c.id)
 
@@ -61,7 +67,7 @@ class ReleaseReads:
     def latest(self, limit: int, section_slug: str | None = None) -> list[StoredRelease]:
         """The newest visible releases, newest first."""
         cols = releases.c
-        query = select(releases).where(self._visible)
+        query = select(*STORED).where(self._visible)
         if section_slug is not None:
             query = query.where(cols.section_slug == section_slug)
         query = query.order_by(cols.published.desc(), cols.id.desc()).limit(limit)
@@ -94,7 +100,7 @@ class ReleaseReads:
         """Visible releases with first <= seq <= last (one archive page), newest first."""
         cols = releases.c
         query = (
-            select(releases)
+            select(*STORED)
             .where(self._visible, cols.seq.between(first, last))
             .order_by(cols.published.desc(), cols.id.desc())
         )
@@ -107,7 +113,7 @@ class ReleaseReads:
         """Every visible release (or one part of `parts`, for parallel work), newest first,
         without holding them all in memory."""
         cols = releases.c
-        query = select(releases).where(self._visible)
+        query = select(*STORED).where(self._visible)
         if parts > 1:
             query = query.where(cols.seq % parts == part)
         query = query.order_by(cols.published.desc(), cols.id.desc())
@@ -179,7 +185,7 @@ class ReleaseReads:
 
     def get(self, release_id: str) -> StoredRelease | None:
         with self.engine.connect() as conn:
-            row = conn.execute(select(releases).where(releases.c.id == release_id)).first()
+            row = conn.execute(select(*STORED).where(releases.c.id == release_id)).first()
         return None if row is None else stored_release(row)
 
     def sections(self, slugs: Iterable[str] | None = None) -> list[tuple[str, str]]:
@@ -207,7 +213,7 @@ class ReleaseReads:
     ) -> list[StoredRelease]:
         """Releases that were public and were withdrawn after `since`: Atom tombstones."""
         cols = releases.c
-        query = select(releases).where(
+        query = select(*STORED).where(
             cols.seq.is_not(None),
             cols.withdrawn_at.is_not(None),
             cols.withdrawn_at > since,
@@ -247,7 +253,7 @@ class ReleaseReads:
         """A tag's newest visible releases, ordered as a section's feed (latest)."""
         cols = releases.c
         query = (
-            select(releases)
+            select(*STORED)
             .select_from(_TAGGED)
             .where(self._visible, release_tags.c.slug == slug)
             .order_by(cols.published.desc(), cols.id.desc())
@@ -261,7 +267,7 @@ class ReleaseReads:
         tombstones; the tag rows stay when a release is withdrawn)."""
         cols = releases.c
         query = (
-            select(releases)
+            select(*STORED)
             .select_from(_TAGGED)
             .where(
                 cols.seq.is_not(None),

@@ -34,6 +34,7 @@ from feedsvc.store.connector import RELEASES_LOCK, writing
 from feedsvc.store.enqueue import enqueue
 from feedsvc.store.plan import Known, SyncPlan, plan_sync
 from feedsvc.store.release_reads import (
+    STORED,
     ReleaseReads,
     in_chunks,
     media_refs,
@@ -383,7 +384,7 @@ def _release_events(
         ids = sorted({rid for _, rid in part})
         rows = {
             row.id: stored_release(row)
-            for row in conn.execute(select(releases).where(releases.c.id.in_(ids)))
+            for row in conn.execute(select(*STORED).where(releases.c.id.in_(ids)))
         }
         for kind, rid in part:
             if rid in rows:
