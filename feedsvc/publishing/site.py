@@ -179,10 +179,13 @@ class Site:
 
     def archive_pages_changed(self, changes: Changes) -> set[int]:
         """The archive pages a change touches: those holding its releases, and the page
-        before each (a page that opens gives the one before it a next-archive link)."""
+        before a page the change opens (its first seq: the page before now links to it).
+        Issue 18: not the page before every page touched, which made every new release
+        render two full archive pages (100 entries in three formats each) instead of one."""
         size = self.feeds.archive_page_size
-        pages = {(seq - 1) // size + 1 for scope, seq in changes.seqs if scope == self.scope}
-        return pages | {page - 1 for page in pages if page > 1}
+        seqs = [seq for scope, seq in changes.seqs if scope == self.scope]
+        pages = {(seq - 1) // size + 1 for seq in seqs}
+        return pages | {(seq - 1) // size for seq in seqs if seq > size and (seq - 1) % size == 0}
 
     # -- feeds -----------------------------------------------------------------------------
 

@@ -331,3 +331,29 @@ def test_json_feed_structure(newsroom: Newsroom) -> None:
         "date_modified",
         "tags",
     }
+
+
+def test_a_change_renders_the_archive_page_before_only_when_it_opens_a_page(tmp_path) -> None:
+    """Issue 18: a new release re-renders its own archive page, and the page before only
+    when it is the first on its page (the page before gains its next-archive link). After
+    every change, the archive pages as the changes left them are a full render's."""
+    from tests.conftest import make_newsroom
+
+    room = make_newsroom(tmp_path, feeds={"limit": 2, "archive_page_size": 3})
+    try:
+        room.add("r01.txt", "Release 1", "March 1, 2021")
+        room.ingest()
+        served = {p: d.body for p, d in room.documents().items() if p.startswith("archive/")}
+        rendered: list[list[str]] = []
+        for day in range(2, 9):  # seqs 2..8: pages 2 and 3 open at seqs 4 and 7
+            room.add(f"r{day:02}.txt", f"Release {day}", f"March {day}, 2021")
+            changes = room.ingest().changes
+            docs = room.site.changed_feeds(changes)
+            pages = sorted({d.path.split("/")[1] for d in docs if d.path.startswith("archive/")})
+            rendered.append(pages)
+            served |= {d.path: d.body for d in docs if d.path.startswith("archive/")}
+            full = {p: d.body for p, d in room.documents().items() if p.startswith("archive/")}
+            assert served == full, f"after release {day}"
+    finally:
+        room.store.close()
+    assert rendered == [["1"], ["1"], ["1", "2"], ["2"], ["2"], ["2", "3"], ["3"]]
