@@ -71,8 +71,10 @@ def load_of(path: Path | None, folders: Iterable[Path]) -> tuple[Path, Manifest]
         except OSError:
             continue
         if data.get("folder") == [here.st_dev, here.st_ino]:
+            # Each file a tuple, made in C (issue 18: indexing each field was 43 ms of a
+            # second build at 10,000 releases, for two manifests).
             groups = {
-                group: (key, [(f[0], f[1], f[2], f[3]) for f in files])
+                group: (key, list(map(tuple, files)))
                 for group, (key, files) in data["groups"].items()
             }
             return folder, Manifest((here.st_dev, here.st_ino), groups)

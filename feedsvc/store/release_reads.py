@@ -144,6 +144,30 @@ class ReleaseReads:
         with self.engine.connect() as conn:
             return [ListedRelease(*row) for row in conn.execute(query)]
 
+    def listed(self, keys: list[str]) -> list[ListedRelease]:
+        """The releases of `keys` as a list shows them, in that order (one index page,
+        its keys taken from the build's rows: issue 18, an OFFSET read of a page sorted
+        every visible release first, 30-70 ms at 10,000). Keys no longer visible are left
+        out."""
+        cols = releases.c
+        query = select(
+            cols.id,
+            cols.release_id,
+            cols.title,
+            cols.section,
+            cols.section_slug,
+            cols.summary,
+            cols.language,
+            cols.published,
+            cols.updated,
+        ).where(self._visible)
+        found: dict[str, ListedRelease] = {}
+        with self.engine.connect() as conn:
+            for chunk in in_chunks(keys):
+                for key, *shown in conn.execute(query.where(cols.id.in_(chunk))):
+                    found[key] = ListedRelease(*shown)
+        return [found[key] for key in keys if key in found]
+
     def sitemap_entries(self) -> list[tuple[str, dt.datetime]]:
         """(id, updated) of every visible release of the language, newest first."""
         cols = releases.c
