@@ -258,6 +258,25 @@ def test_the_sitemap_from_the_keys_rows_is_the_sitemap_read(room: Newsroom) -> N
     assert sitemap and {p: made[p] for p in sitemap} == {p: read[p] for p in sitemap}
 
 
+def test_index_pages_from_the_keys_rows_are_the_index_pages_read(room: Newsroom) -> None:
+    """A build renders its few index pages from the keys the rows put on each (issue 18),
+    not from an OFFSET read: the same releases in the same order, every page, both
+    languages, a withdrawn release on neither."""
+    room.write("w.md", release("Withdrawn soon", "2026-11-04T10:00:00+08:00", [], "Notes"))
+    room.clock.advance(minutes=1)
+    room.ingest()
+    (room.items / "w.md").unlink()
+    room.clock.advance(minutes=1)
+    assert room.ingest().changes.withdrawn
+    rows = published_rows(room.store.releases.engine)[0]
+    sites = site_of(room.settings, room.store.releases, room.clock)
+    read = {doc.path: doc.body for g, doc in grouped_documents(sites, ()) if g}
+    made = {doc.path: doc.body for g, doc in grouped_documents(sites, (), rows=rows) if g}
+    pages = [p for p in read if p in ("", "zh/") or p.startswith(("page/", "zh/page/"))]
+    assert len(pages) >= 4, pages  # the home page and two more; the Chinese home page
+    assert {p: made[p] for p in pages} == {p: read[p] for p in pages}
+
+
 def test_the_replaced_export_is_the_next_builds_spare(builds: Builds) -> None:
     """The replaced export is kept in the cache folder, never beside the export, and the
     next build brings it up to date in place (spare.py): the two folders take turns."""
