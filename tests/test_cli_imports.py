@@ -140,3 +140,39 @@ def test_a_schema_behind_is_said_in_one_line(
     said = capsys.readouterr().err
     assert said.startswith("feedsvc: the database schema is at no revision, this feedsvc needs")
     assert said.count("\n") == 1
+
+
+FROZEN = """
+import gc, sys
+from feedsvc.cli import main
+sys.argv = ["feedsvc", *sys.argv[1:]]
+code = main()
+print(gc.get_freeze_count())
+sys.exit(code)
+"""
+
+
+def test_the_process_command_leaves_its_objects_to_the_exit_and_a_test_does_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 18: `feedsvc build` freezes what it made (no last collection walks it on the
+    way out); main() called with arguments, as tests do many times a process, does not."""
+    (tmp_path / "items").mkdir()
+    shutil.copy(SEED, tmp_path / "items" / SEED.name)
+    url = new_database_url(tmp_path)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "{url}"\n')
+    done = subprocess.run(
+        [sys.executable, "-c", FROZEN, "build", "--config", str(config)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.splitlines()[-1]) > 10_000
+    import gc
+
+    before = gc.get_freeze_count()
+    assert main(["build", "--config", str(config)]) == 0
+    assert gc.get_freeze_count() == before

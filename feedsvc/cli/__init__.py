@@ -9,6 +9,7 @@ family's module is imported only when one of its commands runs (issue 18 item 2:
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import warnings
 from collections.abc import Sequence
@@ -19,6 +20,20 @@ from feedsvc.errors import ConfigError, ExportError
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line's command; `argv` None: this process's own (its exit comes next)."""
+    try:
+        return _main(argv)
+    finally:
+        if argv is None:
+            # The interpreter's last collection would walk every object the command made,
+            # to free memory the exit frees anyway: 0.1 s after a build of 10,000 releases
+            # (issue 18 item 2). Frozen, they are left to the exit. Objects are still
+            # finalized as the modules are cleared; only cycles are not looked for. Tests
+            # pass `argv` and run many commands in one process: nothing is frozen there.
+            gc.freeze()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     _quiet_bomb_warning()
