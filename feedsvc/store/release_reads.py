@@ -35,6 +35,22 @@ _TAGGED = releases.join(release_tags, release_tags.c.release_key == releases.c.i
 TagCount = tuple[str, str, int]  # (slug, name, visible releases)
 
 
+# What a list of releases shows of each (ListedRelease's fields, in order).
+_LISTED = tuple(
+    releases.c[name]
+    for name in (
+        "release_id",
+        "title",
+        "section",
+        "section_slug",
+        "summary",
+        "language",
+        "published",
+        "updated",
+    )
+)
+
+
 class ReleaseReads:
     """The reads, of every language or (`in_language`) of one: a language's feeds, pages
     and archive hold its own releases only (issue 15). Reads by key see every language."""
@@ -126,18 +142,7 @@ class ReleaseReads:
         """Visible releases as a list shows them, newest first (all, or one page)."""
         cols = releases.c
         query = (
-            select(
-                cols.release_id,
-                cols.title,
-                cols.section,
-                cols.section_slug,
-                cols.summary,
-                cols.language,
-                cols.published,
-                cols.updated,
-            )
-            .where(self._visible)
-            .order_by(cols.published.desc(), cols.id.desc())
+            select(*_LISTED).where(self._visible).order_by(cols.published.desc(), cols.id.desc())
         )
         if limit is not None:
             query = query.offset(offset).limit(limit)
@@ -150,17 +155,7 @@ class ReleaseReads:
         every visible release first, 30-70 ms at 10,000). Keys no longer visible are left
         out."""
         cols = releases.c
-        query = select(
-            cols.id,
-            cols.release_id,
-            cols.title,
-            cols.section,
-            cols.section_slug,
-            cols.summary,
-            cols.language,
-            cols.published,
-            cols.updated,
-        ).where(self._visible)
+        query = select(cols.id, *_LISTED).where(self._visible)
         found: dict[str, ListedRelease] = {}
         with self.engine.connect() as conn:
             for chunk in in_chunks(keys):

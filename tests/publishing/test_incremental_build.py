@@ -234,16 +234,21 @@ def test_grouped_documents_are_the_sites_documents(room: Newsroom) -> None:
     assert ours == {doc.path: doc.body for doc in sites.documents()}
 
 
-def test_the_sitemap_from_the_keys_rows_is_the_sitemap_read(room: Newsroom) -> None:
-    """A build makes the sitemap from the rows it keyed the store with (no second read):
-    the same listings, the same section slugs, the same bytes; a withdrawn release and
-    a section only it had are in neither listing but the section stays (its tombstones)."""
+def withdraw_one(room: Newsroom) -> None:
+    """A release published, then withdrawn: in a section of its own, "Notes"."""
     room.write("w.md", release("Withdrawn soon", "2026-11-04T10:00:00+08:00", [], "Notes"))
     room.clock.advance(minutes=1)
     room.ingest()
     (room.items / "w.md").unlink()
     room.clock.advance(minutes=1)
     assert room.ingest().changes.withdrawn
+
+
+def test_the_sitemap_from_the_keys_rows_is_the_sitemap_read(room: Newsroom) -> None:
+    """A build makes the sitemap from the rows it keyed the store with (no second read):
+    the same listings, the same section slugs, the same bytes; a withdrawn release and
+    a section only it had are in neither listing but the section stays (its tombstones)."""
+    withdraw_one(room)
     engine = room.store.releases.engine
     rows = published_rows(engine)[0]
     listings, slugs = sitemap_reads(engine, rows)
@@ -262,12 +267,7 @@ def test_index_pages_from_the_keys_rows_are_the_index_pages_read(room: Newsroom)
     """A build renders its few index pages from the keys the rows put on each (issue 18),
     not from an OFFSET read: the same releases in the same order, every page, both
     languages, a withdrawn release on neither."""
-    room.write("w.md", release("Withdrawn soon", "2026-11-04T10:00:00+08:00", [], "Notes"))
-    room.clock.advance(minutes=1)
-    room.ingest()
-    (room.items / "w.md").unlink()
-    room.clock.advance(minutes=1)
-    assert room.ingest().changes.withdrawn
+    withdraw_one(room)
     rows = published_rows(room.store.releases.engine)[0]
     sites = site_of(room.settings, room.store.releases, room.clock)
     read = {doc.path: doc.body for g, doc in grouped_documents(sites, ()) if g}
