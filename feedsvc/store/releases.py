@@ -134,7 +134,7 @@ class Releases(ReleaseReads):
         with writing(self.engine, RELEASES_LOCK) as conn:
             known, live = _known(conn, read, gone)
             plan = plan_sync(known, live, read, gone, now, tz, _tag_dates(conn, read, known))
-            _execute(conn, plan, now, search_texts or {})
+            _execute(conn, plan, now, search_texts)
             if publish:
                 self._publish_due(conn, now, plan.changes)
             self._announce(conn, plan.changes, now)
@@ -342,7 +342,7 @@ def _position(logged: object) -> tuple[str | None, int]:
 
 
 def _execute(
-    conn: Connection, plan: SyncPlan, now: dt.datetime, search_texts: Mapping[str, str]
+    conn: Connection, plan: SyncPlan, now: dt.datetime, search_texts: Mapping[str, str] | None
 ) -> None:
     cols = releases.c
     if plan.added:
