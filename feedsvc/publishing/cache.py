@@ -204,11 +204,9 @@ class DocumentCache:
         key = self._key(path)
         if isinstance(key, Missing):
             return key
-        with self._lock:
-            ready = self._lru.get(key)
-            if ready is not None:
-                self._lru.move_to_end(key)
-                return ready
+        ready = self._remembered(key)
+        if ready is not None:
+            return ready
         ready = self._from_disk(key)
         if ready is None:
             doc = self._render(key)
@@ -218,6 +216,23 @@ class DocumentCache:
             self._to_disk(key, ready)
         self._remember(key, ready)
         return ready
+
+    def in_memory(self, path: str) -> Ready | Missing | None:
+        """The document at `path` if it is hot or in the memory LRU, or why there is none;
+        None when finding it would read or render. No I/O and no wait: the event loop
+        answers these itself, without a thread's turn at the GIL (issue 18 item 5)."""
+        ready = self.hot.get(path)
+        if ready is not None:
+            return ready
+        key = self._key(path)
+        return key if isinstance(key, Missing) else self._remembered(key)
+
+    def _remembered(self, key: tuple[object, ...]) -> Ready | None:
+        with self._lock:
+            ready = self._lru.get(key)
+            if ready is not None:
+                self._lru.move_to_end(key)
+            return ready
 
     def _key(self, path: str) -> tuple[object, ...] | Missing:
         """What identifies the document at `path` now, or why there is none. Whether a

@@ -226,7 +226,14 @@ class FeedApp:
             if files is not None and isinstance(target, layout.ReleaseFile):  # issue 14
                 found = await loop.run_in_executor(self.pool, files.get, target, language)
             else:
-                found = await loop.run_in_executor(self.pool, self.cache.get, rel)
+                # In memory: answered here. A thread's turn costs the request up to a GIL
+                # switch interval (5 ms) on a busy loop, and the loop the thread's time.
+                known = self.cache.in_memory(rel)
+                found = (
+                    known
+                    if known is not None
+                    else await loop.run_in_executor(self.pool, self.cache.get, rel)
+                )
         except Exception as e:
             if not is_unreachable(e):
                 raise

@@ -191,3 +191,34 @@ def test_each_answer_of_a_hot_feed_carries_its_own_etag_and_coding(
         assert got[1].get(b"content-length") == length, (method, headers)
         assert got[2] == body, (method, headers)
     cache.close()
+
+
+def test_a_document_in_memory_is_answered_without_a_thread(
+    newsroom: Newsroom, tmp_path: Path
+) -> None:
+    """Issue 18 item 5: a release page the memory LRU holds is answered on the event loop.
+    A thread's turn at the GIL cost each such request up to a switch interval on a busy
+    loop (the soak's p99). Only what must be read or rendered goes to the pool: with the
+    pool shut, the remembered page still answers, and one not yet rendered cannot."""
+    for name, title in (("one.txt", "First news"), ("two.txt", "Second news")):
+        newsroom.add(name, title, "November 26, 2026")
+    newsroom.ingest()
+    cache = DocumentCache(newsroom.site, newsroom.store.releases, tmp_path / "cache")
+    cache.load()
+    app = FeedApp(cache, Metrics())
+    one, two = sorted(key for key in cache.tokens)
+    assert one not in cache.hot and two not in cache.hot
+
+    def get(rid: str) -> tuple[int, bytes]:
+        scope = {"type": "http", "method": "GET", "path": f"/releases/{rid}/", "headers": []}
+        start, body = aio.answer(app, scope)
+        return start["status"], body["body"]
+
+    first = get(one)  # read and rendered in the pool, then remembered
+    assert first[0] == 200 and b"</html>" in first[1]
+    app.pool.shutdown()
+    assert get(one) == first  # from memory, on the loop
+    assert cache.in_memory(f"releases/{two}/") is None  # it would have to be rendered
+    with pytest.raises(RuntimeError, match="after shutdown"):
+        get(two)
+    cache.close()
