@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -298,31 +299,31 @@ def test_alerts_digest_by_hand_queues_a_period_once(office: Path, capsys) -> Non
 
     run(office, "subscribers", "add", "uma@example.org", "--confirmed", "x", "--frequency", "daily")
     settings = load_settings(office / "config.toml")
-    published = dt.datetime(2026, 12, 7, 10, 0, tzinfo=dt.UTC)
-    (office / "items" / "news.txt").write_text(newsroom_text("News", "December 7, 2026", ["Text."]))
+    # Published an hour after uma confirmed (the real clock's now): a digest holds what was
+    # published since its subscriber confirmed. Dates fixed in the test stopped matching
+    # once the real clock passed them.
+    paris = ZoneInfo("Europe/Paris")
+    published = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) + dt.timedelta(hours=1)
+    local = published.astimezone(paris)
+    dateline = f"{local:%B} {local.day}, {local.year}"
+    (office / "items" / "news.txt").write_text(newsroom_text("News", dateline, ["Text."]))
     with Store.open(url(office)) as store:
         announcing(store, settings)
         ingest(settings, store, FixedClock(published))
     capsys.readouterr()
-    # 08:00 in Paris on the 8th is 07:00 UTC: the 8th's digest is due.
+    # The first 08:00 in Paris after it: that day's digest is due.
+    day = local.date() if local.time() < dt.time(8) else local.date() + dt.timedelta(days=1)
+    due = dt.datetime.combine(day, dt.time(8), tzinfo=paris).astimezone(dt.UTC)
+    later = (due + dt.timedelta(minutes=30)).isoformat()
+    assert run(office, "alerts", "digest", "--frequency", "daily", "--now", later) == 0
     assert (
-        run(
-            office, "alerts", "digest", "--frequency", "daily", "--now", "2026-12-08T07:30:00+00:00"
-        )
-        == 0
-    )
-    assert (
-        "daily digests for 2026-12-08 (up to 2026-12-08 07:00Z): 1 queued"
+        f"daily digests for {day} (up to {due:%Y-%m-%d %H:%M}Z): 1 queued"
         in capsys.readouterr().out
     )
     digests = rows(office, "SELECT payload FROM deliveries WHERE payload LIKE '%digest%'")
     assert [json.loads(p)["frequency"] for (p,) in digests] == ["daily"]
-    assert (
-        run(
-            office, "alerts", "digest", "--frequency", "daily", "--now", "2026-12-08T09:00:00+00:00"
-        )
-        == 0
-    )
+    again = (due + dt.timedelta(hours=2)).isoformat()
+    assert run(office, "alerts", "digest", "--frequency", "daily", "--now", again) == 0
     assert "queued before: nothing done" in capsys.readouterr().out
     with pytest.raises(SystemExit) as refused:  # argparse: --now without a time zone
         run(office, "alerts", "digest", "--now", "2026-12-08T09:00")
