@@ -198,15 +198,9 @@ class DocumentCache:
     def get(self, path: str) -> Ready | Missing:
         """The document at `path` (relative to base_url). May render: call it off the
         event loop when `path` is not in `hot`."""
-        ready = self.hot.get(path)
-        if ready is not None:
-            return ready
-        key = self._key(path)
-        if isinstance(key, Missing):
-            return key
-        ready = self._remembered(key)
-        if ready is not None:
-            return ready
+        found, key = self._lookup(path)
+        if found is not None:
+            return found
         ready = self._from_disk(key)
         if ready is None:
             doc = self._render(key)
@@ -221,18 +215,21 @@ class DocumentCache:
         """The document at `path` if it is hot or in the memory LRU, or why there is none;
         None when finding it would read or render. No I/O and no wait: the event loop
         answers these itself, without a thread's turn at the GIL (issue 18 item 5)."""
+        return self._lookup(path)[0]
+
+    def _lookup(self, path: str) -> tuple[Ready | Missing | None, tuple[object, ...]]:
+        """(what memory answers for `path`, or None; the key to read or render it by)."""
         ready = self.hot.get(path)
         if ready is not None:
-            return ready
+            return ready, ()
         key = self._key(path)
-        return key if isinstance(key, Missing) else self._remembered(key)
-
-    def _remembered(self, key: tuple[object, ...]) -> Ready | None:
+        if isinstance(key, Missing):
+            return key, ()
         with self._lock:
             ready = self._lru.get(key)
             if ready is not None:
                 self._lru.move_to_end(key)
-            return ready
+        return ready, key
 
     def _key(self, path: str) -> tuple[object, ...] | Missing:
         """What identifies the document at `path` now, or why there is none. Whether a
