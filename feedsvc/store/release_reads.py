@@ -59,12 +59,14 @@ class ReleaseReads:
         self.engine = engine
         self._scoped: Any = true()  # every language
         self._visible: Any = VISIBLE
+        self._scope: str | None = None  # the one language read (in_language), None: all
 
     def in_language(self, scope: str | None) -> ReleaseReads:
         """The reads of one language (None: the site's own)."""
         reads = ReleaseReads(self.engine)
         reads._scoped = releases.c.scope == (scope or "")
         reads._visible = and_(VISIBLE, reads._scoped)
+        reads._scope = scope or ""
         return reads
 
     def translations(self, release_ids: Iterable[str] | None = None) -> dict[str, set[str]]:
@@ -213,19 +215,25 @@ class ReleaseReads:
         subscribers see tombstones, not a 404. When releases spell a section differently,
         the most recent spelling names it."""
         cols = releases.c
-        query = (
-            select(cols.section_slug, cols.section, func.max(cols.published))
-            .where(cols.seq.is_not(None), self._scoped)
-            .group_by(cols.section_slug, cols.section)
-            .order_by(cols.section_slug, func.max(cols.published))
-        )
+        # Issue 18: each slug found once in the index, then its newest published spelling
+        # by the index in reverse; grouping every release by slug and spelling read all
+        # their rows (5 ms of each release added at 10,000, 20 ms for the whole list).
+        distinct = select(cols.section_slug.label("slug")).where(self._scoped).distinct()
         if slugs is not None:
-            query = query.where(cols.section_slug.in_(sorted(slugs)))
-        names: dict[str, str] = {}
+            distinct = distinct.where(cols.section_slug.in_(sorted(slugs)))
+        listed = distinct.subquery()
+        named = releases.alias()
+        same = () if self._scope is None else (named.c.scope == self._scope,)
+        newest = (
+            select(named.c.section)
+            .where(named.c.section_slug == listed.c.slug, named.c.seq.is_not(None), *same)
+            .order_by(named.c.published.desc(), named.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
         with self.engine.connect() as conn:
-            for slug, name, _ in conn.execute(query):
-                names[slug] = name
-        return sorted(names.items())
+            rows = conn.execute(select(listed.c.slug, newest)).all()
+        return sorted((slug, name) for slug, name in rows if name is not None)
 
     def withdrawn_since(
         self, since: dt.datetime, section_slug: str | None = None

@@ -201,13 +201,13 @@ class Releases(ReleaseReads):
         )
         if not dated:
             return
-        tops = dict(
-            conn.execute(
-                select(cols.scope, func.coalesce(func.max(cols.seq), 0))
-                .where(cols.scope.in_(sorted({scope for _, _, scope, _, _ in dated})))
-                .group_by(cols.scope)
-            ).all()
-        )
+        # Each language's last seq, one look each at the end of its index (issue 18: grouped
+        # by scope, the same read every release's row, ~1 ms of each release added).
+        last = select(func.max(cols.seq)).where(cols.scope == bindparam("b_scope"))
+        tops = {
+            scope: conn.execute(last, {"b_scope": scope}).scalar_one() or 0
+            for scope in sorted({scope for _, _, scope, _, _ in dated})
+        }
         by_key = update(releases).where(cols.id == bindparam("b_id"))
         bulk = pause_search(conn, len(dated))
         after = dict(tops)  # each scope's last seq before this publish

@@ -288,3 +288,33 @@ def test_same_day_releases_without_a_time_are_dated_when_they_arrived(newsroom: 
     ns = {"a": "http://www.w3.org/2005/Atom"}
     dates = etree.fromstring(atom).xpath("a:entry/a:published/text()", namespaces=ns)
     assert "2026-11-28T09:00:00+08:00" not in dates
+
+
+def test_sections_are_named_by_their_newest_published_spelling(newsroom: Newsroom) -> None:
+    """Issue 18 read a section's name off the index (each slug once, then its newest
+    spelling): the same answers as grouping every release, in every case below."""
+    newsroom.add("a.txt", "A", "March 1, 2021", section="Press Releases")
+    newsroom.add("b.txt", "B", "March 3, 2021", section="PRESS RELEASES")
+    newsroom.add("c.txt", "C", "March 2, 2021", section="Press releases")  # older: not its name
+    gone = newsroom.add("d.txt", "D", "March 1, 2021", section="Speeches")
+    later = (newsroom.clock.now() + dt.timedelta(hours=2)).isoformat()
+    newsroom.write(
+        "e.md",
+        f'+++\ntitle = "E"\ndate = 2021-03-04\nsection = "Briefings"\npublish_at = {later}\n'
+        "+++\nText.\n",
+    )
+    newsroom.ingest()
+    gone.unlink()
+    newsroom.clock.advance(hours=1)
+    newsroom.ingest()
+    reads = newsroom.store.releases
+    # Withdrawn: still listed (its feed keeps its tombstones); embargoed: not yet.
+    expected = [("press-releases", "PRESS RELEASES"), ("speeches", "Speeches")]
+    assert reads.sections() == expected
+    assert reads.in_language(None).sections() == expected
+    assert reads.in_language(None).sections(["speeches", "briefings", "nope"]) == expected[1:]
+    assert reads.in_language("fr").sections() == []  # another language's are its own
+
+    newsroom.clock.advance(hours=1)
+    newsroom.store.releases.publish_due(newsroom.clock.now())
+    assert reads.in_language(None).sections(["briefings"]) == [("briefings", "Briefings")]
