@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from feedsvc.publishing.entry_elements import ELEMENTS, Made
 from feedsvc.publishing.feed import (
     Entry,
     Feed,
@@ -134,24 +136,33 @@ class AtomWriter:
         extras.stylesheet = feed.stylesheet_url
         extras.texts = {"title": feed.title, "subtitle": feed.description}
         for entry in feed.entries:
-            fe = fg.add_entry(order="append")
-            fe.id(entry.id)
-            fe.title(entry.title)
-            fe.published(entry.published)
-            fe.updated(entry.updated)
-            fe.author({"name": entry.author})
-            if looks_like_markup(entry.summary):
-                fe.summary(html_of_text(entry.summary), type="html")
-            else:
-                fe.summary(entry.summary)
-            # type='CDATA' would be invalid Atom; 'html' escapes the markup as RFC 4287 wants.
-            fe.content(entry.content_html, type="html")
-            fe.category(categories(entry, feed.tag_scheme))
-            fe.feedsvc.links.append({"rel": "alternate", "type": "text/html", "href": entry.url})
-            fe.feedsvc.links.extend(
-                {"rel": "alternate", "type": "text/html", "hreflang": tag, "href": url}
-                for tag, url in entry.translations
-            )
-            fe.feedsvc.links.extend(_enclosures(entry))
-            fe.feedsvc.title = entry.title
+            key = (entry, entry.published.utcoffset(), entry.updated.utcoffset(), feed.tag_scheme)
+            made = ELEMENTS.element(key, lambda entry=entry: _element(entry, feed.tag_scheme))
+            fg.add_entry(Made(made), order="append")
         return fg.atom_str(pretty=True, encoding="UTF-8", xml_declaration=True)
+
+
+def _element(entry: Entry, tag_scheme: str | None) -> Any:
+    """feedgen's <entry> of `entry`, with our extension's links and title type."""
+    fe = FeedEntry()
+    fe.register_extension("feedsvc", _EntryLinks, atom=True, rss=False)
+    fe.id(entry.id)
+    fe.title(entry.title)
+    fe.published(entry.published)
+    fe.updated(entry.updated)
+    fe.author({"name": entry.author})
+    if looks_like_markup(entry.summary):
+        fe.summary(html_of_text(entry.summary), type="html")
+    else:
+        fe.summary(entry.summary)
+    # type='CDATA' would be invalid Atom; 'html' escapes the markup as RFC 4287 wants.
+    fe.content(entry.content_html, type="html")
+    fe.category(categories(entry, tag_scheme))
+    fe.feedsvc.links.append({"rel": "alternate", "type": "text/html", "href": entry.url})
+    fe.feedsvc.links.extend(
+        {"rel": "alternate", "type": "text/html", "hreflang": tag, "href": url}
+        for tag, url in entry.translations
+    )
+    fe.feedsvc.links.extend(_enclosures(entry))
+    fe.feedsvc.title = entry.title
+    return fe.atom_entry()

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from feedgen.entry import FeedEntry
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
+from feedsvc.publishing.entry_elements import ELEMENTS, Made
 from feedsvc.publishing.feed import (
     Entry,
     Feed,
@@ -178,18 +180,27 @@ class RssWriter:
             ext.links.append({"rel": "hub", "href": hub})
         for entry in feed.entries:
             # feedgen prepends by default; our entries are already sorted newest first.
-            fe = fg.add_entry(order="append")
-            fe.guid(entry.id, permalink=False)
-            fe.title(_text(entry.title))
-            fe.link(href=entry.url)
-            # <description> is HTML (RSS 2.0): the summary, which is text, escaped once
-            # more, so '<5% of R&D >' is not read as a tag (issue 12).
-            fe.description(html_of_text(entry.summary))
-            fe.content(entry.content_html, type="html")
-            fe.pubDate(entry.published)
-            fe.category(categories(entry))
-            fe.feedsvc.creator = entry.author
-            if entry.pictures or entry.attachments:
-                fe.feedsvc.entry = entry
+            key = (entry, entry.published.utcoffset())
+            made = ELEMENTS.element(key, lambda entry=entry: _element(entry))
+            fg.add_entry(Made(made), order="append")
         body = fg.rss_str(pretty=True, encoding="UTF-8", xml_declaration=True)
         return _TEXT_ELEMENT.sub(_with_hex_references, body)
+
+
+def _element(entry: Entry) -> Any:
+    """feedgen's <item> of `entry`, with dc:creator and its files (_ItemCreator)."""
+    fe = FeedEntry()
+    fe.register_extension("feedsvc", _ItemCreator, atom=False, rss=True)
+    fe.guid(entry.id, permalink=False)
+    fe.title(_text(entry.title))
+    fe.link(href=entry.url)
+    # <description> is HTML (RSS 2.0): the summary, which is text, escaped once more, so
+    # '<5% of R&D >' is not read as a tag (issue 12).
+    fe.description(html_of_text(entry.summary))
+    fe.content(entry.content_html, type="html")
+    fe.pubDate(entry.published)
+    fe.category(categories(entry))
+    fe.feedsvc.creator = entry.author
+    if entry.pictures or entry.attachments:
+        fe.feedsvc.entry = entry
+    return fe.rss_entry()
