@@ -13,20 +13,28 @@ did. A read whose files changed within settle_seconds is a file still being copi
 bad one waits for the next look instead of being reported, a good one is not stored yet
 (`hold`: a video still being copied beside a new release must not go out cut).
 
+Issue 18: a look told which files changed (the file watcher's events) looks at those, the
+files still settling and the releases that name them, one stat each, instead of listing the
+folder: a change to one release in 10,000 took the serving process ~100 ms of listing,
+with the GIL, which every reader waited for. Anything that is not a release at the top of
+the folder or a file a known release names (a folder, a bundle's file, a stray file) makes
+it a look at the whole folder, as does every look the caller does not narrow.
+
 The scanner decides which files are ready; what reading and storing them takes (the whole
 Settings, for ingest) is the caller's `ingest` (issue 13: it gets its `items` section).
 """
 
 from __future__ import annotations
 
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 from feedsvc.config import ItemsSettings
 from feedsvc.ingest import IngestResult
 from feedsvc.model import Changes, FileState, ReadProblem
-from feedsvc.reading import release_files
+from feedsvc.reading import file_at, is_release_name, release_files
 from feedsvc.reading.file_states import combined
 from feedsvc.store import Store
 
@@ -64,11 +72,18 @@ class Scanner:
         self.pending: dict[str, FileState] = {}  # changed at the last look, not yet read
         self.bad: dict[str, tuple[FileState, list[ReadProblem]]] = {}
 
-    def look(self) -> Look:
+    def look(self, changed: Collection[str] | None = None) -> Look:
+        """Compare the folder with the store and ingest what is ready. `changed`: the files
+        (relative to items/) seen to change since the last look; None: any may have."""
         if self.known is None:
             self.known = self.store.releases.file_states()
             self.sources = self.store.releases.media_sources()
-        files = release_files(self.items.dir)
+            changed = None
+        looking = None if changed is None else self._around(changed)
+        if looking is None:
+            files = release_files(self.items.dir)
+        else:
+            files = [found for rel in sorted(looking) if (found := file_at(self.items.dir, rel))]
         present = {rel for rel, _, _ in files}
         now_ns = int(self.wall_time() * 1e9)
         ready, waiting, looked = [], {}, {}
@@ -86,17 +101,58 @@ class Scanner:
                 looked[rel] = (text, state)
             else:
                 waiting[rel] = state
-        self.bad = {rel: entry for rel, entry in self.bad.items() if rel in present}
-        gone = {rel for rel in self.known if rel not in present}
+        self.bad = {
+            rel: bad
+            for rel, bad in self.bad.items()
+            if rel in present or (looking is not None and rel not in looking)
+        }
+        gone = {rel for rel in (self.known if looking is None else looking) if rel not in present}
+        gone &= self.known.keys()
+        count = len(files) if looking is None else len(self.known.keys() - gone | present)
         result = self.ingest(
-            ready, gone, len(files), hold=lambda seen: not self._settled_at(seen.newest_ns, now_ns)
+            ready, gone, count, hold=lambda seen: not self._settled_at(seen.newest_ns, now_ns)
         )
         new_problems = self._note(self.known, result, looked, waiting, now_ns)
         self.pending = waiting
         for rel in gone:
             self.known.pop(rel, None)
-        self.sources = {rel: named for rel, named in self.sources.items() if rel in present}
+        if looking is None:
+            self.sources = {rel: named for rel, named in self.sources.items() if rel in present}
+        else:
+            for rel in looking - present:
+                self.sources.pop(rel, None)
         return Look(result, new_problems, len(waiting))
+
+    def _folder_or_was(self, rel: str) -> bool:
+        """`rel` (at the top of the folder) is a folder, or was one that held releases."""
+        assert self.known is not None
+        inside = rel + "/"
+        return os.path.isdir(self.items.dir / rel) or any(k.startswith(inside) for k in self.known)
+
+    def _around(self, changed: Collection[str]) -> set[str] | None:
+        """The release files to look at for `changed`: those at the top of the folder, the
+        releases that name the others, and the files still settling; None when that cannot
+        be told from the names alone (a folder, a file below one that no release names)."""
+        looking = set(self.pending)
+        owners: dict[str, list[str]] | None = None
+        for rel in changed:
+            if "/" not in rel and is_release_name(rel):
+                looking.add(rel)
+                continue
+            if owners is None:
+                owners = {}
+                for release, named in self.sources.items():
+                    for source in named:
+                        owners.setdefault(source, []).append(release)
+            if rel in owners:
+                looking.update(owners[rel])
+            elif "/" in rel or self._folder_or_was(rel):
+                return None
+            # else a file at the top that is no release and that no release names (an
+            # editor's backup, a photo for a release still to come): nothing to look at
+        if any("/" in rel or os.path.isdir(self.items.dir / rel) for rel in looking):
+            return None  # bundles (and a folder named like a release) are listed
+        return looking
 
     def _settled(self, state: FileState, now_ns: int) -> bool:
         return self._settled_at(state.mtime_ns, now_ns)

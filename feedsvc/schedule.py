@@ -4,7 +4,9 @@
   items.settle_seconds after a look that found a file still being written; while the
   watcher runs, a tick nobody woke only follows the change log, and looks at the whole
   folder every FULL_LOOK_TICKS-th time, for an event a watcher may miss (issue 18 item 5:
-  a look of 10,000 files holds the GIL ~70 ms, a stall for every reader);
+  a look of 10,000 files holds the GIL ~70 ms, a stall for every reader); a woken scan
+  looks at the files the watcher named (Scanner.look's `changed`), the folder only when
+  a wake named none (and when those names cannot tell, the scanner's rule);
 - embargo: a date trigger armed for the next release under embargo, re-armed after every
   scan and publication, and at start;
 - dispatch: every outbox.tick_seconds, and at once when a scan or an embargo queued
@@ -37,8 +39,9 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from apscheduler.jobstores.base import JobLookupError
@@ -69,6 +72,11 @@ class Schedule:
         self._stop = threading.Event()
         self._again = False
         self._woken = False  # a watcher event or a settling file asked for this scan
+        # The files (relative to items/) the watcher saw change since the last look; None:
+        # a wake that named none, so the next woken scan looks at the whole folder.
+        self._changed: set[str] | None = set()
+        self._changed_lock = threading.Lock()  # the watcher's thread adds, the scan takes
+        self._woken_by_names = False  # this scan may look at the named files only
         self._quiet = 0  # ticks since the last look at the whole folder
         self._watcher: threading.Thread | None = None
 
@@ -136,10 +144,17 @@ class Schedule:
             self._watcher.join(timeout=5)
         gc.unfreeze()
 
-    def wake(self, delay: float = 0.0) -> None:
-        """Run the scan job now (or after `delay` seconds) instead of at its next tick."""
+    def wake(self, delay: float = 0.0, changed: Iterable[str] | None = None) -> None:
+        """Run the scan job now (or after `delay` seconds) instead of at its next tick.
+        `changed`: the files (relative to items/) that changed, all the scan must look at
+        (with those still settling); None: it looks at the whole folder."""
         if self._stop.is_set():
             return
+        with self._changed_lock:
+            if changed is None:
+                self._changed = None
+            elif self._changed is not None:
+                self._changed.update(changed)
         # A scan that is running now may have looked before this change: APScheduler would
         # skip a second instance, so the running one looks again when it ends.
         self._again = True
@@ -164,15 +179,22 @@ class Schedule:
 
     def _scan(self) -> None:
         self._again = False
-        tick = self.service.scan() if self._full_look() else self.service.scan(full=False)
+        with self._changed_lock:
+            changed, self._changed = self._changed, set()
+        if self._full_look():
+            tick = self.service.scan(changed=changed if self._woken_by_names else None)
+        else:
+            tick = self.service.scan(full=False)
         if tick.changes.enqueued:
             self.wake_dispatch()
         if self._stop.is_set():
             return
+        # Neither names a file: the files still settling are looked at again anyway, and
+        # what a wake named meanwhile is kept for the next look.
         if tick.unsettled:
-            self.wake(self.items.settle_seconds)
+            self.wake(self.items.settle_seconds, changed=())
         elif self._again:
-            self.wake(0.05)
+            self.wake(0.05, changed=())
         self._arm_embargo()
 
     def _full_look(self) -> bool:
@@ -180,6 +202,8 @@ class Schedule:
         every FULL_LOOK_TICKS-th quiet tick."""
         woken, self._woken = self._woken, False
         watching = self._watcher is not None and self._watcher.is_alive()
+        # A look narrowed to what the watcher named: when woken, and the watcher runs.
+        self._woken_by_names = woken and watching and self._quiet < FULL_LOOK_TICKS - 1
         if woken or not watching or self._quiet >= FULL_LOOK_TICKS - 1:
             self._quiet = 0
             return True
@@ -231,9 +255,22 @@ class Schedule:
 
         folder = Path(self.items.dir)
         try:
-            for _ in watchfiles.watch(
+            for events in watchfiles.watch(
                 folder, stop_event=self._stop, debounce=50, step=25, raise_interrupt=False
             ):
-                self.wake()
+                self.wake(changed=_relative(folder, (path for _, path in events)))
         except Exception:  # no inotify here, or the folder went away: polling still runs
             log.exception("file watching stopped; the periodic scan goes on")
+
+
+def _relative(folder: Path, paths: Iterable[str]) -> list[str] | None:
+    """`paths` relative to `folder`, with '/'; None if one is not below it (a look at the
+    whole folder then)."""
+    found = []
+    root = str(folder)
+    for path in paths:
+        rel = os.path.relpath(path, root)
+        if rel == "." or rel.startswith(".." + os.sep) or rel == "..":
+            return None
+        found.append(rel.replace(os.sep, "/"))
+    return found

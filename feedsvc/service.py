@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import partial
 from urllib.parse import urlsplit
@@ -184,17 +185,18 @@ class Service:
         if mail.transport == "smtp" and mail.smtp_username and mail.smtp_password is None:
             log.warning("mail: smtp_username is set but FEEDSVC_SMTP_PASSWORD is not; emails wait")
 
-    def scan(self, full: bool = True) -> Tick:
+    def scan(self, full: bool = True, changed: Collection[str] | None = None) -> Tick:
         """The leader looks at items/; every instance applies what others changed. Without
         `full` (a quiet tick while the file watcher runs), only the latter, unless this
-        instance never looked (it has just become the leader)."""
+        instance never looked (it has just become the leader). `changed`: the files the
+        watcher saw change (relative to items/), all the look needs; None: the folder."""
         with self._lock:
             self.follow()
             if not self.leadership.held():
                 return Tick(Changes())
             if not full and self.scanner.known is not None:
                 return Tick(Changes())
-            look = self._look()
+            look = self._look(changed)
             self._applied(look.changes)
         self._report(look.changes)
         return Tick(look.changes, look.unsettled)
@@ -208,8 +210,8 @@ class Service:
             self._own |= logged_by(self.store.releases, self._generation, changes)
         self.cache.apply(changes)
 
-    def _look(self) -> Look:
-        look = self.scanner.look()
+    def _look(self, changed: Collection[str] | None = None) -> Look:
+        look = self.scanner.look(changed)
         for problem in look.new_problems:
             log.warning("%s", problem)
         self.metrics.read_errors += len(look.new_problems)

@@ -392,3 +392,111 @@ def test_a_new_release_waits_while_a_file_it_names_is_still_being_copied(
     assert look.changes.published == ["signing"]
     stored = newsroom.store.releases.get("signing")
     assert stored is not None and stored.release.media[0].size == 45  # the whole file
+
+
+# -- issue 18: a look narrowed to the files the watcher named --------------------------------
+
+
+@pytest.fixture
+def listings(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every listing of the whole folder the scanner makes (a spy: the real one runs)."""
+    import feedsvc.scanner as scanning
+
+    made: list[Path] = []
+    real = scanning.release_files
+
+    def listing(folder: Path) -> list:  # type: ignore[type-arg]
+        made.append(folder)
+        return real(folder)
+
+    monkeypatch.setattr(scanning, "release_files", listing)
+    return made
+
+
+def test_a_narrowed_look_adds_edits_and_withdraws_without_listing_the_folder(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner, listings: list[Path]
+) -> None:
+    put(newsroom, wall, "a.txt", release("Alpha"))
+    gone = put(newsroom, wall, "b.txt", release("Beta"))
+    put(newsroom, wall, "untouched.txt", release("Untouched"))
+    scanner.look()  # the first look is always the whole folder
+    assert len(listings) == 1
+    put(newsroom, wall, "c.txt", release("Gamma"))
+    put(newsroom, wall, "a.txt", release("Alpha, corrected"))
+    gone.unlink()
+    put(newsroom, wall, "a.txt~", "an editor's backup")
+    look = scanner.look(["c.txt", "a.txt", "b.txt", "a.txt~"])
+    assert (look.changes.published, look.changes.updated) == (["c"], ["a"])
+    assert look.changes.withdrawn == ["b"]
+    assert sorted(look.result.stored) == ["a.txt", "c.txt"]
+    assert len(listings) == 1, "the folder was listed"
+    # Named again, unchanged: nothing read; and the store agrees with a whole look.
+    assert scanner.look(["a.txt", "c.txt"]).result.stored == {}
+    assert not scanner.look().changes
+    assert len(listings) == 2
+
+
+def test_a_narrowed_look_reads_again_the_release_a_named_file_belongs_to(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner, listings: list[Path]
+) -> None:
+    text = '+++\ntitle = "Accord"\ndate = 2026-11-20T09:00:00+08:00\nsection = "News"\n+++\n'
+    put(newsroom, wall, "accord.md", text + "Signed.\n\n![The minister signs](accord.jpg)\n")
+    photo = newsroom.write("accord.jpg", photo_bytes())
+    os.utime(photo, (wall.now - 60, wall.now - 60))
+    assert scanner.look().changes.published == ["accord"]
+    before = newsroom.store.releases.get("accord")
+    assert before is not None
+    newsroom.clock.advance(hours=1)
+    newsroom.write("accord.jpg", photo_bytes(angle=90))
+    os.utime(photo, (wall.now - 60, wall.now - 60))
+    look = scanner.look(["accord.jpg"])
+    assert look.changes.updated == ["accord"]
+    after = newsroom.store.releases.get("accord")
+    assert after is not None and after.release.media[0].sha256 != before.release.media[0].sha256
+    assert len(listings) == 1
+
+
+def test_a_file_still_settling_is_looked_at_again_unnamed(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner, listings: list[Path]
+) -> None:
+    scanner.look()
+    put(newsroom, wall, "fresh.txt", release("Fresh"), age=0.0)
+    assert scanner.look(["fresh.txt"]).unsettled == 1
+    wall.now += 60
+    look = scanner.look([])  # the settle wake names nothing
+    assert look.changes.published == ["fresh"] and look.unsettled == 0
+    assert len(listings) == 1
+
+
+def test_names_that_cannot_tell_make_a_look_at_the_whole_folder(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner, listings: list[Path]
+) -> None:
+    scanner.look()
+    put_bundle(newsroom, wall, photo_bytes())  # a bundle: its folder decides
+    assert scanner.look(["signing/photo.jpg"]).changes.published == ["signing"]
+    assert len(listings) == 2
+    put(newsroom, wall, "later/one.txt", release("In a folder"))
+    assert scanner.look(["later"]).changes.published == ["one"]  # a folder made
+    assert len(listings) == 3
+    assert scanner.look(["stray.pdf"]).result.stored == {}  # no release names it
+    assert len(listings) == 3
+    for path in (newsroom.items / "later").iterdir():
+        path.unlink()
+    (newsroom.items / "later").rmdir()
+    assert scanner.look(["later"]).changes.withdrawn == ["one"]  # a folder that held one
+    assert len(listings) == 4
+
+
+def test_a_bad_file_mended_or_gone_in_a_narrowed_look_is_no_longer_a_problem(
+    newsroom: Newsroom, wall: Wall, scanner: Scanner, listings: list[Path]
+) -> None:
+    put(newsroom, wall, "a.txt", "")
+    put(newsroom, wall, "b.txt", "")
+    assert len(scanner.look().new_problems) == 2
+    put(newsroom, wall, "a.txt", release("Alpha"))
+    assert scanner.look(["a.txt"]).changes.published == ["a"]
+    assert [p.path for p in scanner.problems] == ["b.txt"]  # not looked at: still bad
+    (newsroom.items / "b.txt").unlink()
+    scanner.look(["b.txt"])
+    assert scanner.problems == []
+    assert len(listings) == 1

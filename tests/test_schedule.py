@@ -11,6 +11,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -186,12 +187,12 @@ def test_a_failing_job_is_logged_and_counted_and_the_next_tick_runs(
     real_scan = service.scan
     looks: list[str] = []
 
-    def scan_failing_once() -> Tick:
+    def scan_failing_once(**how: Any) -> Tick:
         if not looks:
             looks.append("failed")
             raise RuntimeError("a defect in the scan")
         looks.append("ok")
-        return real_scan()
+        return real_scan(**how)
 
     # Failure injection only: the Schedule binds its jobs to the Service when they run.
     service.scan = scan_failing_once  # type: ignore[method-assign]

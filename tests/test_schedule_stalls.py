@@ -6,11 +6,14 @@ the watcher missed; what the start built is kept out of the collector's full wal
 from __future__ import annotations
 
 import gc
+import time
 from pathlib import Path
+
+import pytest
 
 from feedsvc.clock import FixedClock
 from feedsvc.schedule import FULL_LOOK_TICKS, Schedule
-from tests.test_schedule import make_service, release, settled, wall_now
+from tests.test_schedule import eventually, make_service, release, settled, wall_now
 
 
 def test_quiet_ticks_leave_the_folder_to_the_watcher_but_a_full_look_comes(
@@ -48,3 +51,32 @@ def test_what_the_start_built_is_frozen_while_running_and_given_back_at_stop(
         schedule.stop()
         service.close()
     assert gc.get_freeze_count() == 0
+
+
+def test_a_file_the_watcher_names_is_published_without_listing_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: the watcher's events name the files; the woken scan looks at those (one
+    stat each) instead of listing the folder, whose size then costs a change nothing."""
+    import feedsvc.scanner as scanning
+
+    listed: list[Path] = []
+    real = scanning.release_files
+    monkeypatch.setattr(scanning, "release_files", lambda d: listed.append(d) or real(d))
+    service = make_service(tmp_path, FixedClock(wall_now()))
+    for n in range(20):
+        settled(service.settings.items.dir / f"old-{n}.md", release(f"Old {n}"))
+    service.start()
+    assert len(listed) == 1  # the start's look
+    schedule = Schedule(service, watch=True)
+    schedule.start()
+    try:
+        time.sleep(0.2)  # inotify is set up
+        settled(service.settings.items.dir / "seen.md", release("Seen"))
+        eventually(lambda: "seen" in service.cache.tokens)
+        (service.settings.items.dir / "old-3.md").unlink()
+        eventually(lambda: "old-3" not in service.cache.tokens)
+    finally:
+        schedule.stop()
+        service.close()
+    assert len(listed) == 1, "a woken scan listed the whole folder"
