@@ -28,6 +28,7 @@ from feedsvc.build import site_of
 from feedsvc.clock import SystemClock
 from feedsvc.config import database_url, load_settings
 from feedsvc.ingest import ingest, ingest_files
+from feedsvc.publishing.entry_elements import KEPT, remember_entries
 from feedsvc.store import Store
 
 BENCH = Path(__file__).resolve().parent
@@ -193,6 +194,7 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
     # a full walk of this process's start is not a change's cost (issue 18).
     gc.collect()
     gc.freeze()
+    remember_entries(KEPT)  # as the renderer process, where a change's feeds are rendered
     add, add_scan, scan, full, docs, full_docs = [], [], [], [], [], 0
     try:
         for i, (new, other) in enumerate(zip(news[::2], news[1::2], strict=True), start=1):

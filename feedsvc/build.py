@@ -26,7 +26,6 @@ from feedsvc.config import Settings
 from feedsvc.languages import Languages
 from feedsvc.media import MediaCache
 from feedsvc.publishing import manifest
-from feedsvc.publishing.entry_elements import remember_entries
 from feedsvc.publishing.export import (
     ExportStats,
     media_files,
@@ -188,7 +187,6 @@ def _media_files(settings: Settings, workers: int) -> list[tuple[str, Path]]:
 def _init_worker(counter: Any, parent: int) -> None:
     global _done
     die_with_parent(parent)  # a killed build leaves no renderer writing on
-    remember_entries(0)  # a part lists each entry about once: a copy would be a cost
     _done = counter
 
 

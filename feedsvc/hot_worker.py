@@ -28,6 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from feedsvc.build import release_media, site_of
 from feedsvc.clock import FixedClock
 from feedsvc.config import Settings
+from feedsvc.publishing.entry_elements import KEPT, remember_entries
 from feedsvc.publishing.hot import HotJob, HotRender, render_hot
 from feedsvc.publishing.ready import Ready
 from feedsvc.publishing.sites import Sites
@@ -127,6 +128,7 @@ def _open(settings: Settings, parent: int) -> None:
     store = open_store(settings, upgrade=False)
     _sites = site_of(settings, store.releases, _clock, release_media(settings))
     _max_age = settings.feeds.ttl_minutes * 60
+    remember_entries(KEPT)  # each change re-renders feeds of mostly the same entries
     _freeze()
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from feedsvc.hot_worker import HotRenderer
+from feedsvc.publishing.entry_elements import ELEMENTS, KEPT
 from feedsvc.publishing.hot import HotJob
 from feedsvc.publishing.ready import Ready
 from feedsvc.service import Service
@@ -133,5 +134,12 @@ def test_the_renderer_keeps_what_it_holds_for_good_out_of_full_collections(
     assert renderer._pool is not None
     opened = renderer._pool.submit(gc.get_freeze_count).result(30)
     assert opened > 10_000, "the renderer froze nothing when it opened"
+    # It keeps the feeds' entry elements (publishing/entry_elements.py); this process not.
+    assert renderer._pool.submit(_elements_kept).result(30) == KEPT
+    assert _elements_kept() == 0
     _publish(service, "first", "Frozen After")
     assert renderer._pool.submit(gc.get_freeze_count).result(30) > opened
+
+
+def _elements_kept() -> int:
+    return ELEMENTS.kept

@@ -1,4 +1,4 @@
-"""Each feed entry's element, made by feedgen once and copied into every feed that lists it
+"""Each feed entry's element, made by feedgen once and moved into each feed that lists it
 (issue 18).
 
 A change re-renders the main feed, its section's feed and the newest archive page, in RSS
@@ -11,8 +11,11 @@ out of the one it was in, which was serialized already (a feed is made and seria
 one call, in one thread; each thread keeps its own). The bytes are those of a fresh entry:
 tests/publishing/test_entry_elements.py compares them.
 
-Bounded: the newest entries the thread's feeds listed. A cold build lists each entry
-about once; its processes keep none (`remember_entries(0)`).
+Kept where changes are rendered, the renderer process (hot_worker.py), which turns it on:
+`remember_entries(KEPT)`, the newest entries its feeds listed, ~11 KiB an element (~11 MiB
+in all). Elsewhere nothing is kept: a cold build lists each entry about once, and the
+serving process's threads render archive pages on request, where 11 MiB a thread would
+cost more memory than the time it saves.
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from typing import Any
 
 from feedgen.entry import FeedEntry
 
-KEPT = 512  # entries a thread keeps, per format: main and section feeds and archive page
+# Elements a thread keeps, RSS and Atom together: the main feed, the sections' feeds, the
+# newest archive page and the tags' feeds a few changes touch (~11 KiB each).
+KEPT = 1024
 
 
 class Made(FeedEntry):  # type: ignore[misc]
@@ -44,10 +49,10 @@ class Made(FeedEntry):  # type: ignore[misc]
 
 
 class EntryElements:
-    """The elements of the last `KEPT` entries made in this thread, by key."""
+    """The last `kept` elements made in each thread, by key (none unless turned on)."""
 
     def __init__(self) -> None:
-        self.kept = KEPT
+        self.kept = 0
         self._local = threading.local()
 
     def element(self, key: Hashable, make: Callable[[], Any]) -> Any:
@@ -73,6 +78,6 @@ ELEMENTS = EntryElements()
 
 
 def remember_entries(count: int) -> None:
-    """How many entries each thread keeps (0: none, as a cold build's processes)."""
+    """How many elements each thread of this process keeps (0: none, the default)."""
     ELEMENTS.kept = count
     ELEMENTS._local = threading.local()

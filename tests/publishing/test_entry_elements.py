@@ -22,9 +22,10 @@ PARIS_WINTER = dt.timezone(dt.timedelta(hours=1))
 
 @pytest.fixture(autouse=True)
 def kept() -> Iterator[None]:
+    """Kept, as in the renderer process; the default (nothing kept) again after."""
     remember_entries(KEPT)
     yield
-    remember_entries(KEPT)
+    remember_entries(0)
 
 
 def entry(n: int, **changed: object) -> Entry:
