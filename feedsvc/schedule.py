@@ -150,18 +150,24 @@ class Schedule:
         (with those still settling); None: it looks at the whole folder."""
         if self._stop.is_set():
             return
+        self._name(changed)
+        when = self.clock.now() + dt.timedelta(seconds=delay)
+        with contextlib.suppress(JobLookupError):  # shutting down
+            self.scheduler.modify_job("scan", next_run_time=when)
+
+    def _name(self, changed: Iterable[str] | None) -> None:
+        """Note the files a wake names (None: the folder) and that the scan was woken, in
+        one step: a scan takes both together (_scan), so no name is taken by a tick that
+        did not know it was woken."""
         with self._changed_lock:
             if changed is None:
                 self._changed = None
             elif self._changed is not None:
                 self._changed.update(changed)
-        # A scan that is running now may have looked before this change: APScheduler would
-        # skip a second instance, so the running one looks again when it ends.
-        self._again = True
-        self._woken = True
-        when = self.clock.now() + dt.timedelta(seconds=delay)
-        with contextlib.suppress(JobLookupError):  # shutting down
-            self.scheduler.modify_job("scan", next_run_time=when)
+            # A scan that is running now may have looked before this change: APScheduler
+            # would skip a second instance, so the running one looks again when it ends.
+            self._again = True
+            self._woken = True
 
     def wake_dispatch(self) -> None:
         """Send now what a change just queued, instead of at the next tick."""
@@ -180,11 +186,16 @@ class Schedule:
     def _scan(self) -> None:
         self._again = False
         with self._changed_lock:
+            full = self._full_look()
             changed, self._changed = self._changed, set()
-        if self._full_look():
-            tick = self.service.scan(changed=changed if self._woken_by_names else None)
-        else:
-            tick = self.service.scan(full=False)
+        try:
+            if full:
+                tick = self.service.scan(changed=changed if self._woken_by_names else None)
+            else:
+                tick = self.service.scan(full=False)
+        except BaseException:
+            self._name(changed)  # not looked at: the next tick looks again, woken
+            raise
         if tick.changes.enqueued:
             self.wake_dispatch()
         if self._stop.is_set():
@@ -198,8 +209,9 @@ class Schedule:
         self._arm_embargo()
 
     def _full_look(self) -> bool:
-        """Whether this scan looks at the folder: when woken, when no watcher runs, and
-        every FULL_LOOK_TICKS-th quiet tick."""
+        """Whether this scan looks at items/ (the folder, or the files a wake named when
+        `_woken_by_names`): when woken, when no watcher runs, and every FULL_LOOK_TICKS-th
+        quiet tick (then the folder)."""
         woken, self._woken = self._woken, False
         watching = self._watcher is not None and self._watcher.is_alive()
         # A look narrowed to what the watcher named: when woken, and the watcher runs.

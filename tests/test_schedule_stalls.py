@@ -80,3 +80,37 @@ def test_a_file_the_watcher_names_is_published_without_listing_the_folder(
         schedule.stop()
         service.close()
     assert len(listed) == 1, "a woken scan listed the whole folder"
+
+
+def test_the_files_a_failed_scan_was_told_of_are_looked_at_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedsvc.scanner as scanning
+
+    listed: list[Path] = []
+    real_listing = scanning.release_files
+    monkeypatch.setattr(scanning, "release_files", lambda d: listed.append(d) or real_listing(d))
+    service = make_service(tmp_path, FixedClock(wall_now()))
+    service.start()
+    schedule = Schedule(service, watch=True)
+    schedule.start()
+    real_scan, calls = service.scan, []
+
+    def failing_once(**how: object) -> object:
+        calls.append(how)
+        if len(calls) == 1:
+            raise RuntimeError("a defect in the scan")
+        return real_scan(**how)  # type: ignore[arg-type]
+
+    service.scan = failing_once  # type: ignore[method-assign]
+    try:
+        time.sleep(0.2)  # inotify is set up
+        settled(service.settings.items.dir / "seen.md", release("Seen"))
+        eventually(lambda: calls)
+        schedule.scheduler.get_job("scan").func()  # the next tick
+        eventually(lambda: "seen" in service.cache.tokens)
+    finally:
+        schedule.stop()
+        service.close()
+    assert "seen.md" in calls[0]["changed"] and "seen.md" in calls[1]["changed"]
+    assert len(listed) == 1  # the start's look only
