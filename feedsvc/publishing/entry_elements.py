@@ -33,7 +33,8 @@ KEPT = 1024
 
 
 class Made(FeedEntry):  # type: ignore[misc]
-    """An entry whose element is made: feedgen appends (a copy of) it as it is."""
+    """An entry whose element is made: feedgen appends it as it is (lxml moves it out of
+    the feed that listed it last)."""
 
     def __init__(self, element: Any) -> None:  # no FeedEntry state: nothing is set on it
         self._element = element
