@@ -55,19 +55,15 @@ class ReleaseReads:
     """The reads, of every language or (`in_language`) of one: a language's feeds, pages
     and archive hold its own releases only (issue 15). Reads by key see every language."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, scope: str | None = None) -> None:
         self.engine = engine
-        self._scoped: Any = true()  # every language
-        self._visible: Any = VISIBLE
-        self._scope: str | None = None  # the one language read (in_language), None: all
+        self._scope = scope  # the one language read ('' the site's own), None: every one
+        self._scoped: Any = true() if scope is None else releases.c.scope == scope
+        self._visible: Any = VISIBLE if scope is None else and_(VISIBLE, self._scoped)
 
     def in_language(self, scope: str | None) -> ReleaseReads:
         """The reads of one language (None: the site's own)."""
-        reads = ReleaseReads(self.engine)
-        reads._scoped = releases.c.scope == (scope or "")
-        reads._visible = and_(VISIBLE, reads._scoped)
-        reads._scope = scope or ""
-        return reads
+        return ReleaseReads(self.engine, scope or "")
 
     def translations(self, release_ids: Iterable[str] | None = None) -> dict[str, set[str]]:
         """release id -> the language scopes ('' for the site's own) it is visible in, for
