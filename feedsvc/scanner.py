@@ -106,9 +106,13 @@ class Scanner:
             for rel, bad in self.bad.items()
             if rel in present or (looking is not None and rel not in looking)
         }
-        gone = {rel for rel in (self.known if looking is None else looking) if rel not in present}
-        gone &= self.known.keys()
-        count = len(files) if looking is None else len(self.known.keys() - gone | present)
+        known = self.known
+        gone = {rel for rel in (known if looking is None else looking) if rel not in present}
+        gone &= known.keys()
+        # Release files there now; a narrowed look counts from what it looked at only.
+        count = len(files)
+        if looking is not None:
+            count = len(known) - len(gone) + sum(rel not in known for rel in present)
         result = self.ingest(
             ready, gone, count, hold=lambda seen: not self._settled_at(seen.newest_ns, now_ns)
         )

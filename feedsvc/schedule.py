@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import enum
 import gc
 import logging
 import os
@@ -56,6 +57,14 @@ log = logging.getLogger("feedsvc.schedule")
 # job still running when its next tick comes), not news for the log.
 logging.getLogger("apscheduler.scheduler").setLevel(logging.ERROR)
 logging.getLogger("apscheduler.executors").setLevel(logging.ERROR)
+
+
+class _Look(enum.Enum):
+    FOLDER = "the whole folder"
+    NAMED = "the files a wake named (the folder if it named none)"
+    LOG = "the change log only"
+
+
 FULL_LOOK_TICKS = 12  # with the watcher running: a minute at the default scan_seconds
 
 
@@ -76,7 +85,6 @@ class Schedule:
         # a wake that named none, so the next woken scan looks at the whole folder.
         self._changed: set[str] | None = set()
         self._changed_lock = threading.Lock()  # the watcher's thread adds, the scan takes
-        self._woken_by_names = False  # this scan may look at the named files only
         self._quiet = 0  # ticks since the last look at the whole folder
         self._watcher: threading.Thread | None = None
 
@@ -186,13 +194,13 @@ class Schedule:
     def _scan(self) -> None:
         self._again = False
         with self._changed_lock:
-            full = self._full_look()
+            look = self._look_at()
             changed, self._changed = self._changed, set()
         try:
-            if full:
-                tick = self.service.scan(changed=changed if self._woken_by_names else None)
-            else:
+            if look is _Look.LOG:
                 tick = self.service.scan(full=False)
+            else:
+                tick = self.service.scan(changed=changed if look is _Look.NAMED else None)
         except BaseException:
             self._name(changed)  # not looked at: the next tick looks again, woken
             raise
@@ -208,19 +216,20 @@ class Schedule:
             self.wake(0.05, changed=())
         self._arm_embargo()
 
-    def _full_look(self) -> bool:
-        """Whether this scan looks at items/ (the folder, or the files a wake named when
-        `_woken_by_names`): when woken, when no watcher runs, and every FULL_LOOK_TICKS-th
-        quiet tick (then the folder)."""
+    def _look_at(self) -> _Look:
+        """What this scan looks at: the whole folder when no watcher runs and every
+        FULL_LOOK_TICKS-th quiet tick; the files a wake named when woken; else only the
+        change log."""
         woken, self._woken = self._woken, False
         watching = self._watcher is not None and self._watcher.is_alive()
-        # A look narrowed to what the watcher named: when woken, and the watcher runs.
-        self._woken_by_names = woken and watching and self._quiet < FULL_LOOK_TICKS - 1
-        if woken or not watching or self._quiet >= FULL_LOOK_TICKS - 1:
+        if not watching or self._quiet >= FULL_LOOK_TICKS - 1:
             self._quiet = 0
-            return True
+            return _Look.FOLDER
+        if woken:
+            self._quiet = 0
+            return _Look.NAMED
         self._quiet += 1
-        return False
+        return _Look.LOG
 
     def _publish(self) -> None:
         tick = self.service.publish_due()
