@@ -66,6 +66,9 @@ class _Look(enum.Enum):
 
 
 FULL_LOOK_TICKS = 12  # with the watcher running: a minute at the default scan_seconds
+# How long stop() waits for the jobs running (a scan of a whole new folder takes seconds);
+# under systemd's own stop timeout (90 s), which would otherwise kill a stop mid-change.
+STOP_WAIT_SECONDS = 60.0
 
 
 class Schedule:
@@ -87,6 +90,9 @@ class Schedule:
         self._changed_lock = threading.Lock()  # the watcher's thread adds, the scan takes
         self._quiet = 0  # ticks since the last look at the whole folder
         self._watcher: threading.Thread | None = None
+        # The jobs running now: stop() waits for them, and none starts once it is called.
+        self._running = 0
+        self._ran = threading.Condition()
 
     def start(self) -> None:
         self.service.render_apart()  # issue 18 item 5: changes rendered off the serving GIL
@@ -142,14 +148,23 @@ class Schedule:
             self._watcher = threading.Thread(target=self._watch, name="watch", daemon=True)
             self._watcher.start()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
+        """Stop the jobs: none starts from now on, and those running end (within `timeout`
+        seconds) before this returns, so the service can be closed under none of them."""
+        with self._ran:
+            self._stop.set()
         # Not shutdown(wait=True): it holds the job store's lock while it waits, and a job
-        # finishing meanwhile needs that lock to re-arm (a deadlock). The service's own lock
-        # (Service.close) waits for the job's work instead.
+        # finishing meanwhile needs that lock to re-arm (a deadlock). The jobs are waited
+        # for below instead, without that lock. A job the scheduler handed to its threads
+        # just before but which had not begun would otherwise begin after the service had
+        # closed, on a store that reconnects for it (a CI run on PostgreSQL caught one
+        # querying while the test's database was being emptied).
         self.scheduler.shutdown(wait=False)
         if self._watcher is not None:
             self._watcher.join(timeout=5)
+        with self._ran:
+            if not self._ran.wait_for(lambda: self._running == 0, timeout):
+                log.warning("stopping: %d job(s) still running after %ss", self._running, timeout)
         gc.unfreeze()
 
     def wake(self, delay: float = 0.0, changed: Iterable[str] | None = None) -> None:
@@ -255,6 +270,10 @@ class Schedule:
 
     def _job(self, name: str, work: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
+            with self._ran:
+                if self._stop.is_set():
+                    return  # handed over before stop(), begun after: not on a closing service
+                self._running += 1
             try:
                 work()
             except Exception as e:
@@ -268,6 +287,10 @@ class Schedule:
             else:
                 OUTAGES.succeeded(name)
                 self.service.metrics.job(name, ok=True)
+            finally:
+                with self._ran:
+                    self._running -= 1
+                    self._ran.notify_all()
 
         return run
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from feedsvc.clock import FixedClock, SystemClock
 from feedsvc.config import settings_from_dict
+from feedsvc.model import Changes
 from feedsvc.schedule import Schedule
 from feedsvc.service import Service, Tick
 from tests.conftest import BASE_URL, new_database_url
@@ -221,3 +223,40 @@ def test_the_watcher_wakes_the_scan_and_stop_ends_it(running) -> None:
     assert not watcher.is_alive()
     assert not schedule.scheduler.running
     schedule.wake()  # after stop: nothing, and no error
+
+
+def test_stop_returns_once_the_job_running_has_ended(running) -> None:
+    """The service is closed right after stop(): a job still running then would work on a
+    closed store, which reconnects for it (a CI run caught one querying a PostgreSQL
+    database while it was being emptied for the next test)."""
+    schedule = running(FixedClock(wall_now()))
+    service = schedule.service
+    began, ended = threading.Event(), threading.Event()
+
+    def slow_dispatch(stop: threading.Event) -> None:
+        began.set()
+        time.sleep(0.4)
+        ended.set()
+
+    eventually(lambda: service.metrics.job_runs["dispatch"] >= 1)  # the start's own is over
+    service.dispatch = slow_dispatch  # type: ignore[method-assign]
+    schedule.wake_dispatch()
+    assert began.wait(5)
+    schedule.stop()
+    assert ended.is_set(), "stop() returned while a job was still running"
+
+
+def test_a_job_handed_over_before_stop_does_not_begin_after_it(running) -> None:
+    schedule = running(FixedClock(wall_now()))
+    service = schedule.service
+    calls: list[object] = []
+
+    def scan(**how: object) -> Tick:
+        calls.append(how)
+        return Tick(Changes())
+
+    service.scan = scan  # type: ignore[method-assign]
+    job = schedule.scheduler.get_job("scan").func  # as the scheduler's thread runs it
+    schedule.stop()
+    job()  # the thread got to it only now
+    assert calls == []
