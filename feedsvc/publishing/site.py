@@ -41,6 +41,7 @@ from feedsvc.publishing.feed import (
 from feedsvc.publishing.feed_page import FeedPageWriter
 from feedsvc.publishing.jsonfeed import JsonFeedWriter
 from feedsvc.publishing.media import ReleaseMedia
+from feedsvc.publishing.packing import FAST, SMALL
 from feedsvc.publishing.pages import FeedLink, Pages
 from feedsvc.publishing.release_files import FeedFiles, ReleaseFiles
 from feedsvc.publishing.rss import RssWriter
@@ -62,8 +63,8 @@ ASSETS = {
 
 
 # Precompression (nginx gzip_static) of feeds and sitemaps: the hot, small documents get
-# the best ratio; archive pages (large, rarely fetched, never changing) a cheap level.
-GZIP_HOT, GZIP_COLD = 9, 1
+# the best ratio; archive pages (large, rarely fetched, never changing) a fast compressor.
+GZIP_HOT, GZIP_COLD = SMALL, FAST
 
 
 @dataclass(frozen=True)
