@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 
-from feedsvc.publishing.packing import gzipped
+from feedsvc.publishing.packing import SMALL, gzipped
 from feedsvc.publishing.pages import security_headers
 from feedsvc.publishing.site import Document
 
@@ -126,7 +126,7 @@ class Ready:
     ) -> Ready:
         packed = None
         if len(doc.body) >= _GZIP_MIN and not doc.media_type.startswith("image/"):
-            packed = gzipped(doc.body, doc.gzip_level or 6)
+            packed = gzipped(doc.body, doc.gzip_level or SMALL)
         modified = doc.modified
         return cls(
             path=doc.path,

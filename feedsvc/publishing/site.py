@@ -63,7 +63,7 @@ ASSETS = {
 
 
 # Precompression (nginx gzip_static) of feeds and sitemaps: the hot, small documents get
-# the best ratio; archive pages (large, rarely fetched, never changing) a fast compressor.
+# a good ratio; archive pages (large, rarely fetched, never changing) a fast compressor.
 GZIP_HOT, GZIP_COLD = SMALL, FAST
 
 
