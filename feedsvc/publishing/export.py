@@ -88,7 +88,7 @@ def export(documents: Iterable[Document], out: Path) -> ExportStats:
 
 
 def write_documents(documents: Iterable[Document], root: Path, threads: int = 4) -> ExportStats:
-    """Write documents under `root`. File system calls and gzip (zlib, ISA-L) release the
+    """Write documents under `root`. File system calls and gzip (packing.py) release the
     GIL, so a few threads overlap the disk's latency with rendering; `threads * 8` documents
     at most are held in memory waiting to be written."""
     files = size = 0
