@@ -2,9 +2,9 @@
 copies (issue 18). A level picks the compressor:
 
 - 0-3, ISA-L's levels (`isal`): what is written once and fetched seldom, the archive pages
-  (~160 MB of the 10,000-release export). At its level 2 it is ~4 times faster than zlib's
-  level 1 and writes fewer bytes (38.7 against 41.0 MB there): zlib's level 1 was ~1.1 s of
-  a cold build's ~15 CPU-seconds.
+  (~160 MB of the 10,000-release export). At its level 2 it is ~3.5 times faster than
+  zlib's level 1 and writes fewer bytes (38.7 against 41.0 MB there): zlib's level 1 was
+  ~1.1 s of a cold build's ~15 CPU-seconds.
 - 4-9, zlib's levels, written by zlib-ng (`zlib-ng`): the feeds and pages every change
   renders again. Its level 6 writes within 1 % of zlib's level 9 at about a third of the
   CPU: zlib's level 9 was ~85 ms of the renderer's ~130 ms a change at 10,000 releases.
