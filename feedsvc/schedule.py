@@ -92,7 +92,7 @@ class Schedule:
         self._watcher: threading.Thread | None = None
         # The jobs running now: stop() waits for them, and none starts once it is called.
         self._running = 0
-        self._ran = threading.Condition()
+        self._jobs_lock = threading.Condition()
 
     def start(self) -> None:
         self.service.render_apart()  # issue 18 item 5: changes rendered off the serving GIL
@@ -151,7 +151,7 @@ class Schedule:
     def stop(self, timeout: float = STOP_WAIT_SECONDS) -> None:
         """Stop the jobs: none starts from now on, and those running end (within `timeout`
         seconds) before this returns, so the service can be closed under none of them."""
-        with self._ran:
+        with self._jobs_lock:
             self._stop.set()
         # Not shutdown(wait=True): it holds the job store's lock while it waits, and a job
         # finishing meanwhile needs that lock to re-arm (a deadlock). The jobs are waited
@@ -162,8 +162,8 @@ class Schedule:
         self.scheduler.shutdown(wait=False)
         if self._watcher is not None:
             self._watcher.join(timeout=5)
-        with self._ran:
-            if not self._ran.wait_for(lambda: self._running == 0, timeout):
+        with self._jobs_lock:
+            if not self._jobs_lock.wait_for(lambda: self._running == 0, timeout):
                 log.warning("stopping: %d job(s) still running after %ss", self._running, timeout)
         gc.unfreeze()
 
@@ -270,7 +270,7 @@ class Schedule:
 
     def _job(self, name: str, work: Callable[[], None]) -> Callable[[], None]:
         def run() -> None:
-            with self._ran:
+            with self._jobs_lock:
                 if self._stop.is_set():
                     return  # handed over before stop(), begun after: not on a closing service
                 self._running += 1
@@ -288,9 +288,9 @@ class Schedule:
                 OUTAGES.succeeded(name)
                 self.service.metrics.job(name, ok=True)
             finally:
-                with self._ran:
+                with self._jobs_lock:
                     self._running -= 1
-                    self._ran.notify_all()
+                    self._jobs_lock.notify_all()
 
         return run
 
