@@ -102,8 +102,7 @@ def write_documents(documents: Iterable[Document], root: Path, threads: int = 4)
                 target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(doc.body)
             if doc.gzip_level is not None:
-                # mtime=0: the same document gives the same .gz bytes.
-                packed = gzipped(doc.body, doc.gzip_level)
+                packed = gzipped(doc.body, doc.gzip_level)  # the same body, the same bytes
                 target.with_name(target.name + ".gz").write_bytes(packed)
                 return 2
             return 1
