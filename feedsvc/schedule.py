@@ -16,8 +16,11 @@
 - digests: every minute, and at start: queue the daily and weekly alert digests that
   are due, a missed one caught up (issue 16), then dispatch;
 - bounces: every alerts.bounce_seconds, read the bounce maildir (issue 16).
-Jobs never overlap (max_instances=1, coalesce=True); a failing job is logged and counted
-and the service goes on (while the database is out of reach, one line a minute).
+Jobs never overlap (max_instances=1, coalesce=True), the scan aside: one scan looks at a
+time, and a wake while it runs or ends makes it look again or starts one that does (the
+scheduler skipped such a wake while the last scan was ending, and the change waited for the
+next tick); a failing job is logged and counted and the service goes on (while the database
+is out of reach, one line a minute).
 
 Time: every moment this module computes (the first scan, "dispatch now", a wake) comes from
 the injected clock (issue 13), the service's unless `clock=` says otherwise. APScheduler
@@ -29,8 +32,7 @@ interval or delay, and the embargo job's run date is the store's next embargo. W
 scheduler fires them is wall-clock business: set at the wall clock's now, a FixedClock makes
 "now" jobs run at once; set in the future, it holds them until the wall clock gets there. A
 clock that stands still turns a delay asked from inside a job (the scan's look again after
-settle_seconds) into "at once", which the running scan then skips (max_instances=1): a test
-of that re-look needs a clock that moves.
+settle_seconds) into "at once": a test of that re-look needs a clock that moves.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from feedsvc.clock import Clock
-from feedsvc.service import Service
+from feedsvc.service import Service, Tick
 from feedsvc.store.outage import OUTAGES, is_unreachable
 
 log = logging.getLogger("feedsvc.schedule")
@@ -82,6 +84,9 @@ class Schedule:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
         self._stop = threading.Event()
+        # A scan is looking now (_scanning), and a wake came since its look began (_again):
+        # it looks again before it ends, so no change waits for a tick.
+        self._scanning = False
         self._again = False
         self._woken = False  # a watcher event or a settling file asked for this scan
         # The files (relative to items/) the watcher saw change since the last look; None:
@@ -109,6 +114,9 @@ class Schedule:
             seconds=self.items.scan_seconds,
             id="scan",
             next_run_time=soon,
+            # A wake while the last scan is still ending is not skipped: the scan it starts
+            # leaves the change to the one looking, or looks itself (_scan).
+            max_instances=3,
         )
         self.scheduler.add_job(
             self._job("dispatch", self._dispatch),
@@ -187,8 +195,8 @@ class Schedule:
                 self._changed = None
             elif self._changed is not None:
                 self._changed.update(changed)
-            # A scan that is running now may have looked before this change: APScheduler
-            # would skip a second instance, so the running one looks again when it ends.
+            # A scan that is running now may have looked before this change: it looks
+            # again before it ends (_scan).
             self._again = True
             self._woken = True
 
@@ -207,8 +215,35 @@ class Schedule:
             self.wake_dispatch()
 
     def _scan(self) -> None:
-        self._again = False
+        """Look, and again while wakes came during the look, then arm what follows. One scan
+        looks at a time: a woken instance that finds one looking leaves the change to it.
+        (A wake's job used to be skipped by the scheduler while the last look was still
+        ending, and the change then waited for the next tick: seconds.)"""
         with self._changed_lock:
+            if self._scanning:
+                self._again = True
+                return
+            self._scanning = True
+        try:
+            while True:
+                tick = self._look()
+                with self._changed_lock:
+                    if not self._again or self._stop.is_set():
+                        self._scanning = False
+                        break
+        except BaseException:
+            with self._changed_lock:
+                self._scanning = False
+            raise
+        if self._stop.is_set():
+            return
+        if tick.unsettled:  # names no file: what is settling is looked at again anyway
+            self.wake(self.items.settle_seconds, changed=())
+        self._arm_embargo()
+
+    def _look(self) -> Tick:
+        with self._changed_lock:
+            self._again = False
             look = self._look_at()
             changed, self._changed = self._changed, set()
         try:
@@ -221,15 +256,7 @@ class Schedule:
             raise
         if tick.changes.enqueued:
             self.wake_dispatch()
-        if self._stop.is_set():
-            return
-        # Neither names a file: the files still settling are looked at again anyway, and
-        # what a wake named meanwhile is kept for the next look.
-        if tick.unsettled:
-            self.wake(self.items.settle_seconds, changed=())
-        elif self._again:
-            self.wake(0.05, changed=())
-        self._arm_embargo()
+        return tick
 
     def _look_at(self) -> _Look:
         """What this scan looks at: the whole folder when no watcher runs and every

@@ -6,6 +6,7 @@ the watcher missed; what the start built is kept out of the collector's full wal
 from __future__ import annotations
 
 import gc
+import threading
 import time
 from pathlib import Path
 
@@ -114,3 +115,34 @@ def test_the_files_a_failed_scan_was_told_of_are_looked_at_by_the_next(
         service.close()
     assert "seen.md" in calls[0]["changed"] and "seen.md" in calls[1]["changed"]
     assert len(listed) == 1  # the start's look only
+
+
+def test_a_change_while_the_last_scan_is_ending_is_not_left_for_the_next_tick(
+    tmp_path: Path,
+) -> None:
+    """A CI run caught a wake whose scan the scheduler skipped because the last one had not
+    quite ended (one instance at most): the change then waited for the next tick (an hour
+    here). The end of a scan is held open here, and a file lands during it."""
+    service = make_service(tmp_path, FixedClock(wall_now()))
+    service.start()
+    schedule = Schedule(service, watch=True)
+    real_next, ending = service.next_embargo, threading.Event()
+
+    def slow_next_embargo() -> object:  # the last thing a scan does: arm the embargo job
+        ending.set()
+        time.sleep(0.4)
+        return real_next()
+
+    service.next_embargo = slow_next_embargo  # type: ignore[method-assign]
+    schedule.start()
+    ending.clear()
+    try:
+        time.sleep(0.2)  # inotify is set up
+        settled(service.settings.items.dir / "first.md", release("First"))
+        assert ending.wait(3), "the woken scan did not end"
+        settled(service.settings.items.dir / "second.md", release("Second"))
+        eventually(lambda: "second" in service.cache.tokens)
+        assert "first" in service.cache.tokens
+    finally:
+        schedule.stop()
+        service.close()
