@@ -56,14 +56,32 @@ def schema_engine(url: str) -> Engine:
     return create_engine(url, hide_parameters=True)
 
 
+class StoreClosed(RuntimeError):
+    """Work reached a store after its close: a defect (a job begun after the service
+    closed), refused rather than reconnected (on PostgreSQL such a job once held a
+    connection on a database the tests were emptying, and both waited)."""
+
+
 def close(engine: Engine) -> None:
+    """Close the engine for good: its connections are closed, and a new one is refused
+    (StoreClosed); a transaction still running ends as it would have. Closing again does
+    nothing."""
+    with _LOCKS_LOCK:
+        if engine in _CLOSED:
+            return
+        _CLOSED.add(engine)
     if engine.dialect.name == "sqlite":
         try:
             with writing(engine) as conn:
                 conn.exec_driver_sql("PRAGMA optimize")  # SQLite's advice for every close
         except OperationalError:
             pass  # advice only: another process holding the database must not fail a close
+    event.listen(engine, "do_connect", _refuse)
     engine.dispose()
+
+
+def _refuse(*_: object) -> None:
+    raise StoreClosed("the store was closed; it is not opened again by what reaches it")
 
 
 @contextmanager
@@ -87,6 +105,7 @@ def writing(engine: Engine, turn: int | None = None) -> Iterator[Connection]:
 
 _LOCKS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _LOCKS_LOCK = threading.Lock()
+_CLOSED: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def _sqlite_lock(engine: Engine) -> threading.Lock:
