@@ -29,6 +29,7 @@ from feedsvc.clock import SystemClock
 from feedsvc.config import database_url, load_settings
 from feedsvc.ingest import ingest, ingest_files
 from feedsvc.publishing.entry_elements import KEPT, remember_entries
+from feedsvc.publishing.hot import warm_up
 from feedsvc.store import Store
 
 BENCH = Path(__file__).resolve().parent
@@ -195,6 +196,10 @@ def incremental(cfg: Path, items: Path, news: list[Path]) -> Incremental:
     gc.collect()
     gc.freeze()
     remember_entries(KEPT)  # as the renderer process, where a change's feeds are rendered
+    # And as it does once it has opened: the main feeds and home page rendered ahead, so
+    # the first round is not the only one to load templates and make every entry (the
+    # renderer's first change: ~138 -> ~71 ms at 10,000 releases here).
+    warm_up(sites, settings.feeds.ttl_minutes * 60)
     add, add_scan, scan, full, docs, full_docs = [], [], [], [], [], 0
     try:
         for i, (new, other) in enumerate(zip(news[::2], news[1::2], strict=True), start=1):

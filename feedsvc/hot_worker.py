@@ -5,7 +5,8 @@ Under load the feeds, browser pages and home page a change re-renders held the s
 process's GIL for tens of milliseconds a change, and every request waited its turn (the
 soak's p99 doubled). One long-lived process, spawned at the first change (not at start: a
 first import's memory stays what it was), opens its own store and `Sites` from the same
-settings and renders `HotJob`s (publishing/hot.py); the `Ready`s come back pickled, bytes
+settings, renders the main feeds ahead (publishing/hot.py `warm_up`: its first change then
+costs what the next ones do) and renders `HotJob`s; the `Ready`s come back pickled, bytes
 and headers made, and the cache swaps them in. It runs at a lower CPU priority: on a busy
 machine the readers come first, the change a moment later.
 
@@ -29,7 +30,7 @@ from feedsvc.build import release_media, site_of
 from feedsvc.clock import FixedClock
 from feedsvc.config import Settings
 from feedsvc.publishing.entry_elements import KEPT, remember_entries
-from feedsvc.publishing.hot import HotJob, HotRender, render_hot
+from feedsvc.publishing.hot import HotJob, HotRender, render_hot, warm_up
 from feedsvc.publishing.ready import Ready
 from feedsvc.publishing.sites import Sites
 from feedsvc.store import open_store
@@ -118,23 +119,30 @@ class HotRenderer:
 _sites: Sites | None = None
 _clock = FixedClock(dt.datetime.now(dt.UTC))  # set to each job's moment
 _max_age = 0
-_first = True  # no job rendered yet
+_first = True  # nothing rendered yet (no warm-up): frozen again after the first job
 
 
 def _open(settings: Settings, parent: int) -> None:
-    global _sites, _max_age
+    global _sites, _max_age, _first
     die_with_parent(parent)  # a server killed (SIGKILL, OOM) leaves no renderer behind
     os.nice(NICE)
     store = open_store(settings, upgrade=False)
     _sites = site_of(settings, store.releases, _clock, release_media(settings))
     _max_age = settings.feeds.ttl_minutes * 60
     remember_entries(KEPT)  # each change re-renders feeds of mostly the same entries
+    try:
+        _clock.at = dt.datetime.now(dt.UTC)
+        warm_up(_sites, _max_age)  # the first change then costs what the next ones do
+    except Exception:  # the jobs will say what is wrong; the renderer still opens
+        log.warning("the renderer could not render the main feeds ahead", exc_info=True)
+    else:
+        _first = False  # templates and locale data are loaded: frozen now, not after a job
     _freeze()
 
 
 def _freeze() -> None:
-    """What the renderer holds for good (imports, site; after its first job, templates and
-    locale data too) out of the collector's full walks: one took ~30 ms of a change's
+    """What the renderer holds for good (imports, site, templates and locale data) out of
+    the collector's full walks: one took ~30 ms of a change's
     render at 10,000 releases (issue 18), as the serving process found (schedule.py)."""
     gc.collect()
     gc.freeze()
