@@ -6,7 +6,7 @@ a hard link for each file kept, and removing the 10,000 folders of the export it
 more than everything else that build does. The export before the current one, by contrast,
 is a tree that differs from the next export only in what changed in two builds. So the
 replaced export is renamed to `export-<h>.spare` beside the manifest (`manifest_path`),
-with its manifest (`export-<h>.spare.json`: the one that described it while it was served,
+with its manifest (`export-<h>.spare.manifest`: the one that described it while it was served,
 by device and inode, so it is never confused with another folder). The next build:
 
 - takes it (`Spare.take`): its manifest is removed first, for good (a build that dies half
@@ -64,7 +64,7 @@ class Spare:
 
     @property
     def manifest(self) -> Path:
-        return self.where.with_name(f"{self.where.stem}.spare.json")
+        return self.where.with_name(f"{self.where.stem}.spare{self.where.suffix}")
 
     def take(self, staging: Path) -> Manifest | None:
         """Move a trustworthy spare onto the empty folder `staging`; what it held, or None
@@ -110,6 +110,9 @@ class Spare:
             with contextlib.suppress(FileNotFoundError):
                 os.replace(self.where, self.manifest)
         manifest.commit(pending, self.where)
+        for legacy in (self.where.with_suffix(".json"), self.where.with_suffix(".spare.json")):
+            with contextlib.suppress(OSError):
+                legacy.unlink()  # the JSON manifests of before (issue 18): never read again
 
 
 def spare_folders(where: Path, out: Path) -> tuple[Path, Path]:

@@ -226,6 +226,32 @@ def test_a_build_stopped_after_the_swap_leaves_a_manifest_no_one_trusts(
     assert stats.reused == 0
 
 
+@pytest.mark.parametrize("written", ["json", "truncated", "other python"])
+def test_a_manifest_in_another_format_is_not_read_and_the_build_is_cold(
+    builds: Builds, written: str
+) -> None:
+    """The manifest is marshal's, behind a header naming the format and the Python: one
+    written otherwise (the JSON of before, another Python, a file cut short) describes
+    nothing, and the build is a cold one, as good as any; the JSON ones are removed."""
+    where = manifest.manifest_path(builds.settings, builds.out)
+    assert where is not None
+    header, _, data = where.read_bytes().partition(b"\n")
+    legacy = where.with_suffix(".json"), where.with_suffix(".spare.json")
+    if written == "json":
+        where.write_text('{"version": 1, "folder": [1, 2], "groups": {}}')
+        for path in legacy:
+            path.write_text("{}")
+    elif written == "truncated":
+        where.write_bytes(header + b"\n" + data[: len(data) // 2])
+    else:
+        where.write_bytes(header.replace(b" py", b" py9") + b"\n" + data)
+    assert manifest.load(where, builds.out) is None
+    stats = builds.check()
+    assert stats.reused == 0
+    assert manifest.load(where, builds.out) is not None  # the next build's, in this format
+    assert not any(path.exists() for path in legacy)
+
+
 def test_grouped_documents_are_the_sites_documents(room: Newsroom) -> None:
     """A cold build goes through publishing/groups.py: every document Sites.documents has
     (a new kind of document added there and not here fails this)."""
@@ -307,7 +333,7 @@ def test_a_spare_half_brought_up_to_date_is_never_trusted(
     builds.again()
     fail_after_a_change(builds, monkeypatch)  # after the spare was taken and pruned
     assert not builds.spare.exists()
-    assert not [p for p in builds.spare.parent.iterdir() if p.name.endswith(".spare.json")]
+    assert not [p for p in builds.spare.parent.iterdir() if p.name.endswith(".spare.manifest")]
     builds.again()
     builds.check()
 
