@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Engine, cast, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
+from feedsvc.store import dialects
 from feedsvc.store.connector import SUBSCRIBERS_LOCK, writing
 from feedsvc.store.release_reads import in_chunks
 from feedsvc.store.schema import deliveries, delivery_attempts, subscribers, subscription_requests
@@ -103,7 +103,7 @@ def import_subscribers(engine: Engine, rows: Sequence[NewSubscriber], now: dt.da
     How many were inserted."""
     if not rows:
         return 0
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
+    dialect = dialects.of(engine)
     statement = dialect.insert(subscribers).on_conflict_do_nothing(index_elements=["address_hash"])
     values = [_row_of(row, now) for row in rows]
     with writing(engine, SUBSCRIBERS_LOCK) as conn:
@@ -193,7 +193,7 @@ def stats(engine: Engine) -> AlertStats:
     bounced, unsubscribed, per list)."""
     kind = func.coalesce(func.json_extract(_d.payload, "$.kind"), "?")
     if engine.dialect.name == "postgresql":
-        kind = func.coalesce(cast(_d.payload, postgresql.JSONB)["kind"].astext, "?")
+        kind = func.coalesce(cast(_d.payload, dialects.of(engine).JSONB)["kind"].astext, "?")
     language = func.coalesce(_s.language, "")
     with engine.connect() as conn:
         by_status = {

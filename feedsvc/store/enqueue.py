@@ -10,9 +10,9 @@ from itertools import islice
 from typing import Any
 
 from sqlalchemy import Connection, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from feedsvc.model import Outgoing
+from feedsvc.store import dialects
 from feedsvc.store.schema import deliveries, webhook_endpoints
 
 __all__ = ["enqueue", "insert_ignoring_keys", "payload_text", "without_recipients"]
@@ -85,10 +85,9 @@ def payload_text(payload: dict[str, Any]) -> str:
 def insert_ignoring_keys(conn: Connection) -> Any:
     """INSERT INTO deliveries, a row whose key is stored already left out (the rows may
     be given, or a SELECT: the alerts' fan-out, store/alerts.py)."""
-    if conn.dialect.name == "sqlite":
-        return sqlite.insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
+    if conn.dialect.name in ("sqlite", "postgresql"):
+        insert = dialects.of(conn).insert
+        return insert(deliveries).on_conflict_do_nothing(index_elements=["key"])
     raise NotImplementedError(f"the outbox does not support {conn.dialect.name}")
 
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, case, delete, func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 
+from feedsvc.store import dialects
 from feedsvc.store.connector import writing
 from feedsvc.store.schema import feed_clients, feed_readers
 
@@ -167,8 +167,7 @@ class FeedReaderStore:
 
 def _latest_wins(conn: Any) -> Any:
     """Insert a report, or replace the stored one if this one was seen later."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(feed_readers)
+    statement = dialects.of(conn).insert(feed_readers)
     new = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["feed", "fetcher"],
@@ -178,7 +177,8 @@ def _latest_wins(conn: Any) -> Any:
 
 
 def _union(conn: Any) -> Any:
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(feed_clients).on_conflict_do_nothing(
-        index_elements=["day", "feed", "client"]
+    return (
+        dialects.of(conn)
+        .insert(feed_clients)
+        .on_conflict_do_nothing(index_elements=["day", "feed", "client"])
     )
