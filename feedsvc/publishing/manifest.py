@@ -73,7 +73,8 @@ def load_of(path: Path | None, folders: Iterable[Path]) -> tuple[Path, Manifest]
         with open(path, "rb") as f:
             if f.readline() != _HEADER:
                 return None
-            described, groups = marshal.load(f)
+            # loads of the bytes: load from the file reads it a few bytes a call (5x slower)
+            described, groups = marshal.loads(f.read())
     except (OSError, EOFError, ValueError, TypeError):
         return None
     if not isinstance(groups, dict):
