@@ -45,7 +45,7 @@ from feedsvc.publishing.trash import Trash
 from feedsvc.store import open_store
 from feedsvc.store.build_reads import PublishedRow, with_files
 from feedsvc.store.releases import Releases
-from feedsvc.workers import die_with_parent
+from feedsvc.workers import start_worker
 
 _done: Any = None  # shared counter of release pages written, set in each worker
 
@@ -186,7 +186,7 @@ def _media_files(settings: Settings, workers: int) -> list[tuple[str, Path]]:
 
 def _init_worker(counter: Any, parent: int) -> None:
     global _done
-    die_with_parent(parent)  # a killed build leaves no renderer writing on
+    start_worker(parent)  # a killed build leaves no renderer writing on
     _done = counter
 
 

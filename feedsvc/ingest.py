@@ -27,7 +27,7 @@ from feedsvc.reading import (
 from feedsvc.reading.file_states import MediaSeen, with_media
 from feedsvc.reading.listing import INDEX_NAMES, bundle_indexes, is_release_name
 from feedsvc.store import Store
-from feedsvc.workers import die_with_parent
+from feedsvc.workers import start_worker
 
 
 @dataclass(frozen=True)
@@ -188,7 +188,7 @@ def _read_batches(
     single = threading.active_count() == 1
     context = multiprocessing.get_context("fork" if os.name == "posix" and single else "spawn")
     with ProcessPoolExecutor(
-        os.cpu_count(), mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+        os.cpu_count(), mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
     ) as pool:
 
         def submit(batch: list[tuple[str, str, FileState]]) -> list[Future[FolderRead]]:

@@ -1,20 +1,58 @@
-"""Worker processes that die with their parent.
+"""Worker processes that die with their parent, and collect their own cycles.
 
 A process pool's workers block on their task pipe: if the parent is killed (SIGKILL, the
 OOM killer) they would wait there for ever, holding database connections and, for an
 export, writing into a staging folder nobody will swap in. Linux can send them a signal
 when their parent dies (prctl PR_SET_PDEATHSIG); elsewhere they are left as they are.
+
+`feedsvc build` pauses the cyclic garbage collector in its own process
+(`collections_paused`); a worker forked meanwhile would inherit the pause, so each turns it
+back on first thing (`start_worker`).
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import gc
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _PR_SET_PDEATHSIG = 1
+
+
+def start_worker(parent: int) -> None:
+    """Call first thing in a worker (a pool's initializer); `parent` is the pool owner's
+    pid. The worker collects its cycles, whatever its parent was doing when it forked."""
+    gc.enable()
+    die_with_parent(parent)
+
+
+@contextmanager
+def collections_paused() -> Iterator[None]:
+    """No cyclic garbage collection in this process meanwhile: for a batch that builds
+    large, long-lived and acyclic tables (a build's file states, rows, keys, manifests and
+    listings: ~60,000 tuples a second build at 10,000 releases). Each young collection
+    would walk them again, and three full ones did: ~0.1 s of a 1 s second build (issue
+    18), for no memory back. Reference counting frees everything else as before; the
+    collector runs again, as it was, at the end."""
+    was, frozen = gc.isenabled(), gc.get_freeze_count()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if not frozen:
+            # What the batch made and still holds joins the oldest generation at once (two
+            # list splices), as collections would have moved it: else the first young
+            # collection after the pause walks all of it (~30 ms at 10,000 releases). Not
+            # in a process that froze objects for good (serve): unfreeze would undo that.
+            gc.freeze()
+            gc.unfreeze()
+        if was:
+            gc.enable()
 
 
 def die_with_parent(parent: int) -> None:

@@ -6,6 +6,8 @@ import datetime as dt
 import email
 import email.policy
 import gzip
+import multiprocessing
+import os
 import shutil
 import subprocess
 import sys
@@ -241,3 +243,46 @@ def test_share_names_the_release_in_a_language_of_the_site(office: Path, capsys)
     assert "王毅：中俄是动荡国际形势中的稳定力量" in str(message["Subject"])
     body = message.get_body(("plain",))
     assert body is not None and "阅读全文：https://press.example.org/s/" in body.get_content()
+
+
+def test_a_build_collects_no_cycles_while_it_reads_and_plans(office: Path, monkeypatch) -> None:
+    """Issue 18: `feedsvc build` pauses the cyclic collector in its own process for the
+    reading and the build (workers.py), and turns it back on after, failed or not; its
+    render workers, forked meanwhile, collect their own."""
+    import gc
+    from concurrent.futures import ProcessPoolExecutor
+
+    from feedsvc import build
+    from feedsvc.publishing.export import ExportStats
+
+    seen: dict[str, bool] = {}
+    real = build.build_site
+
+    def watched(*args, **kwargs) -> ExportStats:
+        seen["build"] = gc.isenabled()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "build_site", watched)
+    assert gc.isenabled()
+    assert run(office, "build", "--jobs", "2") == 0
+    assert seen == {"build": False}
+    assert gc.isenabled()
+
+    def explode(*args, **kwargs) -> ExportStats:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(build, "build_site", explode)
+    with pytest.raises(OSError, match="No space left"):
+        run(office, "build")
+    assert gc.isenabled()
+
+    from feedsvc.workers import collections_paused, start_worker
+
+    context = multiprocessing.get_context("fork")
+    with collections_paused():
+        with ProcessPoolExecutor(
+            1, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
+        ) as pool:
+            assert pool.submit(gc.isenabled).result() is True
+        assert not gc.isenabled()
+    assert gc.isenabled()

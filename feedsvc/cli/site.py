@@ -21,10 +21,12 @@ from feedsvc.cli.common import (
 )
 from feedsvc.clock import Clock, FixedClock, SystemClock
 from feedsvc.config import DatabaseSettings, Settings
-from feedsvc.model import Changes
+from feedsvc.model import Changes, Scheduled
 from feedsvc.progress import Progress
 
 if TYPE_CHECKING:  # serve imports these when it starts: `feedsvc check` stays quick
+    from feedsvc.ingest import IngestResult
+    from feedsvc.publishing.export import ExportStats
     from feedsvc.publishing.spare import Listing
     from feedsvc.service import Service
     from feedsvc.web.app import Dynamic
@@ -51,23 +53,37 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     # The spare export listed from now on (issue 18 item 2), before the imports below.
     from feedsvc.publishing.manifest import manifest_path
     from feedsvc.publishing.spare import list_ahead
+    from feedsvc.workers import collections_paused
 
     ahead = list_ahead(manifest_path(settings, out), out)
     try:
-        return _build_listed(args, settings, clock, out, started, ahead)
+        with collections_paused():  # a batch of long-lived tables (workers.py)
+            stats, result, total, waiting = _build_listed(args, settings, clock, out, ahead)
     finally:
         if ahead is not None:
             ahead.close()
+    c = result.changes
+    print(
+        f"{store_summary(total, c)}; wrote {stats.files:,} files to {display(out)} "
+        # Issue 18: how many came unchanged from earlier exports (kept in the spare or linked).
+        + (f"({stats.reused:,} unchanged) " if stats.reused else "")
+        + f"in {time.perf_counter() - started:.2f} s"
+        + (f"; {len(waiting)} scheduled" if waiting else "")
+        + (f"; {len(result.problems)} file(s) with problems" if result.problems else "")
+    )
+    # Files accepted under embargo are in no page yet: say when each goes live (issue 12).
+    for release in waiting:
+        print(f"scheduled: {release.id} at {local_time(release.publish_at, settings)}")
+    if result.changes.enqueued:
+        _announce_build(settings, clock)
+    return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
 
 
 def _build_listed(
-    args: argparse.Namespace,
-    settings: Settings,
-    clock: Clock,
-    out: Path,
-    started: float,
-    ahead: Listing | None,
-) -> int:
+    args: argparse.Namespace, settings: Settings, clock: Clock, out: Path, ahead: Listing | None
+) -> tuple[ExportStats, IngestResult, int, list[Scheduled]]:
+    """Read the folder into the store and build the export: what was written, what was
+    read, how many releases are visible, and those still scheduled."""
     from feedsvc.announce import announcing
     from feedsvc.build import build_site
     from feedsvc.ingest import ingest
@@ -88,21 +104,7 @@ def _build_listed(
         settings, clock, out, parts=args.jobs, progress=lambda n: bar(n, total), ahead=ahead
     )
     bar.close()
-    c = result.changes
-    print(
-        f"{store_summary(total, c)}; wrote {stats.files:,} files to {display(out)} "
-        # Issue 18: how many came unchanged from earlier exports (kept in the spare or linked).
-        + (f"({stats.reused:,} unchanged) " if stats.reused else "")
-        + f"in {time.perf_counter() - started:.2f} s"
-        + (f"; {len(waiting)} scheduled" if waiting else "")
-        + (f"; {len(result.problems)} file(s) with problems" if result.problems else "")
-    )
-    # Files accepted under embargo are in no page yet: say when each goes live (issue 12).
-    for release in waiting:
-        print(f"scheduled: {release.id} at {local_time(release.publish_at, settings)}")
-    if result.changes.enqueued:
-        _announce_build(settings, clock)
-    return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
+    return stats, result, total, waiting
 
 
 def _announce_build(settings: Settings, clock: Clock) -> None:

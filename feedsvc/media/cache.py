@@ -9,6 +9,7 @@ POSIX). Two makers of one variant write the same bytes and the last rename wins.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import tempfile
@@ -109,7 +110,11 @@ class MediaCache:
             return 0
         if workers <= 1:
             return sum(_fill(self.folder, job) for job in todo)
-        pool: Executor = ProcessPoolExecutor(workers) if processes else ThreadPoolExecutor(workers)
+        pool: Executor = (
+            ProcessPoolExecutor(workers, initializer=gc.enable)  # a build pauses it (workers.py)
+            if processes
+            else ThreadPoolExecutor(workers)
+        )
         with pool:
             return sum(pool.map(_fill, [self.folder] * len(todo), todo))
 
