@@ -7,7 +7,9 @@ when their parent dies (prctl PR_SET_PDEATHSIG); elsewhere they are left as they
 
 `feedsvc build` pauses the cyclic garbage collector in its own process
 (`collections_paused`); a worker forked meanwhile would inherit the pause, so each turns it
-back on first thing (`start_worker`).
+back on first thing (`start_worker`). What the parent holds at the fork is frozen first
+(the `gc.freeze` documentation's advice): a child's collections would otherwise walk it
+all, writing to every page of it, which fork had shared.
 """
 
 from __future__ import annotations
@@ -22,11 +24,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _PR_SET_PDEATHSIG = 1
+_paused = 0  # collections_paused blocks running in this process
+
+
+def _freeze_before_fork() -> None:
+    if _paused:
+        gc.freeze()  # unfrozen at the pause's end, with everything else
+
+
+os.register_at_fork(before=_freeze_before_fork)
 
 
 def start_worker(parent: int) -> None:
     """Call first thing in a worker (a pool's initializer); `parent` is the pool owner's
     pid. The worker collects its cycles, whatever its parent was doing when it forked."""
+    global _paused
+    _paused = 0
     gc.enable()
     die_with_parent(parent)
 
@@ -39,11 +52,14 @@ def collections_paused() -> Iterator[None]:
     would walk them again, and three full ones did: ~0.1 s of a 1 s second build (issue
     18), for no memory back. Reference counting frees everything else as before; the
     collector runs again, as it was, at the end."""
+    global _paused
     was, frozen = gc.isenabled(), gc.get_freeze_count()
     gc.disable()
+    _paused += 1
     try:
         yield
     finally:
+        _paused -= 1
         if not frozen:
             # What the batch made and still holds joins the oldest generation at once (two
             # list splices), as collections would have moved it: else the first young

@@ -279,10 +279,16 @@ def test_a_build_collects_no_cycles_while_it_reads_and_plans(office: Path, monke
     from feedsvc.workers import collections_paused, start_worker
 
     context = multiprocessing.get_context("fork")
+    frozen_before = gc.get_freeze_count()  # another test's service may have frozen some
     with collections_paused():
         with ProcessPoolExecutor(
             1, mp_context=context, initializer=start_worker, initargs=(os.getpid(),)
         ) as pool:
             assert pool.submit(gc.isenabled).result() is True
+            # What the parent held at the fork is frozen: the child's collections leave
+            # those pages shared.
+            assert pool.submit(gc.get_freeze_count).result() > 0
         assert not gc.isenabled()
     assert gc.isenabled()
+    if frozen_before == 0:
+        assert gc.get_freeze_count() == 0  # unfrozen with the pause's end
