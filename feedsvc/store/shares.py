@@ -18,7 +18,6 @@ from feedsvc.model import Outgoing
 from feedsvc.privacy import masked
 from feedsvc.store import dialects
 from feedsvc.store.connector import SHARES_LOCK, writing
-from feedsvc.store.dialects import dialect_module
 from feedsvc.store.enqueue import enqueue, payload_text, without_recipients
 from feedsvc.store.outbox import ENDED
 from feedsvc.store.schema import (
@@ -412,7 +411,7 @@ def _minute_upsert(dialect: Any) -> Any:
 # Made once (issue 18): building it, `excluded` above all, cost a batch of shares ~0.3 ms.
 @cache
 def _minute_upsert_of(name: str) -> Any:
-    return _minute_upsert(dialect_module(name))
+    return _minute_upsert(dialects.dialect_module(name))
 
 
 def _insert_ignore(conn: Any, table: Any, key: str) -> Any:
