@@ -37,11 +37,17 @@ os.register_at_fork(before=_freeze_before_fork)
 
 def start_worker(parent: int) -> None:
     """Call first thing in a worker (a pool's initializer); `parent` is the pool owner's
-    pid. The worker collects its cycles, whatever its parent was doing when it forked."""
+    pid."""
+    collect_own_cycles()
+    die_with_parent(parent)
+
+
+def collect_own_cycles() -> None:
+    """In a forked worker: collect its cycles, whatever its parent was doing at the fork
+    (a pool's initializer where the worker need not die with its parent)."""
     global _paused
     _paused = 0
     gc.enable()
-    die_with_parent(parent)
 
 
 @contextmanager

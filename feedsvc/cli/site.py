@@ -21,12 +21,10 @@ from feedsvc.cli.common import (
 )
 from feedsvc.clock import Clock, FixedClock, SystemClock
 from feedsvc.config import DatabaseSettings, Settings
-from feedsvc.model import Changes, Scheduled
+from feedsvc.model import Changes
 from feedsvc.progress import Progress
 
 if TYPE_CHECKING:  # serve imports these when it starts: `feedsvc check` stays quick
-    from feedsvc.ingest import IngestResult
-    from feedsvc.publishing.export import ExportStats
     from feedsvc.publishing.spare import Listing
     from feedsvc.service import Service
     from feedsvc.web.app import Dynamic
@@ -53,15 +51,46 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     # The spare export listed from now on (issue 18 item 2), before the imports below.
     from feedsvc.publishing.manifest import manifest_path
     from feedsvc.publishing.spare import list_ahead
-    from feedsvc.workers import collections_paused
 
     ahead = list_ahead(manifest_path(settings, out), out)
     try:
-        with collections_paused():  # a batch of long-lived tables (workers.py)
-            stats, result, total, waiting = _build_listed(args, settings, clock, out, ahead)
+        return _build_listed(args, settings, clock, out, started, ahead)
     finally:
         if ahead is not None:
             ahead.close()
+
+
+def _build_listed(
+    args: argparse.Namespace,
+    settings: Settings,
+    clock: Clock,
+    out: Path,
+    started: float,
+    ahead: Listing | None,
+) -> int:
+    from feedsvc.workers import collections_paused
+
+    with collections_paused():  # a batch of long-lived tables; not the announcements after
+        from feedsvc.announce import announcing
+        from feedsvc.build import build_site
+        from feedsvc.ingest import ingest
+        from feedsvc.store import open_store
+
+        with open_store(settings) as store:
+            if args.now is None:
+                announcing(store, settings)
+            bar = Progress("reading")
+            result = ingest(settings, store, clock, progress=bar)
+            bar.close()
+            for problem in result.problems:
+                print(shown(settings, problem), file=sys.stderr)
+            total = store.releases.visible_count()
+            waiting = store.releases.scheduled()
+        bar = Progress("writing pages")
+        stats = build_site(
+            settings, clock, out, parts=args.jobs, progress=lambda n: bar(n, total), ahead=ahead
+        )
+        bar.close()
     c = result.changes
     print(
         f"{store_summary(total, c)}; wrote {stats.files:,} files to {display(out)} "
@@ -77,34 +106,6 @@ def _build(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     if result.changes.enqueued:
         _announce_build(settings, clock)
     return EXIT_PROBLEMS if args.strict and result.problems else EXIT_OK
-
-
-def _build_listed(
-    args: argparse.Namespace, settings: Settings, clock: Clock, out: Path, ahead: Listing | None
-) -> tuple[ExportStats, IngestResult, int, list[Scheduled]]:
-    """Read the folder into the store and build the export: what was written, what was
-    read, how many releases are visible, and those still scheduled."""
-    from feedsvc.announce import announcing
-    from feedsvc.build import build_site
-    from feedsvc.ingest import ingest
-    from feedsvc.store import open_store
-
-    with open_store(settings) as store:
-        if args.now is None:
-            announcing(store, settings)
-        bar = Progress("reading")
-        result = ingest(settings, store, clock, progress=bar)
-        bar.close()
-        for problem in result.problems:
-            print(shown(settings, problem), file=sys.stderr)
-        total = store.releases.visible_count()
-        waiting = store.releases.scheduled()
-    bar = Progress("writing pages")
-    stats = build_site(
-        settings, clock, out, parts=args.jobs, progress=lambda n: bar(n, total), ahead=ahead
-    )
-    bar.close()
-    return stats, result, total, waiting
 
 
 def _announce_build(settings: Settings, clock: Clock) -> None:

@@ -9,7 +9,6 @@ POSIX). Two makers of one variant write the same bytes and the last rename wins.
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import os
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from feedsvc.media.variants import _SHA256, Recipe, name, render
+from feedsvc.workers import collect_own_cycles
 
 _COPY_CHUNK = 1 << 20  # bytes of an attachment copied at a time
 
@@ -111,7 +111,7 @@ class MediaCache:
         if workers <= 1:
             return sum(_fill(self.folder, job) for job in todo)
         pool: Executor = (
-            ProcessPoolExecutor(workers, initializer=gc.enable)  # a build pauses it (workers.py)
+            ProcessPoolExecutor(workers, initializer=collect_own_cycles)
             if processes
             else ThreadPoolExecutor(workers)
         )
