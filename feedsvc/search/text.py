@@ -18,7 +18,6 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from functools import lru_cache
 
 __all__ = ["MAX_TERMS", "index_text", "query_terms", "terms"]
 
@@ -86,17 +85,29 @@ def _tokens(text: str) -> list[str]:
     return found
 
 
-def _split_tokens(text: str) -> list[str]:
-    """_tokens(text), a whitespace-separated piece at a time, each piece's tokens kept
-    (issue 18): no token, CJK run or normalization step spans whitespace, so the pieces'
-    tokens are the text's; and prose says the same few thousand words again and again,
-    which a first import tokenized anew in every release (0.3 ms of its 0.5)."""
-    return [token for piece in text.split() for token in _piece_tokens(piece)]
+class _PieceTokens(dict[str, str]):
+    """A whitespace-separated piece of text -> its tokens joined by spaces ('' for none),
+    made on first sight and kept: prose says the same few thousand words again and again,
+    which a first import tokenized anew in every release (issue 18). At most PIECES_KEPT
+    (~4 MiB); a text of ever new words starts it over."""
+
+    def __missing__(self, piece: str) -> str:
+        if len(self) >= PIECES_KEPT:
+            self.clear()
+        joined = self[piece] = " ".join(_tokens(piece))
+        return joined
 
 
-@lru_cache(maxsize=1 << 14)  # ~4 MiB at most
-def _piece_tokens(piece: str) -> tuple[str, ...]:
-    return tuple(_tokens(piece))
+PIECES_KEPT = 1 << 14
+_PIECES = _PieceTokens()
+
+
+def _joined_tokens(text: str) -> str:
+    """`" ".join(_tokens(text))`, made a piece at a time: no token, CJK run or
+    normalization step spans whitespace, so the pieces' tokens are the text's. Split,
+    looked up, filtered and joined in C: a remembered word costs a dict lookup, not a
+    Python call (issue 18)."""
+    return " ".join(filter(None, map(_PIECES.__getitem__, text.split())))
 
 
 def _plain(html_text: str) -> str:
@@ -107,7 +118,7 @@ def index_text(title: str, summary: str, body_html: str) -> str:
     """The stored search text of a release: the title's tokens, a newline, the summary's
     and body's tokens, each separated by one space."""
     body = f"{summary} {_plain(body_html)}"
-    return " ".join(_tokens(title)) + "\n" + " ".join(_split_tokens(body))
+    return " ".join(_tokens(title)) + "\n" + _joined_tokens(body)
 
 
 def query_terms(q: str) -> list[str]:
